@@ -7,14 +7,30 @@
 The token comes from HF_TOKEN or the login cache (`hf auth login`), never from a flag.
 """
 
+import argparse
+import hashlib
+import json
+import queue
 import re
 import sys
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
-from huggingface_hub import snapshot_download
-from huggingface_hub.errors import IncompleteSnapshotError, LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
+import httpx2
+from huggingface_hub import CommitOperationAdd, HfApi, get_cached_repo_tree, get_token, snapshot_download
+from huggingface_hub.errors import (
+    HfHubHTTPError,
+    IncompleteSnapshotError,
+    LocalEntryNotFoundError,
+    OfflineModeIsEnabled,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from huggingface_hub.utils import sha
 
-from gan.errors import UsageError
+from gan.card import read_metrics, render_card
+from gan.errors import UsageError, run_cli
 
 # owner/name as the Hub accepts it: letters, digits, '-', '_', '.'; no leading/trailing '-' or '.', no '--' or '..'.
 _NAME = r"(?!.*(?:--|\.\.))[A-Za-z0-9](?:[\w.-]{0,94}[A-Za-z0-9])?"
@@ -88,3 +104,333 @@ def resolve_weights(spec: str | Path, fallback: str | Path = "weights") -> Path:
 def _fallback(repo_id: str, fallback: str | Path) -> Path:
     print(f"weights: cannot reach the Hub and {repo_id} is not in the cache; using {fallback}/", file=sys.stderr)
     return Path(fallback)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Uploading
+
+
+RETRY_DELAYS = (2.0, 10.0, 30.0)  # seconds before each retry of a failed upload (transient errors only)
+CLOSE_TIMEOUT = 300.0  # the most close() waits for uploads still in flight, in seconds
+SEND_LATER = "python -m gan.hub push {out} {repo_id}"
+
+
+def require_token(api: HfApi | None, action: str) -> None:
+    """A UsageError unless a token is set (HF_TOKEN or `hf auth login`); the token itself is never shown."""
+    if (api is not None and api.token) or get_token():
+        return
+    raise UsageError(f"{action} needs a Hugging Face token: set HF_TOKEN or run `hf auth login` (never pass it as a flag)")
+
+
+def is_transient(err: BaseException) -> bool:
+    """Worth retrying: the network, a timeout, rate limiting or a server-side error."""
+    if isinstance(err, OfflineModeIsEnabled):
+        return False
+    if isinstance(err, HfHubHTTPError):
+        status = err.response.status_code if err.response is not None else None
+        return status is None or status in (408, 429) or status >= 500
+    return isinstance(err, (httpx2.TransportError, ConnectionError, TimeoutError))
+
+
+def describe(err: BaseException) -> str:
+    """One line about a failed Hub call (HTTP errors carry no token: huggingface_hub strips it)."""
+    if isinstance(err, OfflineModeIsEnabled):
+        return "HF_HUB_OFFLINE is set"
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
+
+
+def layout_files(folder: Path, epochs: list[int]) -> list[str]:
+    """Repo paths of the files that make up `epochs` (weights and sample grid), as found in `folder`."""
+    paths = []
+    for epoch in epochs:
+        paths += [f"{epoch_dir(epoch)}/{name}" for name in EPOCH_FILES]
+        if (folder / "samples" / f"{epoch_dir(epoch)}.png").is_file():
+            paths.append(f"samples/{epoch_dir(epoch)}.png")
+    paths += [name for name in ("progression.png", "samples/progression.png") if (folder / name).is_file()]
+    return paths
+
+
+def commit_operations(folder: Path, epochs: list[int], metrics_bytes: bytes | None, repo_id: str) -> list[CommitOperationAdd]:
+    """Additions for `epochs` plus metrics.json and the root card, read into memory now (files may be replaced later)."""
+    operations = [CommitOperationAdd(path, (folder / path).read_bytes()) for path in layout_files(folder, epochs)]
+    metrics = json.loads(metrics_bytes) if metrics_bytes else {"epochs": []}
+    if metrics_bytes:
+        operations.append(CommitOperationAdd("metrics.json", metrics_bytes))
+    operations.append(CommitOperationAdd("README.md", render_card(metrics, folder, repo_id).encode()))
+    return operations
+
+
+def epoch_span(epochs: list[int]) -> str:
+    if len(epochs) == 1:
+        return f"epoch {epochs[0]}"
+    if epochs == list(range(epochs[0], epochs[-1] + 1)):
+        return f"epochs {epochs[0]}-{epochs[-1]}"
+    return "epochs " + ", ".join(map(str, epochs))
+
+
+class EpochUploader:
+    """Uploads each finished epoch to a Hub repo from a background thread; never raises into the training loop.
+
+    Epochs that queue up while an upload is in flight go up together in the next commit. Transient failures
+    are retried with backoff; epochs that still fail stay local and are named by close(), which also says
+    how to send them later.
+    """
+
+    def __init__(self, repo_id: str, out_dir: str | Path, api: HfApi | None = None):
+        self.repo_id = check_repo_id(repo_id)
+        require_token(api, "--push-to-hub")
+        self.out_dir = Path(out_dir)
+        self.api = api or HfApi()
+        self.uploaded: list[int] = []
+        self.untagged: list[int] = []
+        self.last_error: str | None = None
+        self._pending: set[int] = set()
+        self._metrics_bytes: bytes | None = None
+        self._repo_ready = False
+        self._fatal: str | None = None
+        self._queue: queue.Queue[int | None] = queue.Queue()
+        self._stop = threading.Event()
+        self._worker = threading.Thread(target=self._run, name="hub-uploader", daemon=True)
+        self._worker.start()
+
+    def submit(self, epoch: int) -> None:
+        """Queue a finished epoch (its folder, sample grid, metrics.json and the card); returns at once."""
+        try:
+            # Snapshot metrics.json now: the next epoch rewrites it before this upload may have started.
+            self._metrics_bytes = (self.out_dir / "metrics.json").read_bytes()
+        except OSError:
+            pass
+        self._queue.put(epoch)
+
+    def _run(self) -> None:
+        while True:
+            items = [self._queue.get()]
+            while not self._queue.empty():
+                items.append(self._queue.get_nowait())
+            closing = None in items
+            fresh = {item for item in items if item is not None}
+            self._pending |= fresh
+            if fresh and self._fatal is None and not self._stop.is_set():
+                self._upload(sorted(self._pending))
+            if closing:
+                return
+
+    def _upload(self, epochs: list[int]) -> None:
+        """Commit `epochs` (and any earlier ones that failed) in one commit, retrying transient failures."""
+        for attempt, delay in enumerate((0.0, *RETRY_DELAYS)):
+            if delay and self._stop.wait(delay):
+                return
+            try:
+                if not self._repo_ready:
+                    self.api.create_repo(self.repo_id, exist_ok=True)
+                    self._repo_ready = True
+                operations = commit_operations(self.out_dir, epochs, self._metrics_bytes, self.repo_id)
+                commit = self.api.create_commit(
+                    self.repo_id, operations, commit_message=f"Add {epoch_span(epochs)}"
+                )
+            except Exception as err:  # noqa: BLE001 - the training loop must never see a Hub error
+                first_failure = self.last_error is None
+                self.last_error = describe(err)
+                if not is_transient(err):
+                    self._fatal = self.last_error
+                    print(f"hub: cannot upload to {self.repo_id} ({self.last_error}); training goes on, "
+                          "epochs stay local", file=sys.stderr)
+                    return
+                if first_failure:
+                    print(f"hub: upload of {epoch_span(epochs)} failed ({self.last_error}); "
+                          "training goes on, retrying in the background", file=sys.stderr)
+                continue
+            self._pending -= set(epochs)
+            self.uploaded += epochs
+            self.last_error = None
+            self._tag(epochs, commit.oid)
+            return
+
+    def _tag(self, epochs: list[int], revision: str) -> None:
+        """Tag epoch-NNN on the commit that added it: one small request each, not retried."""
+        for epoch in epochs:
+            try:
+                self.api.create_tag(self.repo_id, tag=epoch_dir(epoch), revision=revision, exist_ok=True)
+            except Exception:  # noqa: BLE001 - a missing tag costs nothing but convenience
+                self.untagged.append(epoch)
+
+    @property
+    def failed(self) -> list[int]:
+        """Epochs submitted but not (yet) on the Hub."""
+        return sorted(self._pending)
+
+    def close(self, timeout: float | None = None) -> list[int]:
+        """Wait (at most `timeout` seconds) for queued uploads, print what happened, return the epochs that failed."""
+        self._queue.put(None)
+        try:
+            self._worker.join(CLOSE_TIMEOUT if timeout is None else timeout)
+        except KeyboardInterrupt:
+            pass
+        if self._worker.is_alive():
+            self._stop.set()  # end any backoff sleep; an HTTP call in flight finishes on its own (daemon thread)
+        pending = self.failed
+        not_done = sorted(set(pending) | {e for e in self._drain()})
+        if self.uploaded:
+            print(f"hub: {epoch_span(sorted(self.uploaded))} uploaded to {self.api.endpoint}/{self.repo_id}", file=sys.stderr)
+        if self.untagged:
+            print(f"hub: tags not created for {epoch_span(sorted(self.untagged))} (the files are up)", file=sys.stderr)
+        if not_done:
+            reason = self.last_error or ("still uploading when close() stopped waiting" if self._worker.is_alive() else "unknown")
+            print(
+                f"hub: {epoch_span(not_done)} not uploaded to {self.repo_id} ({reason}); the files in {self.out_dir} "
+                f"are intact. Send them later with: {SEND_LATER.format(out=self.out_dir, repo_id=self.repo_id)}",
+                file=sys.stderr,
+            )
+        return not_done
+
+    def _drain(self) -> list[int]:
+        """Epochs still sitting in the queue (only when close() gave up on the worker)."""
+        items = []
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is not None:
+                items.append(item)
+        return items
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# push / pull / card
+
+
+LAYOUT_PATH = re.compile(r"(epoch-\d{3,}/.+|samples/.+|metrics\.json|README\.md|progression\.png|\.gitattributes)")
+
+
+@dataclass
+class PushReport:
+    uploaded: list[str]  # repo paths sent in this commit
+    unchanged: int  # files already on the Hub with the same content
+    commit: str | None  # the new commit, None when nothing changed
+
+
+def remote_files(api: HfApi, repo_id: str) -> dict:
+    """path -> RepoFile for every file on the repo's main branch ({} for a new, empty repo)."""
+    try:
+        return {item.path: item for item in api.list_repo_tree(repo_id, recursive=True) if hasattr(item, "blob_id")}
+    except RevisionNotFoundError:  # no commit yet
+        return {}
+
+
+def same_content(remote, data: bytes) -> bool:
+    """Compare with the Hub's hash: sha256 for LFS/Xet files, the git blob sha1 for small ones."""
+    if remote.lfs is not None:
+        return remote.lfs.sha256 == hashlib.sha256(data).hexdigest()
+    return remote.blob_id == sha.git_hash(data)
+
+
+def push(weights_dir: str | Path, repo_id: str, api: HfApi | None = None) -> PushReport:
+    """Upload a finished weights folder, only the files missing from the repo or different there, in one commit."""
+    check_repo_id(repo_id)
+    folder = Path(weights_dir)
+    if not folder.is_dir():
+        raise UsageError(f"weights folder {folder} does not exist")
+    epochs = check_layout(folder, str(folder))
+    require_token(api, "push")
+    api = api or HfApi()
+    try:
+        api.create_repo(repo_id, exist_ok=True)
+        remote = remote_files(api, repo_id)
+        foreign = sorted(path for path in remote if not LAYOUT_PATH.fullmatch(path))
+        if foreign and not any(EPOCH_DIR.match(path) for path in remote):
+            raise UsageError(f"Hub repo {repo_id} is not in the weights layout (it holds {', '.join(foreign[:3])}); push to another repo")
+        metrics_path = folder / "metrics.json"
+        metrics_bytes = metrics_path.read_bytes() if metrics_path.is_file() else None
+        operations = commit_operations(folder, epochs, metrics_bytes, repo_id)
+        changed = [op for op in operations if op.path_in_repo not in remote or not same_content(remote[op.path_in_repo], op.path_or_fileobj)]
+        report = PushReport([op.path_in_repo for op in changed], len(operations) - len(changed), None)
+        if not changed:
+            return report
+        new_epochs = sorted({int(m.group(1)) for op in changed if (m := re.match(r"epoch-(\d+)/", op.path_in_repo))})
+        message = f"Add {epoch_span(new_epochs)}" if new_epochs else "Update metrics and card"
+        report.commit = api.create_commit(repo_id, changed, commit_message=message).oid
+        for epoch in new_epochs:
+            api.create_tag(repo_id, tag=epoch_dir(epoch), revision=report.commit, exist_ok=True)
+    except OfflineModeIsEnabled:
+        raise UsageError("HF_HUB_OFFLINE is set: unset it to push") from None
+    except HfHubHTTPError as err:
+        status = err.response.status_code if err.response is not None else None
+        if status in (401, 403):
+            raise UsageError(f"the Hub refused the token for {repo_id} (HTTP {status}): it needs write access") from None
+        raise UsageError(f"push to {repo_id} failed: {describe(err)}") from None
+    except (httpx2.TransportError, ConnectionError) as err:
+        raise UsageError(f"cannot reach the Hub at {api.endpoint} ({describe(err)}); nothing was pushed") from None
+    return report
+
+
+def pull(repo_id: str, epochs: list[int] | None = None, api: HfApi | None = None) -> Path:
+    """Download the repo (or only `epochs`) into the Hugging Face cache; returns the snapshot folder."""
+    check_repo_id(repo_id)
+    if epochs:
+        names = [epoch_dir(epoch) for epoch in sorted(set(epochs))]
+        patterns = [f"{name}/*" for name in names] + [f"samples/{name}.png" for name in names] + ["metrics.json"]
+    else:
+        patterns = WEIGHTS_PATTERNS
+    endpoint = {"endpoint": api.endpoint, "token": api.token} if api is not None else {}
+    try:
+        folder = Path(snapshot_download(repo_id, allow_patterns=patterns, **endpoint))
+    except RepositoryNotFoundError:
+        raise UsageError(f"Hub repo {repo_id} not found (or private, and no token is set)") from None
+    except RevisionNotFoundError:
+        raise UsageError(f"Hub repo {repo_id} is empty (no main branch)") from None
+    except LocalEntryNotFoundError:
+        raise UsageError(f"cannot reach the Hub and {repo_id} is not in the cache") from None
+    available = remote_epochs(repo_id, folder)
+    if not available:
+        raise UsageError(f"Hub repo {repo_id} is not in the weights layout: no epoch-NNN/ folder with {' and '.join(EPOCH_FILES)}")
+    missing = sorted(set(epochs or []) - set(local_epochs(folder)))
+    if missing:
+        raise UsageError(f"{epoch_span(missing)} not in {repo_id} (it has {epoch_span(available)})")
+    return folder
+
+
+def remote_epochs(repo_id: str, snapshot: Path) -> list[int]:
+    """Complete epochs of the repo per the tree listing that snapshot_download cached (no network call)."""
+    revision = snapshot.name  # the snapshot folder is named after its commit
+    try:
+        paths = {item.path for item in get_cached_repo_tree(repo_id, revision=revision, cache_dir=snapshot.parent.parent.parent)}
+    except Exception:  # noqa: BLE001 - no cached listing: judge by what was downloaded
+        return local_epochs(snapshot)
+    found = {int(m.group(1)) for path in paths if (m := re.match(r"epoch-(\d{3,})/", path))}
+    return sorted(e for e in found if all(f"{epoch_dir(e)}/{name}" in paths for name in EPOCH_FILES))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gan.hub", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    push_parser = commands.add_parser("push", help="upload a weights folder (only files missing or changed on the Hub)")
+    push_parser.add_argument("weights_dir", help="folder with epoch-NNN/, samples/, metrics.json (a training --out)")
+    push_parser.add_argument("repo_id", help="USER/REPO (created if needed)")
+    pull_parser = commands.add_parser("pull", help="download a weights repo into the cache and print its folder")
+    pull_parser.add_argument("repo_id", help="USER/REPO")
+    pull_parser.add_argument("--epochs", type=int, nargs="+", help="only these epochs (default: all)")
+    card_parser = commands.add_parser("card", help="write the root model card README.md of a weights folder")
+    card_parser.add_argument("weights_dir")
+    card_parser.add_argument("--repo-id", help="USER/REPO shown in the loading example (default: a placeholder)")
+    args = parser.parse_args(argv)
+
+    if args.command == "push":
+        report = push(args.weights_dir, args.repo_id)
+        if report.commit is None:
+            print(f"{args.repo_id} is up to date ({report.unchanged} files unchanged)")
+        else:
+            print(f"pushed {len(report.uploaded)} files to {args.repo_id} ({report.unchanged} unchanged), commit {report.commit[:8]}")
+    elif args.command == "pull":
+        print(pull(args.repo_id, args.epochs))
+    else:
+        if args.repo_id:
+            check_repo_id(args.repo_id)
+        folder = Path(args.weights_dir)
+        check_layout(folder, str(folder))
+        from gan.card import write_card
+
+        print(write_card(folder, args.repo_id, read_metrics(folder)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(lambda: main()))

@@ -143,14 +143,14 @@ def pick_device(name: str) -> torch.device:
 
 
 def load_training_images(cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """The whole training set as (N, 784) in [-1, 1], plus labels."""
+    """The whole training set: uint8 images (N, 28, 28) and labels (N,)."""
     if cfg.dataset == "fake":
         images, labels = fake_digits(cfg.fake_size, seed=cfg.seed)
     else:
         images, labels = load_mnist(cfg.data_dir, train=True)
     if cfg.batch_size > len(images):
         raise UsageError(f"--batch-size {cfg.batch_size} is larger than the {len(images)} training images")
-    return normalise(images), labels
+    return images, labels
 
 
 def fixed_latents(count: int, latent_dim: int, seed: int) -> torch.Tensor:
@@ -335,16 +335,16 @@ def export_epoch(gan: GAN, cfg: TrainConfig, epoch: int, fixed_noise: torch.Tens
 
 
 def make_evaluator(cfg: TrainConfig, device: torch.device):
-    """The per-epoch judge, when a classifier is available; None otherwise."""
+    """The per-epoch judge (scores against the test set), when a classifier is available; None otherwise."""
     if not cfg.classifier or not (Path(cfg.classifier) / "model.safetensors").is_file():
         return None
     from gan.evaluate import Evaluator
 
     if cfg.dataset == "fake":
-        reference = fake_digits(max(cfg.fake_size // 3, 100), seed=cfg.seed + 1)[0]
+        reference = fake_digits(max(cfg.fake_size // 3, 100), seed=cfg.seed + 1)
     else:
-        reference = load_mnist(cfg.data_dir, train=False)[0]
-    return Evaluator(cfg.classifier, reference, device=device)
+        reference = load_mnist(cfg.data_dir, train=False)
+    return Evaluator(cfg.classifier, *reference, device=device)
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -354,8 +354,8 @@ def train(cfg: TrainConfig) -> dict:
     out = Path(cfg.out)
     if not cfg.resume and (out / CHECKPOINT).exists():
         raise UsageError(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
-    data, _ = load_training_images(cfg)
-    data = data.to(device)  # the whole set stays on the training device
+    train_images, _ = load_training_images(cfg)
+    data = normalise(train_images).to(device)  # (N, 784) in [-1, 1]; the whole set stays on the device
     gan = build_gan(cfg, device)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -370,7 +370,9 @@ def train(cfg: TrainConfig) -> dict:
     metrics["config"] = dataclasses.asdict(cfg)
     evaluator = make_evaluator(cfg, device)
     if evaluator is not None:
-        metrics["reference"] = evaluator.reference_summary()
+        from gan.evaluate import FLOOR_IMAGES
+
+        metrics["reference"] = evaluator.floor(train_images[:FLOOR_IMAGES])
     fixed_noise = fixed_latents(SAMPLE_GRID * SAMPLE_GRID, cfg.latent_dim, cfg.seed)
     uploader = None
     if cfg.push_to_hub:
@@ -390,7 +392,7 @@ def train(cfg: TrainConfig) -> dict:
             try:
                 export_epoch(gan, cfg, epoch, fixed_noise)
                 if evaluator is not None and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):
-                    record.update(evaluator.evaluate(gan.exported, cfg.eval_samples, seed=cfg.seed))
+                    record.update(evaluator.evaluate(gan.exported, cfg.eval_samples))
                 record["epoch_seconds"] = round(time.perf_counter() - epoch_start, 3)
                 metrics["epochs"].append(record)
                 atomic_write_json(out / METRICS, metrics)

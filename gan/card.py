@@ -1,0 +1,121 @@
+"""The root model card (README.md) of a weights folder / Hub repo: metadata, per-epoch quality, recipe, usage."""
+
+import json
+from pathlib import Path
+
+from huggingface_hub import ModelCardData
+
+from gan.errors import UsageError
+from gan.io import atomic_write_bytes
+
+PLACEHOLDER_REPO = "USER/REPO"
+# Settings worth showing in the recipe table, in this order (the rest of metrics["config"] is run plumbing).
+RECIPE_KEYS = ("epochs", "batch_size", "lr", "beta1", "ema", "label_smoothing", "latent_dim", "hidden_dim", "recipe", "seed", "dataset")
+# (metrics key, column title, format)
+QUALITY_COLUMNS = (
+    ("fid", "FID ↓", "{:.2f}"),
+    ("inception_score", "IS ↑", "{:.2f}"),
+    ("digits_present", "digits present", "{}/10"),
+    ("d_real", "D(x)", "{:.3f}"),
+    ("d_fake", "D(G(z))", "{:.3f}"),
+)
+
+
+def card_metadata() -> ModelCardData:
+    return ModelCardData(
+        library_name="pytorch",
+        tags=["gan", "mnist", "image-generation", "pytorch_model_hub_mixin"],
+        datasets=["mnist"],
+        license="mit",
+        pipeline_tag="unconditional-image-generation",
+    )
+
+
+def _cell(record: dict, key: str, fmt: str) -> str:
+    value = record.get(key)
+    return "–" if value is None else fmt.format(value)
+
+
+def quality_table(metrics: dict) -> str:
+    """Markdown table, one row per epoch, with the real-data floor first when metrics has one."""
+    header = "| epoch | " + " | ".join(title for _, title, _ in QUALITY_COLUMNS) + " |"
+    lines = [header, "|" + "---|" * (len(QUALITY_COLUMNS) + 1)]
+    reference = metrics.get("reference")
+    if reference:
+        lines.append("| real data (floor) | " + " | ".join(_cell(reference, k, f) for k, _, f in QUALITY_COLUMNS) + " |")
+    for record in metrics.get("epochs", []):
+        lines.append(f"| {record['epoch']} | " + " | ".join(_cell(record, k, f) for k, _, f in QUALITY_COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+def recipe_table(config: dict) -> str:
+    rows = [f"| `{key}` | `{config[key]}` |" for key in RECIPE_KEYS if key in config]
+    return "\n".join(["| setting | value |", "|---|---|", *rows]) if rows else "(no recipe recorded in metrics.json)"
+
+
+def sample_picture(folder: Path, last_epoch: int | None) -> str | None:
+    """Repo-relative path of the picture to show: a progression image if there is one, else the last epoch's grid."""
+    for candidate in ("progression.png", "samples/progression.png"):
+        if (folder / candidate).is_file():
+            return candidate
+    if last_epoch is not None and (folder / "samples" / f"epoch-{last_epoch:03d}.png").is_file():
+        return f"samples/epoch-{last_epoch:03d}.png"
+    return None
+
+
+def render_card(metrics: dict, folder: Path, repo_id: str | None = None) -> str:
+    """The whole README.md for a weights folder whose metrics document is `metrics`."""
+    repo_id = repo_id or PLACEHOLDER_REPO
+    epochs = [record["epoch"] for record in metrics.get("epochs", [])]
+    last = max(epochs) if epochs else None
+    example = f"{last:03d}" if last else "010"
+    picture = sample_picture(folder, last)
+    parts = [
+        f"---\n{card_metadata().to_yaml()}\n---",
+        "# MNIST MLP GAN, one Generator per epoch",
+        "The tutorial's MLP GAN (G: 100→256→256→784, ReLU, Tanh; D: 784→256→256→1, LeakyReLU 0.2) trained "
+        "with BCE and Adam, its Generator exported after every epoch so you can watch it learn. "
+        f"Each `epoch-NNN/` folder holds `config.json` and `model.safetensors`; this repo has {len(epochs)} epochs, "
+        "tagged `epoch-NNN` on the commit that added them.",
+    ]
+    if picture:
+        caption = "Samples" if last is None else f"The same fixed latents, epoch {last}"
+        parts.append(f"![{caption}]({picture})")
+    parts += [
+        "## Quality per epoch",
+        "FID and Inception Score come from a small MNIST classifier (not Inception-v3), so they compare epochs "
+        "of this repo, not papers. *digits present*: how many of the 10 digits hold at least 2% of the samples. "
+        "D(x), D(G(z)): the discriminator's mean output on real and generated images during the epoch.",
+        quality_table(metrics),
+        "## Recipe",
+        recipe_table(metrics.get("config", {})),
+        "## Load one epoch",
+        "With this project's `gan` package on the path:",
+        "```python\n"
+        "import torch\nfrom huggingface_hub import snapshot_download\nfrom gan import Generator\n\n"
+        f'local = snapshot_download("{repo_id}", allow_patterns=["epoch-{example}/*"])\n'
+        f'generator = Generator.from_pretrained(f"{{local}}/epoch-{example}", strict=True)\n'
+        f"images = generator(torch.randn(16, generator.latent_dim))  # (16, 784) in [-1, 1]\n"
+        "```",
+        "To watch all epochs, run the app against this repo: `python app.py --weights " + repo_id + "`.",
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def read_metrics(folder: Path) -> dict:
+    path = folder / "metrics.json"
+    if not path.is_file():
+        return {"epochs": []}
+    try:
+        return json.loads(path.read_text())
+    except ValueError:
+        raise UsageError(f"{path} is not valid JSON") from None
+
+
+def write_card(folder: str | Path, repo_id: str | None = None, metrics: dict | None = None) -> Path:
+    """Write FOLDER/README.md (atomically) from FOLDER/metrics.json; returns its path."""
+    folder = Path(folder)
+    text = render_card(read_metrics(folder) if metrics is None else metrics, folder, repo_id)
+    path = folder / "README.md"
+    atomic_write_bytes(path, text.encode())
+    return path

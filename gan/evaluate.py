@@ -1,0 +1,160 @@
+"""Score per-epoch Generators: FID, classifier Inception Score, class balance, and optionally Parzen.
+
+    python -m gan.evaluate weights/ [--epochs 1 10 200] [--parzen]
+"""
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from gan.classifier import load_classifier, predict
+from gan.data import denormalise, load_mnist, normalise
+from gan.errors import UsageError, run_cli
+from gan.metrics import (
+    PRESENT_FRACTION,
+    choose_parzen_sigma,
+    class_histogram,
+    feature_stats,
+    frechet_distance,
+    inception_score,
+    kl_divergence,
+    parzen_log_likelihood,
+)
+from gan.models import Generator
+
+EVAL_SEED = 2014  # latents for scoring are the same for every epoch and every run
+FLOOR_IMAGES = 10_000  # train images scored as if generated: the real-vs-real floor
+IS_SPLITS = 10
+
+
+class Evaluator:
+    """Holds the judge classifier and the reference (test-set) statistics, computed once."""
+
+    def __init__(self, classifier_dir: str | Path, reference_images: torch.Tensor, reference_labels: torch.Tensor, device="cpu"):
+        self.device = torch.device(device)
+        self.model = load_classifier(classifier_dir, self.device)
+        features, _ = predict(self.model, normalise(reference_images).to(self.device))
+        self.reference_mean, self.reference_cov = feature_stats(features.cpu())
+        self.reference_histogram = class_histogram(reference_labels)
+        self.reference_count = len(reference_images)
+
+    def score_images(self, images: torch.Tensor) -> dict:
+        """Figures for flattened images in [-1, 1] (N, 784), against the reference set."""
+        features, probs = predict(self.model, images.to(self.device))
+        features, probs = features.cpu(), probs.cpu()
+        histogram = class_histogram(probs.argmax(dim=1))
+        is_mean, is_std = inception_score(probs, IS_SPLITS)
+        return {
+            "fid": round(frechet_distance(*feature_stats(features), self.reference_mean, self.reference_cov), 4),
+            "inception_score": round(is_mean, 4),
+            "inception_score_std": round(is_std, 4),
+            "class_histogram": [round(float(share), 4) for share in histogram],
+            "digits_present": int((histogram >= PRESENT_FRACTION).sum()),
+            "rarest_digit_share": round(float(histogram.min()), 4),
+            "class_kl": round(kl_divergence(histogram, self.reference_histogram), 5),
+        }
+
+    @torch.no_grad()
+    def sample(self, generator: Generator, count: int, seed: int = EVAL_SEED) -> torch.Tensor:
+        """`count` images from fixed latents (its own RNG: training's random stream is untouched)."""
+        noise = torch.randn(count, generator.latent_dim, generator=torch.Generator().manual_seed(seed))
+        device = next(generator.parameters()).device
+        return torch.cat([generator(chunk.to(device)) for chunk in noise.split(5000)]).to(self.device)
+
+    def evaluate(self, generator: Generator, count: int, seed: int = EVAL_SEED) -> dict:
+        start = time.perf_counter()
+        was_training = generator.training
+        generator.eval()
+        record = self.score_images(self.sample(generator, count, seed))
+        generator.train(was_training)
+        record.update(eval_samples=count, eval_seconds=round(time.perf_counter() - start, 3))
+        return record
+
+    def floor(self, real_images: torch.Tensor) -> dict:
+        """Real-vs-real reference: real images (uint8) scored exactly as generated ones are."""
+        record = self.score_images(normalise(real_images))
+        record.update(eval_samples=len(real_images), reference_images=self.reference_count)
+        return record
+
+
+def parzen(generator: Generator, train_images: torch.Tensor, test_images: torch.Tensor, samples: int = 10_000) -> dict:
+    """Goodfellow et al. 2014 protocol: sigma from logspace(-1, 0, 10) on 1,000 held-out train images,
+    then mean +- standard error of log p(x) over the test images; pixels in [0, 1]."""
+    with torch.no_grad():
+        noise = torch.randn(samples, generator.latent_dim, generator=torch.Generator().manual_seed(EVAL_SEED))
+        generated = denormalise(generator(noise))
+    validation = train_images[-1000:].reshape(1000, -1).double() / 255
+    sigmas = torch.logspace(-1, 0, 10)
+    sigma, _ = choose_parzen_sigma(generated, validation, sigmas)
+    log_likelihood = parzen_log_likelihood(generated, test_images.reshape(len(test_images), -1).double() / 255, sigma)
+    stderr = float(log_likelihood.std() / math.sqrt(len(log_likelihood)))
+    return {"parzen": round(float(log_likelihood.mean()), 2), "parzen_stderr": round(stderr, 2), "parzen_sigma": round(sigma, 4)}
+
+
+def epoch_folders(weights_dir: Path, epochs: list[int] | None) -> dict[int, Path]:
+    found = {int(p.name.split("-")[1]): p for p in weights_dir.glob("epoch-[0-9][0-9][0-9]") if p.is_dir()}
+    if not found:
+        raise UsageError(f"{weights_dir} holds no epoch-NNN/ folders")
+    if epochs:
+        missing = sorted(set(epochs) - set(found))
+        if missing:
+            raise UsageError(f"epoch(s) {', '.join(map(str, missing))} not in {weights_dir} (it has {min(found)}-{max(found)})")
+        return {e: found[e] for e in sorted(set(epochs))}
+    return dict(sorted(found.items()))
+
+
+def load_generator(folder: Path) -> Generator:
+    try:
+        return Generator.from_pretrained(folder, strict=True)
+    except Exception as err:
+        raise UsageError(f"cannot load {folder} as a Generator ({type(err).__name__}: {str(err).splitlines()[0]})") from None
+
+
+def format_table(rows: list[dict], floor: dict | None) -> str:
+    columns = [("epoch", "{}"), ("fid", "{:.2f}"), ("inception_score", "{:.2f}"), ("digits_present", "{}"),
+               ("rarest_digit_share", "{:.1%}"), ("class_kl", "{:.4f}"), ("parzen", "{:.0f}"), ("parzen_stderr", "{:.1f}")]  # fmt: skip
+    columns = [(name, fmt) for name, fmt in columns if any(name in row for row in rows)]
+    lines = [" | ".join(name for name, _ in columns)]
+    for row in ([{**floor, "epoch": "real"}] if floor else []) + rows:
+        lines.append(" | ".join(fmt.format(row[name]) if name in row else "-" for name, fmt in columns))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gan.evaluate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("weights_dir", type=Path, help="folder of epoch-NNN/ Generators")
+    parser.add_argument("--epochs", type=int, nargs="+", help="only these epochs (default: all present)")
+    parser.add_argument("--samples", type=int, default=10_000, help="generated images per epoch (default: 10000)")
+    parser.add_argument("--classifier", default="weights/classifier", help="judge classifier folder")
+    parser.add_argument("--data-dir", default="data", help="holds MNIST/raw/*-ubyte (default: data)")
+    parser.add_argument("--parzen", action="store_true", help="add the Parzen-window log-likelihood (Goodfellow et al. 2014)")
+    parser.add_argument("--json", type=Path, help="also write the rows (and the real-data floor) to this JSON file")
+    args = parser.parse_args(argv)
+    if args.samples < IS_SPLITS:
+        raise UsageError(f"--samples must be at least {IS_SPLITS}, got {args.samples}")
+    folders = epoch_folders(args.weights_dir, args.epochs)
+    train_images, _ = load_mnist(args.data_dir, train=True)
+    test_images, test_labels = load_mnist(args.data_dir, train=False)
+    evaluator = Evaluator(args.classifier, test_images, test_labels)
+    floor = evaluator.floor(train_images[:FLOOR_IMAGES])
+    rows = []
+    for epoch, folder in folders.items():
+        generator = load_generator(folder)
+        row = {"epoch": epoch, **evaluator.evaluate(generator, args.samples)}
+        if args.parzen:
+            row.update(parzen(generator, train_images, test_images, args.samples))
+        rows.append(row)
+        print(f"epoch {epoch}: FID {row['fid']:.2f}  IS {row['inception_score']:.2f}", file=sys.stderr)
+    print(format_table(rows, floor))
+    if args.json:
+        args.json.write_text(json.dumps({"real_data_floor": floor, "epochs": rows}, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(lambda: main()))
