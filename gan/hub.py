@@ -64,6 +64,8 @@ def local_epochs(folder: str | Path) -> list[int]:
 
 def check_layout(folder: str | Path, source: str) -> list[int]:
     """The epochs in `folder`; a UsageError naming `source` when it holds none."""
+    if not Path(folder).is_dir():
+        raise UsageError(f"{source} does not exist")
     epochs = local_epochs(folder)
     if not epochs:
         raise UsageError(
@@ -179,9 +181,9 @@ class EpochUploader:
 
     def __init__(self, repo_id: str, out_dir: str | Path, api: HfApi | None = None):
         self.repo_id = check_repo_id(repo_id)
-        require_token(api, "--push-to-hub")
-        self.out_dir = Path(out_dir)
         self.api = api or HfApi()
+        require_token(self.api, "--push-to-hub")
+        self.out_dir = Path(out_dir)
         self.uploaded: list[int] = []
         self.untagged: list[int] = []
         self.last_error: str | None = None
@@ -327,8 +329,6 @@ def push(weights_dir: str | Path, repo_id: str, api: HfApi | None = None) -> Pus
     """Upload a finished weights folder, only the files missing from the repo or different there, in one commit."""
     check_repo_id(repo_id)
     folder = Path(weights_dir)
-    if not folder.is_dir():
-        raise UsageError(f"weights folder {folder} does not exist")
     epochs = check_layout(folder, str(folder))
     require_token(api, "push")
     api = api or HfApi()
