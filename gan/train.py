@@ -65,7 +65,7 @@ class TrainConfig:
     resume: bool = False  # continue the run in --out from its last completed epoch
     classifier: str = "weights/classifier"  # judge for per-epoch FID/IS; skipped when missing ("" = off)
     eval_every: int = 1  # score every Nth epoch (and the last)
-    eval_samples: int = 5000  # generated images scored per evaluation
+    eval_samples: int = 2000  # generated images scored per evaluation (gan.evaluate uses 10,000)
     push_to_hub: str | None = None  # USER/REPO: upload each finished epoch to the Hugging Face Hub
     steps_per_epoch: int = 0  # stop each epoch after this many steps (0 = whole set); for quick checks
     progress: bool = True  # show a tqdm bar per epoch
