@@ -14,6 +14,7 @@ import queue
 import re
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,12 +109,10 @@ def _fallback(repo_id: str, fallback: str | Path) -> Path:
     return Path(fallback)
 
 
-# ---------------------------------------------------------------------------------------------------------------------
-# Uploading
-
 
 RETRY_DELAYS = (2.0, 10.0, 30.0)  # seconds before each retry of a failed upload (transient errors only)
 CLOSE_TIMEOUT = 300.0  # the most close() waits for uploads still in flight, in seconds
+MIN_COMMIT_INTERVAL = 10.0  # seconds between commits: fast epochs go up together, within the Hub's rate limits
 SEND_LATER = "python -m gan.hub push {out} {repo_id}"
 
 
@@ -135,7 +134,7 @@ def is_transient(err: BaseException) -> bool:
 
 
 def describe(err: BaseException) -> str:
-    """One line about a failed Hub call (HTTP errors carry no token: huggingface_hub strips it)."""
+    """One line about a failed Hub call (HTTP errors name the URL and status, never the token)."""
     if isinstance(err, OfflineModeIsEnabled):
         return "HF_HUB_OFFLINE is set"
     text = str(err).strip().splitlines()
@@ -192,7 +191,8 @@ class EpochUploader:
         self._repo_ready = False
         self._fatal: str | None = None
         self._queue: queue.Queue[int | None] = queue.Queue()
-        self._stop = threading.Event()
+        self._stop = threading.Event()  # close() gave up waiting: end backoff sleeps
+        self._closing = threading.Event()  # close() was called: no more pacing between commits
         self._worker = threading.Thread(target=self._run, name="hub-uploader", daemon=True)
         self._worker.start()
 
@@ -214,7 +214,9 @@ class EpochUploader:
             fresh = {item for item in items if item is not None}
             self._pending |= fresh
             if fresh and self._fatal is None and not self._stop.is_set():
+                started = time.monotonic()
                 self._upload(sorted(self._pending))
+                self._closing.wait(max(0.0, MIN_COMMIT_INTERVAL - (time.monotonic() - started)))
             if closing:
                 return
 
@@ -264,9 +266,14 @@ class EpochUploader:
 
     def close(self, timeout: float | None = None) -> list[int]:
         """Wait (at most `timeout` seconds) for queued uploads, print what happened, return the epochs that failed."""
+        self._closing.set()
         self._queue.put(None)
+        timeout = CLOSE_TIMEOUT if timeout is None else timeout
         try:
-            self._worker.join(CLOSE_TIMEOUT if timeout is None else timeout)
+            self._worker.join(min(timeout, 1.0))
+            if self._worker.is_alive():
+                print(f"hub: finishing uploads to {self.repo_id} (up to {timeout:.0f} s; Ctrl-C stops waiting)", file=sys.stderr)
+                self._worker.join(max(timeout - 1.0, 0.0))
         except KeyboardInterrupt:
             pass
         if self._worker.is_alive():
@@ -295,9 +302,6 @@ class EpochUploader:
                 items.append(item)
         return items
 
-
-# ---------------------------------------------------------------------------------------------------------------------
-# push / pull / card
 
 
 LAYOUT_PATH = re.compile(r"(epoch-\d{3,}/.+|samples/.+|metrics\.json|README\.md|progression\.png|\.gitattributes)")

@@ -294,6 +294,7 @@ def online(monkeypatch, tmp_path):
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub-cache"))
     monkeypatch.setattr(gan.hub, "RETRY_DELAYS", (0.05, 0.05))
+    monkeypatch.setattr(gan.hub, "MIN_COMMIT_INTERVAL", 0.0)
     return tmp_path / "hub-cache"
 
 
@@ -351,13 +352,16 @@ def test_push_pull_round_trip_through_the_cli(tiny_weights, fake_hub, tmp_path):
 
 
 
-def test_pull_names_a_missing_epoch(tiny_weights, fake_hub, online):
+def test_pull_names_a_missing_epoch(tiny_weights, fake_hub, online, monkeypatch, capsys):
     push(tiny_weights, "alice/tiny-gan", api=fake_api(fake_hub))
     with pytest.raises(UsageError) as caught:
         pull("alice/tiny-gan", [2, 9], api=fake_api(fake_hub))
     assert str(caught.value) == "epoch 9 not in alice/tiny-gan (it has epochs 1-3)"
     folder = pull("alice/tiny-gan", [2], api=fake_api(fake_hub))
     assert gan.hub.local_epochs(folder) == [2] and (folder / "samples" / "epoch-002.png").is_file()
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # offline, part of the repo cached: use that part
+    assert resolve_weights("alice/tiny-gan") == folder
+    assert "found in the cache" in capsys.readouterr().err
 
 
 def test_push_sends_only_what_changed(tiny_weights, fake_hub, online, tmp_path):
