@@ -30,6 +30,9 @@ from gan import Generator
 from gan.errors import UsageError, run_cli
 from gan.hub import EpochUploader, check_repo_id, pull, push, resolve_weights
 
+# huggingface_hub's own LFS PUT passes data=<file> to httpx2, which warns; not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning")
+
 TOKEN = "hf_fake_token_for_tests"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LFS_SUFFIXES = (".safetensors", ".png", ".bin", ".pt")
