@@ -25,7 +25,7 @@ from gan.metrics import (
     kl_divergence,
     parzen_log_likelihood,
 )
-from gan.models import Generator
+from gan.models import Generator, load_generator
 
 EVAL_SEED = 2014  # latents for scoring are the same for every epoch and every run
 FLOOR_IMAGES = 10_000  # train images scored as if generated: the real-vs-real floor
@@ -108,9 +108,9 @@ def epoch_folders(weights_dir: Path, epochs: list[int] | None) -> dict[int, Path
     return dict(sorted(found.items()))
 
 
-def load_generator(folder: Path) -> Generator:
+def load_epoch(folder: Path) -> Generator:
     try:
-        return Generator.from_pretrained(folder, strict=True)
+        return load_generator(folder)
     except Exception as err:
         raise UsageError(f"cannot load {folder} as a Generator ({type(err).__name__}: {str(err).splitlines()[0]})") from None
 
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     floor = evaluator.floor(train_images[:FLOOR_IMAGES])
     rows = []
     for epoch, folder in folders.items():
-        generator = load_generator(folder)
+        generator = load_epoch(folder)
         row = {"epoch": epoch, **evaluator.evaluate(generator, args.samples)}
         if args.parzen:
             row.update(parzen(generator, train_images, test_images, args.samples))

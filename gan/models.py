@@ -1,5 +1,9 @@
 """The tutorial's MLP Generator and Discriminator."""
 
+import contextlib
+import io
+import os
+
 import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
@@ -55,3 +59,9 @@ class Discriminator(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.sigmoid(self.logits(images))
+
+
+def load_generator(folder: str | os.PathLike) -> Generator:
+    """`Generator.from_pretrained(folder, strict=True)`, without the mixin's "Loading weights" print."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return Generator.from_pretrained(folder, strict=True)

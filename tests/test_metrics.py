@@ -1,0 +1,128 @@
+"""Quality measures: FID, Inception Score, class balance, Parzen; the judge classifier; per-epoch records."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import tiny_train
+from gan.classifier import DigitClassifier, accuracy, load_classifier, predict, save_classifier, train_classifier
+from gan.data import fake_digits, normalise
+from gan.metrics import (
+    choose_parzen_sigma,
+    class_histogram,
+    feature_stats,
+    fid_from_features,
+    frechet_distance,
+    inception_score,
+    kl_divergence,
+    parzen_log_likelihood,
+)
+
+
+def numpy_frechet(mu1, cov1, mu2, cov2) -> float:
+    """The textbook formula with a general (complex) matrix square root via eig."""
+    values, vectors = np.linalg.eig(cov1 @ cov2)
+    root = (vectors * np.sqrt(values.astype(complex))) @ np.linalg.inv(vectors)
+    return float(np.sum((mu1 - mu2) ** 2) + np.trace(cov1) + np.trace(cov2) - 2 * np.trace(root).real)
+
+
+def test_fid_of_a_set_with_itself_is_zero_and_grows_with_a_shift():
+    features = torch.randn(2000, 16, generator=torch.Generator().manual_seed(0))
+    assert fid_from_features(features, features) == pytest.approx(0, abs=1e-6)
+    distances = [fid_from_features(features, features + shift) for shift in (0.1, 0.5, 1.0)]
+    assert distances == sorted(distances) and distances[0] > 0
+    assert distances[-1] == pytest.approx(16.0, rel=1e-6)  # a shift of 1 in each of 16 dims, same covariance
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_frechet_distance_matches_the_direct_formula(seed):
+    generator = torch.Generator().manual_seed(seed)
+    a = torch.randn(50, 6, generator=generator, dtype=torch.float64)
+    b = torch.randn(40, 6, generator=generator, dtype=torch.float64) @ torch.randn(6, 6, generator=generator, dtype=torch.float64) + 0.3
+    (mu1, cov1), (mu2, cov2) = feature_stats(a), feature_stats(b)
+    expected = numpy_frechet(mu1.numpy(), cov1.numpy(), mu2.numpy(), cov2.numpy())
+    assert frechet_distance(mu1, cov1, mu2, cov2) == pytest.approx(expected, rel=1e-8)
+
+
+def test_inception_score_limits():
+    uniform_one_hot = torch.eye(10).repeat(100, 1)  # every class equally often, each prediction certain
+    assert inception_score(uniform_one_hot)[0] == pytest.approx(10.0, rel=1e-6)
+    single_class = torch.zeros(1000, 10)
+    single_class[:, 3] = 1
+    assert inception_score(single_class)[0] == pytest.approx(1.0, rel=1e-6)
+    unsure = torch.full((1000, 10), 0.1)
+    assert inception_score(unsure)[0] == pytest.approx(1.0, rel=1e-6)
+
+
+def test_class_histogram_and_kl():
+    histogram = class_histogram(torch.tensor([0, 0, 1, 9]))
+    assert histogram.tolist() == [0.5, 0.25] + [0.0] * 7 + [0.25]
+    uniform = torch.full((10,), 0.1)
+    assert kl_divergence(uniform, uniform) == pytest.approx(0.0, abs=1e-12)
+    collapsed = torch.zeros(10)
+    collapsed[4] = 1
+    assert kl_divergence(collapsed, uniform) == pytest.approx(math.log(10), rel=1e-6)
+
+
+def test_parzen_matches_a_direct_sum():
+    generator = torch.Generator().manual_seed(0)
+    samples, points, sigma = torch.rand(30, 5, generator=generator), torch.rand(7, 5, generator=generator), 0.3
+    direct = []
+    for x in points.double():
+        densities = [torch.exp(-((x - s.double()) ** 2).sum() / (2 * sigma**2)) / (2 * math.pi * sigma**2) ** 2.5 for s in samples]
+        direct.append(math.log(sum(float(d) for d in densities) / len(samples)))
+    assert parzen_log_likelihood(samples, points, sigma, batch=3).tolist() == pytest.approx(direct, rel=1e-9)
+    best, scores = choose_parzen_sigma(samples, samples[:10], torch.logspace(-1, 0, 10))
+    assert best == pytest.approx(0.1) and scores == sorted(scores, reverse=True)  # points on samples: narrowest wins
+
+
+def test_classifier_trains_and_round_trips(tmp_path):
+    images, labels = fake_digits(400, seed=0)
+    data = normalise(images)
+    before = accuracy(DigitClassifier().eval(), data, labels)
+    model = train_classifier(data, labels, batch_size=50, steps=60, progress=False)
+    assert accuracy(model, data, labels) > max(0.5, before + 0.2)
+    again = train_classifier(data, labels, batch_size=50, steps=60, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))  # seeded
+    save_classifier(model, tmp_path / "judge", {"test_accuracy": 0})
+    loaded = load_classifier(tmp_path / "judge")
+    features, probs = predict(model, data[:20])
+    features2, probs2 = predict(loaded, data[:20])
+    assert features.shape == (20, DigitClassifier.feature_dim) and probs.shape == (20, 10)
+    assert torch.equal(features, features2) and torch.equal(probs, probs2)
+
+
+def test_tiny_run_records_the_quality_fields(tmp_path):
+    images, labels = fake_digits(400, seed=0)
+    save_classifier(train_classifier(normalise(images), labels, batch_size=50, steps=30, progress=False), tmp_path / "judge", {})
+    out = tiny_train(tmp_path / "run", 2, "--classifier", str(tmp_path / "judge"), "--eval-samples", "200")
+    metrics = json.loads((out / "metrics.json").read_text())
+    floor = metrics["reference"]
+    assert floor["fid"] >= 0 and 1 <= floor["inception_score"] <= 10
+    for record in metrics["epochs"]:
+        assert record["eval_samples"] == 200 and record["eval_seconds"] > 0
+        assert record["fid"] >= 0 and 1 <= record["inception_score"] <= 10
+        assert len(record["class_histogram"]) == 10 and sum(record["class_histogram"]) == pytest.approx(1, abs=1e-3)
+        assert 0 <= record["digits_present"] <= 10 and record["class_kl"] >= 0
+
+
+def test_evaluate_cli_prints_a_table_with_parzen(tmp_path, tiny_weights, capsys):
+    from gan.data import write_fake_mnist
+    from gan.errors import run_cli
+    from gan.evaluate import main
+
+    write_fake_mnist(tmp_path / "data", train_count=1200, test_count=200)
+    images, labels = fake_digits(400, seed=0)
+    save_classifier(train_classifier(normalise(images), labels, batch_size=50, steps=20, progress=False), tmp_path / "judge", {})
+    args = [str(tiny_weights), "--classifier", str(tmp_path / "judge"), "--data-dir", str(tmp_path / "data"), "--samples", "300"]
+    assert run_cli(lambda: main([*args, "--epochs", "1", "3", "--parzen", "--json", str(tmp_path / "scores.json")])) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].startswith("epoch | fid | inception_score") and "parzen" in table[0]
+    assert [line.split(" | ")[0] for line in table[1:]] == ["real", "1", "3"]
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert [row["epoch"] for row in scores["epochs"]] == [1, 3] and math.isfinite(scores["epochs"][0]["parzen"])
+    assert run_cli(lambda: main([*args, "--epochs", "7"])) == 2
+    assert "epoch(s) 7 not in" in capsys.readouterr().err
