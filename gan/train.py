@@ -354,6 +354,11 @@ def train(cfg: TrainConfig) -> dict:
     out = Path(cfg.out)
     if not cfg.resume and (out / CHECKPOINT).exists():
         raise UsageError(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
+    uploader = None  # made first: a bad repo id or missing token fails before anything is written
+    if cfg.push_to_hub:
+        from gan.hub import EpochUploader
+
+        uploader = EpochUploader(cfg.push_to_hub, out)
     train_images, _ = load_training_images(cfg)
     data = normalise(train_images).to(device)  # (N, 784) in [-1, 1]; the whole set stays on the device
     gan = build_gan(cfg, device)
@@ -374,11 +379,6 @@ def train(cfg: TrainConfig) -> dict:
 
         metrics["reference"] = evaluator.floor(train_images[:FLOOR_IMAGES])
     fixed_noise = fixed_latents(SAMPLE_GRID * SAMPLE_GRID, cfg.latent_dim, cfg.seed)
-    uploader = None
-    if cfg.push_to_hub:
-        from gan.hub import EpochUploader
-
-        uploader = EpochUploader(cfg.push_to_hub, out)
 
     if start_epoch >= cfg.epochs:
         print(f"{out} already has {start_epoch} epochs; nothing to do (raise --epochs to train further)")
