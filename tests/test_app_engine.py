@@ -1,0 +1,140 @@
+"""The app's pure parts: latents, interpolation, grids, directions, loading a run, input checks."""
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from demo.engine import (
+    BANK_SIZE,
+    Engine,
+    RunError,
+    display_scale,
+    epoch_ranges,
+    generator_jacobians,
+    lerp,
+    load_run,
+    principal_directions,
+    seed_latents,
+    slerp,
+)
+from demo.validation import InputError, choice, real_number, whole_number, whole_numbers
+from gan.models import Generator
+
+
+def test_seed_latents_are_deterministic_and_prefix_stable():
+    a, b = seed_latents(7, 16, 100), seed_latents(7, 16, 100)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, seed_latents(8, 16, 100))
+    # A 1x1 grid shows the top-left digit of the 10x10 grid of the same seed.
+    assert torch.equal(seed_latents(7, 1, 100)[0], seed_latents(7, BANK_SIZE, 100)[0])
+    # Seed = the trainer's --seed reproduces its fixed noise (gan.train.fixed_latents).
+    trainer_noise = torch.randn(BANK_SIZE, 100, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(seed_latents(0, BANK_SIZE, 100), trainer_noise)
+
+
+def test_slerp_end_points_and_norm():
+    a, b = seed_latents(1, 1, 100), seed_latents(2, 1, 100)
+    assert torch.allclose(slerp(a, b, 0.0), a, atol=1e-5)
+    assert torch.allclose(slerp(a, b, 1.0), b, atol=1e-5)
+    mid_slerp, mid_lerp = slerp(a, b, 0.5).norm(), lerp(a, b, 0.5).norm()
+    # Slerp stays near the end points' norms; lerp of two near-orthogonal Gaussians shrinks by ~1/sqrt(2).
+    assert min(a.norm(), b.norm()) * 0.95 <= mid_slerp <= max(a.norm(), b.norm()) * 1.05
+    assert mid_lerp < 0.85 * mid_slerp
+    assert torch.allclose(slerp(a, a, 0.3), a, atol=1e-5)  # parallel: falls back to lerp
+
+
+def test_grid_layout_and_scale(tiny_weights):
+    engine = Engine(load_run(tiny_weights))
+    image = engine.seed_grid(engine.epochs[-1], 3, 4)
+    width = 4 * (28 + 2) + 2
+    scale = display_scale(width)
+    assert image.mode == "L" and image.size == (width * scale, width * scale)
+    pixels = np.asarray(image)
+    assert np.array_equal(np.kron(pixels[::scale, ::scale], np.ones((scale, scale), np.uint8)), pixels)  # nearest-neighbour
+    assert (pixels[: 2 * scale] == 0).all()  # padding row on top
+    assert engine.seed_grid(engine.epochs[-1], 3, 1).size[0] >= 512
+
+
+def test_jacobian_closed_form_matches_autograd():
+    torch.manual_seed(0)
+    generator = Generator(latent_dim=8, hidden_dim=16, image_size=16).eval()
+    noise = torch.randn(3, 8)
+    expected = torch.func.vmap(torch.func.jacfwd(lambda z: generator(z[None])[0]))(noise)
+    assert torch.allclose(generator_jacobians(generator, noise), expected, atol=1e-6)
+
+
+def test_principal_directions_are_orthonormal_deterministic_and_ordered():
+    torch.manual_seed(0)
+    generator = Generator(latent_dim=12, hidden_dim=32, image_size=16).eval()
+    directions, shares = principal_directions(generator, count=4, samples=32)
+    assert directions.shape == (4, 12)
+    assert torch.allclose(directions @ directions.T, torch.eye(4), atol=1e-5)
+    assert (shares[:-1] >= shares[1:]).all() and 0 < shares.sum() <= 1
+    again, _ = principal_directions(generator, count=4, samples=32)
+    assert torch.equal(directions, again)
+    # The top direction changes the image at least as much as a random unit direction.
+    z = torch.randn(16, 12)
+    jacobians = generator_jacobians(generator, z)
+    random_direction = torch.nn.functional.normalize(torch.randn(12), dim=0)
+    assert (jacobians @ directions[0]).norm() >= (jacobians @ random_direction).norm()
+
+
+def test_epoch_ranges_and_nearest_epoch(tiny_weights, tmp_path):
+    assert epoch_ranges([1, 2, 3, 4, 5, 10, 15, 20, 25]) == "1-5, 10-25 every 5"
+    assert epoch_ranges([1, 3]) == "1, 3"
+    folder = tmp_path / "gapped"
+    folder.mkdir()
+    for epoch in (1, 3):
+        shutil.copytree(tiny_weights / f"epoch-{epoch:03d}", folder / f"epoch-{epoch:03d}")
+    engine = Engine(load_run(folder))
+    assert engine.epochs == [1, 3]
+    assert [engine.nearest_epoch(e) for e in (1, 2, 3)] == [1, 3, 3]
+
+
+def test_load_run_skips_broken_epochs_and_says_why(tiny_weights, tmp_path):
+    folder = tmp_path / "broken"
+    shutil.copytree(tiny_weights, folder)
+    weights = (folder / "epoch-001" / "model.safetensors").read_bytes()
+    (folder / "epoch-001" / "model.safetensors").write_bytes(weights[: len(weights) // 2])  # truncated
+    config = json.loads((folder / "epoch-002" / "config.json").read_text())
+    (folder / "epoch-002" / "config.json").write_text(json.dumps({**config, "hidden_dim": 64}))  # wrong sizes
+    (folder / "epoch-004").mkdir()  # no weights
+    (folder / "metrics.json").write_text("{not json")
+    run = load_run(folder)
+    assert list(run.generators) == [3]
+    reasons = "\n".join(run.skipped)
+    assert "epoch-001" in reasons and "epoch-002" in reasons and "does not match config.json" in reasons
+    assert "epoch-004: no model.safetensors" in reasons and "metrics.json" in reasons
+    assert run.records == {}
+
+
+def test_load_run_with_nothing_usable(tmp_path):
+    with pytest.raises(RunError, match="no usable"):
+        load_run(tmp_path)
+    with pytest.raises(RunError, match="not a folder"):
+        load_run(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("value", [-1, 11, 2.5, "3", None, True, math.nan, math.inf, [3], "x" * 10_000])
+def test_whole_number_rejects_with_what_is_allowed(value):
+    with pytest.raises(InputError, match="grid size must be a whole number from 1 to 10") as caught:
+        whole_number(value, "grid size", 1, 10)
+    assert len(str(caught.value)) < 120  # long values are cut short in the message
+
+
+def test_checks_accept_good_values():
+    assert whole_number(3.0, "n", 1, 10) == 3
+    assert real_number(0, "t", 0, 1) == 0.0
+    assert choice("lerp", "method", ("slerp", "lerp")) == "lerp"
+    assert whole_numbers([3, 1, 3], "epochs", 1, 5, 4) == [1, 3]
+    for bad in (math.nan, "0.5", None, 1.5):
+        with pytest.raises(InputError, match="t must be a number from 0 to 1"):
+            real_number(bad, "t", 0, 1)
+    with pytest.raises(InputError, match="method must be one of"):
+        choice("SLERP", "method", ("slerp", "lerp"))
+    with pytest.raises(InputError, match="at most 2"):
+        whole_numbers([1, 2, 3], "epochs", 1, 5, 2)
