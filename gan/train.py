@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
 from tqdm import tqdm
 
 from gan.data import fake_digits, load_mnist, normalise
@@ -397,9 +398,10 @@ def train(cfg: TrainConfig) -> dict:
                 metrics["epochs"].append(record)
                 atomic_write_json(out / METRICS, metrics)
                 save_checkpoint(gan, cfg, epoch)  # the commit point: --resume starts after this epoch
-            except OSError as err:
+            except (OSError, SafetensorError) as err:  # safetensors reports a full disk as its own error
+                reason = getattr(err, "strerror", None) or str(err).rsplit(": ", 1)[-1]
                 raise UsageError(
-                    f"cannot write epoch {epoch} to {out}: {err.strerror or err}; "
+                    f"cannot write epoch {epoch} to {out}: {reason}; "
                     f"epoch {epoch - 1} and its checkpoint are intact"
                 ) from None
             print(summary_line(record), flush=True)
