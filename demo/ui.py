@@ -5,6 +5,7 @@ import html
 import logging
 import secrets
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -55,7 +56,8 @@ def theme() -> gr.themes.Base:
 
 def launch_options() -> dict:
     """Keyword arguments for demo.launch() that belong to the look (Gradio 6 takes them there)."""
-    return {"theme": theme(), "css": CSS}
+    # No run history: every slider step is a run, and the browser would keep them all.
+    return {"theme": theme(), "css": CSS, "run_history": False, "footer_links": ["api", "gradio", "settings"]}
 
 
 def shown_errors(fn):
@@ -411,7 +413,7 @@ def build_demo(engine: Engine) -> gr.Blocks:
                                api_description=f"One row per chosen epoch, the seed's latents in the columns. {sd}; columns 1-{MAX_GRID}; epochs: list of saved epochs ({saved}), at most {MAX_SHEET_ROWS}.", preprocess=False)
             with gr.Accordion("Animated GIF of the whole run", open=False):
                 gif_button = gr.Button("Make GIF (seed and grid size from above)")
-                gif_file = gr.File(label="Training GIF", interactive=False, height=120)
+                gif_file = gr.File(label="Training GIF", interactive=False)
             gif_button.click(api.timeline_gif, [tl_seed, tl_size], gif_file, api_name="timeline_gif",
                              api_description=f"An animated GIF of every saved epoch rendering the same grid. {sd}; {gs}.", preprocess=False)
 
@@ -438,13 +440,14 @@ def build_demo(engine: Engine) -> gr.Blocks:
                 strip_frames = gr.Slider(2, MAX_FRAMES, value=10, step=1, label="Frames in the strip", scale=3, min_width=220)
                 strip_button = gr.Button("Draw strip and GIF", variant="primary", scale=1, min_width=160)
             with gr.Row(equal_height=False):
-                first_strip = engine.interpolation_strip(last, 1, 2, 10, "slerp")[0]
+                first_strip, first_gif = engine.interpolation_strip(last, 1, 2, 10, "slerp")
                 strip_image = _image("From A to B", first_strip, scale=3, min_width=300, show_label=False)
-                strip_gif = gr.File(label="Interpolation GIF", interactive=False, scale=1, min_width=200, height=120)
+                strip_gif = gr.File(api._gif_file(first_gif, f"gan-slerp-epoch{last}-seeds1-2"), label="Interpolation GIF",
+                                    interactive=False, scale=1, min_width=200)
             strip_button.click(api.interpolation_strip, [in_epoch, seed_a, seed_b, strip_frames, in_method], [strip_image, strip_gif],
                                api_name="interpolation_strip", api_description=f"N frames from seed A to seed B as a strip (PNG) and a GIF. {ep}; seeds 0-{SEED_MAX}; frames 2-{MAX_FRAMES}; method 'slerp' or 'lerp'.", preprocess=False)
 
-        with gr.Tab("Edit", id="edit"):
+        with gr.Tab("Edit", id="edit") as edit_tab:
             gr.Markdown("Push one digit's latent along the directions that change the picture most at this epoch (the principal "
                         "directions of the Generator's Jacobian, averaged over many *z*; + adds ink). The grid gets the same push, so you see what a direction does to many digits at once.")
             with gr.Row():
@@ -455,7 +458,9 @@ def build_demo(engine: Engine) -> gr.Blocks:
                     ed_size = grid_slider(5, "Same edit on an n x n grid")
                     ed_reset = gr.Button("Reset directions to 0")
                 with gr.Column(scale=1, min_width=280):
-                    first_digit, first_grid, first_caption = api.edit(last, start_seed, 5, *[0] * engine.direction_count)
+                    first_latents = engine.latents(start_seed, 25)  # no edit yet, so no directions needed at start-up
+                    first_digit, first_grid = engine.grid(last, first_latents[:1], 1, 1), engine.grid(last, first_latents, 5, 5)
+                    first_caption = "Move a direction slider: the directions of each epoch are worked out the first time they are needed."
                     ed_digit = _image("Edited digit", first_digit, height=260)
                     ed_caption = gr.Markdown(first_caption)
                     ed_grid = _image("The same edit on many digits", first_grid)
@@ -466,7 +471,9 @@ def build_demo(engine: Engine) -> gr.Blocks:
             ed_reset.click(lambda: [0] * len(strengths), None, strengths, **private).then(api.edit, ed_inputs, ed_outputs, api_visibility="private", **live)
             with gr.Accordion("All directions at a glance: rows are directions (share of image change), columns push from -3 to +3", open=True):
                 dir_button = gr.Button("Redraw for this epoch and seed")
-                dir_image = _image("Directions at a glance", engine.direction_sheet(last, start_seed), show_label=False)
+                dir_image = _image("Directions at a glance", show_label=False)
             dir_button.click(api.directions, [ed_epoch, ed_seed], dir_image, api_name="directions",
                              api_description=f"Rows: principal directions; columns: the seed's digit pushed from -3 to +3. {ep}; {sd}.", preprocess=False)
+            gr.on([edit_tab.select, ed_epoch.release, ed_seed.submit], api.directions, [ed_epoch, ed_seed], dir_image, api_visibility="private", **live)
+    threading.Thread(target=engine.directions, args=(last,), daemon=True).start()  # warm the Edit tab's default epoch
     return demo

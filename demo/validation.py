@@ -58,7 +58,7 @@ def whole_numbers(value: object, name: str, low: int, high: int, max_count: int)
     """A non-empty list of distinct ints in [low, high], at most max_count of them, sorted."""
     if not isinstance(value, (list, tuple)) or not value:
         raise InputError(f"{name} must be a non-empty list of whole numbers from {low} to {high}; got {shown(value)}")
-    numbers = sorted({whole_number(item, f"each of {name}", low, high) for item in value})
+    numbers = sorted({whole_number(item, f"each value in {name}", low, high) for item in value})
     if len(numbers) > max_count:
         raise InputError(f"{name} may hold at most {max_count} different values; got {len(numbers)}")
     return numbers

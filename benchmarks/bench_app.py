@@ -1,0 +1,167 @@
+"""App speed: start-up of `python app.py`, compute time of a 10x10 grid, and 20 clients at once.
+
+    python benchmarks/bench_app.py                     # weights/ (or synthetic weights if it holds no epochs)
+    python benchmarks/bench_app.py --weights runs/mnist --clients 20 --requests 10
+
+Budget (DESIGN.md): ready within 10 s, a 10x10 grid under 50 ms of compute, 20 clients with no error.
+"""
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+# Valid arguments per endpoint; benchmarks mix them like people clicking around.
+MIXED = {
+    "/generate": lambda i, last: [last, i, 10],
+    "/timeline": lambda i, last: [1 + i % max(last, 1), i, 8],
+    "/interpolate": lambda i, last: [last, i, i + 1, (i % 11) / 10, "slerp"],
+    "/edit": lambda i, last: [last, i, 5, (i % 9) - 4, 1.5, 0, 0, -1],
+}
+
+
+def synthetic_weights(folder: Path) -> Path:
+    """Randomly initialised Generators in the shipped layout (1-10, 15, ..., 200): realistic load cost."""
+    import torch
+
+    from gan.models import Generator
+
+    for epoch in [*range(1, 11), *range(15, 201, 5)]:
+        torch.manual_seed(epoch)
+        Generator().save_pretrained(folder / f"epoch-{epoch:03d}")
+    return folder
+
+
+def weights_or_synthetic(spec: str) -> tuple[Path, str]:
+    folder = Path(spec)
+    if any(folder.glob("epoch-*/model.safetensors")):
+        return folder, str(folder)
+    temp = Path(tempfile.mkdtemp(prefix="bench-app-weights-"))
+    return synthetic_weights(temp), f"synthetic (46 random-init epochs; {spec} holds none)"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_app(weights: Path, port: int) -> tuple[subprocess.Popen, float]:
+    """Run `python app.py` and return it with the seconds until its page answers."""
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "app.py", "--weights", str(weights), "--port", str(port)], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    while time.perf_counter() - start < 120:
+        if process.poll() is not None:
+            raise SystemExit(f"app.py exited: {process.stderr.read().strip()}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return process, time.perf_counter() - start
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    process.kill()
+    raise SystemExit("app.py did not answer within 120 s")
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def grid_compute_ms(weights: Path, repeats: int = 50) -> dict[str, float]:
+    """Median / p95 ms of the app's work for one 10x10 grid (forward, grid, upscale) and of its PNG encoding."""
+    import io
+
+    import torch
+
+    from demo.engine import Engine, load_run
+
+    torch.set_num_threads(1)  # as app.py runs it
+    engine = Engine(load_run(weights))
+    last = engine.epochs[-1]
+    engine.seed_grid(last, 0, 10)  # warm-up
+    compute, encode = [], []
+    for seed in range(repeats):
+        start = time.perf_counter()
+        image = engine.seed_grid(last, seed, 10)
+        compute.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        image.save(io.BytesIO(), format="PNG")
+        encode.append((time.perf_counter() - start) * 1000)
+    return {"grid_p50": statistics.median(compute), "grid_p95": percentile(compute, 0.95),
+            "png_p50": statistics.median(encode), "size": image.size[0]}
+
+
+def client_load(url: str, clients: int, requests: int, last: int) -> dict:
+    """`clients` gradio_client Clients at once, each sending `requests` mixed calls one after another."""
+    from gradio_client import Client
+
+    names = list(MIXED)
+
+    def user(index: int) -> tuple[list[float], int]:
+        client = Client(url, verbose=False, download_files=False)
+        latencies, errors = [], 0
+        for step in range(requests):
+            name = names[(index + step) % len(names)]
+            start = time.perf_counter()
+            try:
+                client.predict(*MIXED[name](index * requests + step, last), api_name=name)
+            except Exception:  # counted, not raised: the figure is how many failed
+                errors += 1
+            latencies.append((time.perf_counter() - start) * 1000)
+        return latencies, errors
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        results = list(pool.map(user, range(clients)))
+    seconds = time.perf_counter() - start
+    latencies = [ms for result, _ in results for ms in result]
+    return {"requests": len(latencies), "errors": sum(e for _, e in results), "p50": statistics.median(latencies),
+            "p95": percentile(latencies, 0.95), "rps": len(latencies) / seconds, "seconds": seconds}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--weights", default="weights", help="run folder (default weights/; synthetic if it holds no epochs)")
+    parser.add_argument("--clients", type=int, default=20, help="clients at once (default 20)")
+    parser.add_argument("--requests", type=int, default=10, help="requests per client (default 10)")
+    args = parser.parse_args(argv)
+    weights, label = weights_or_synthetic(args.weights)
+    print(f"weights: {label}; {os.cpu_count()} CPU cores")
+
+    process, ready = start_app(weights, free_port())
+    url = f"http://127.0.0.1:{process.args[-1]}/"
+    print(f"start-up: python app.py answered after {ready:.2f} s (budget 10 s)")
+    try:
+        grid = grid_compute_ms(weights)
+        print(f"10x10 grid: {grid['grid_p50']:.1f} ms median, {grid['grid_p95']:.1f} ms p95 of compute "
+              f"(budget 50 ms); PNG encoding of the {grid['size']} px image {grid['png_p50']:.1f} ms more")
+        from demo.engine import EPOCH_DIR
+
+        last = max(int(EPOCH_DIR.fullmatch(p.parent.name).group(1)) for p in weights.glob("epoch-*/model.safetensors"))
+        load = client_load(url, args.clients, args.requests, last)
+        print(f"{args.clients} clients x {args.requests} mixed requests: {load['requests']} answered, {load['errors']} errors, "
+              f"p50 {load['p50']:.0f} ms, p95 {load['p95']:.0f} ms, {load['rps']:.1f} req/s over {load['seconds']:.1f} s")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return 1 if load["errors"] or ready > 10 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

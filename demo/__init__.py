@@ -1,0 +1,1 @@
+"""The Gradio app: engine.py (pure logic), validation.py (input checks), ui.py (the Blocks)."""

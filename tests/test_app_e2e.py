@@ -1,0 +1,229 @@
+"""The app end to end: launched on a free port with test weights, driven through gradio_client."""
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from demo.engine import Engine, load_run
+from demo.ui import build_demo, launch_options
+
+ROOT = Path(__file__).resolve().parent.parent
+HOSTILE = [-1, 10**12, "abc", None, 2.5, True, "9" * 20_000, [1, 2], {"path": "/etc/passwd"}]
+# Valid arguments per endpoint (for weights with epochs 1 and 3 saved); the fuzz test spoils one at a time.
+VALID = {
+    "/generate": [3, 5, 4],
+    "/timeline": [1, 5, 4],
+    "/plots": [3],
+    "/progression": [5, 3, ["1", "3"]],
+    "/timeline_gif": [5, 2],
+    "/interpolate": [3, 1, 2, 0.5, "slerp"],
+    "/interpolation_strip": [3, 1, 2, 4, "lerp"],
+    "/edit": [3, 0, 2, 1.0, 0, 0, 0, -1.0],
+    "/directions": [3, 0],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_weights(tiny_weights, tmp_path_factory) -> Path:
+    """Epochs 1 and 3 (a gap at 2), plus a truncated epoch-004 and an empty epoch-005 that must be skipped."""
+    folder = tmp_path_factory.mktemp("app-weights")
+    for epoch in (1, 3):
+        shutil.copytree(tiny_weights / f"epoch-{epoch:03d}", folder / f"epoch-{epoch:03d}")
+    shutil.copytree(tiny_weights / "epoch-003", folder / "epoch-004")
+    (folder / "epoch-004" / "model.safetensors").write_bytes(b"\x08\x00\x00\x00")
+    (folder / "epoch-005").mkdir()
+    metrics = json.loads((tiny_weights / "metrics.json").read_text())
+    metrics["epochs"][-1].update(fid=12.5, inception_score=7.25, digits_present=9, class_histogram=[0.1] * 10)
+    metrics["reference"] = {"fid": 0.8, "inception_score": 9.7}
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def app_url(app_weights):
+    demo = build_demo(Engine(load_run(app_weights))).queue(default_concurrency_limit=8)
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **launch_options())
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(app_url, tmp_path_factory) -> Client:
+    return Client(app_url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
+
+
+def load(path: str) -> Image.Image:
+    image = Image.open(path)
+    assert image.format == "PNG"
+    return image
+
+
+def test_api_lists_every_endpoint(client):
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert set(VALID) <= set(endpoints)
+    assert all(info["description"] for name, info in endpoints.items() if name in VALID)
+    names = [p["parameter_name"] for p in endpoints["/edit"]["parameters"]]
+    assert names == ["epoch", "seed", "grid_size", "direction_1", "direction_2", "direction_3", "direction_4", "direction_5"]
+
+
+def test_generate_images_are_exact_and_deterministic(client):
+    image_path, stats = client.predict(3, 5, 4, api_name="/generate")
+    image = load(image_path)
+    width = 4 * 30 + 2
+    assert image.mode == "L" and image.size[0] == image.size[1] and image.size[0] % width == 0
+    same = np.asarray(load(client.predict(3, 5, 4, api_name="/generate")[0]))
+    other = np.asarray(load(client.predict(3, 6, 4, api_name="/generate")[0]))
+    assert np.array_equal(np.asarray(image), same)
+    assert not np.array_equal(np.asarray(image), other)
+    assert "FID" in stats and "12.5" in stats and "real data 0.8" in stats  # the epoch's quality numbers
+
+
+def test_missing_epoch_snaps_to_nearest_saved(client):
+    snapped, stats = client.predict(2, 5, 3, api_name="/timeline")
+    exact, _ = client.predict(3, 5, 3, api_name="/timeline")
+    assert np.array_equal(np.asarray(load(snapped)), np.asarray(load(exact)))
+    assert "nearest saved epoch, 3" in stats
+    early, _ = client.predict(1, 5, 3, api_name="/timeline")
+    assert not np.array_equal(np.asarray(load(early)), np.asarray(load(exact)))
+
+
+def test_timeline_sheet_plots_and_gif(client):
+    sheet = load(client.predict(5, 3, ["1", "3"], api_name="/progression"))
+    assert sheet.mode == "L" and sheet.size[0] > sheet.size[1]
+    losses, scores, quality = client.predict(3, api_name="/plots")
+    series = {row[2] for row in losses["data"]}
+    assert {"D loss", "G loss", "this epoch"} <= series
+    assert [row[0] for row in scores["data"] if row[2] == "this epoch"] == [3, 3]
+    assert {"FID", "real data"} <= {row[2] for row in quality["data"]}
+    gif_path = client.predict(5, 2, api_name="/timeline_gif")
+    with Image.open(gif_path) as gif:
+        assert gif.format == "GIF" and gif.n_frames == 2  # epochs 1 and 3
+    assert Path(gif_path).name.startswith("gan-training-seed5-2x2-")
+
+
+def test_interpolate_end_points_and_strip(client):
+    start, caption = client.predict(3, 1, 2, 0.0, "slerp", api_name="/interpolate")
+    seed_one = client.predict(3, 1, 1, api_name="/generate")[0]
+    assert np.array_equal(np.asarray(load(start)), np.asarray(load(seed_one)))  # t=0 is seed A's first digit
+    middle, _ = client.predict(3, 1, 2, 0.5, "slerp", api_name="/interpolate")
+    assert not np.array_equal(np.asarray(load(start)), np.asarray(load(middle)))
+    assert "length" in caption
+    strip_path, gif_path = client.predict(3, 1, 2, 12, "lerp", api_name="/interpolation_strip")
+    strip = load(strip_path)
+    assert strip.mode == "L" and strip.size[0] > strip.size[1]
+    with Image.open(gif_path) as gif:
+        assert gif.n_frames == 2 * 12 - 2  # there and back
+
+
+def test_edit_moves_the_digit_and_zero_edit_is_identity(client):
+    digit, grid, caption = client.predict(3, 0, 3, 0, 0, 0, 0, 0, api_name="/edit")
+    plain = client.predict(3, 0, 1, api_name="/generate")[0]
+    assert np.array_equal(np.asarray(load(digit)), np.asarray(load(plain)))
+    pushed, pushed_grid, _ = client.predict(3, 0, 3, 3.0, 0, 0, 0, 0, api_name="/edit")
+    assert not np.array_equal(np.asarray(load(digit)), np.asarray(load(pushed)))
+    assert load(pushed_grid).size == load(grid).size
+    assert "**1**:" in caption
+    sheet = load(client.predict(3, 0, api_name="/directions"))
+    assert sheet.mode == "L"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "args", "message"),
+    [
+        ("/generate", [3, -1, 4], "seed must be a whole number from 0 to 2147483647"),
+        ("/generate", [3, "abc", 4], "seed must be a whole number"),
+        ("/generate", [3, 1, 11], "grid size must be a whole number from 1 to 10"),
+        ("/generate", [3, 1, 2.5], "grid size must be a whole number"),
+        ("/generate", [9, 1, 2], "epoch must be a whole number from 1 to 3"),
+        ("/interpolate", [3, 1, 2, 1.5, "slerp"], "t must be a number from 0 to 1"),
+        ("/interpolate", [3, 1, 2, 0.5, "cubic"], "method must be one of 'slerp', 'lerp'"),
+        ("/interpolation_strip", [3, 1, 2, 1000, "slerp"], "frames must be a whole number from 2 to 30"),
+        ("/edit", [3, 0, 2, 99, 0, 0, 0, 0], "direction 1 must be a number from -4 to 4"),
+        ("/progression", [5, 3, ["2"]], "epochs must be saved epochs"),
+        ("/progression", [5, 3, [str(e) for e in range(1, 40)]], "each value in epochs must be a whole number from 1 to 3"),
+        ("/progression", [5, 3, []], "epochs must be a non-empty list"),
+    ],
+)
+def test_bad_input_gets_a_message_saying_what_is_allowed(client, endpoint, args, message):
+    with pytest.raises(AppError, match=message):
+        client.predict(*args, api_name=endpoint)
+
+
+def test_skipped_epochs_are_shown_on_the_page(app_url):
+    page = httpx.get(app_url).text
+    assert "epoch-004" in page and "epoch-005: no model.safetensors" in page
+
+
+def test_no_request_can_read_a_server_file(app_url):
+    for path in ("/etc/passwd", str(ROOT / "app.py")):
+        response = httpx.get(f"{app_url.rstrip('/')}/gradio_api/file={path}")
+        assert response.status_code in (403, 404)
+
+
+def sse_result(app_url: str, endpoint: str, body: str) -> str:
+    """POST a raw JSON body (which may hold NaN / Infinity) and return the streamed result text."""
+    base = f"{app_url.rstrip('/')}/gradio_api/call{endpoint}"
+    response = httpx.post(base, content=body, headers={"content-type": "application/json"}, timeout=30)
+    if response.status_code != 200:
+        return f"http {response.status_code}"
+    return httpx.get(f"{base}/{response.json()['event_id']}", timeout=30).text
+
+
+def test_fuzz_every_endpoint_with_hostile_values(app_url):
+    """A few hundred calls with one hostile value each: an answer or a gr.Error with a message, never a crash."""
+    client = Client(app_url, verbose=False, download_files=False)
+    jobs = []
+    for endpoint, valid in VALID.items():
+        for position in range(len(valid)):
+            for value in HOSTILE:
+                args = list(valid)
+                args[position] = value
+                jobs.append((endpoint, args, client.submit(*args, api_name=endpoint)))  # many at once, like many users
+    for endpoint, args, job in jobs:
+        try:
+            job.result(timeout=60)
+        except AppError as err:
+            assert "must" in str(err) or "may" in str(err), f"{endpoint}{args!r:.80}: {err}"
+    calls = len(jobs)
+    for endpoint, valid in VALID.items():  # JSON's NaN and Infinity cannot come through gradio_client
+        for bad in ("NaN", "Infinity", "-Infinity", "1e999"):
+            args = json.dumps(valid).replace(json.dumps(valid[0]), bad, 1)
+            calls += 1
+            assert "must be" in sse_result(app_url, endpoint, f'{{"data": {args}}}')
+    assert calls >= 280
+    assert load(Client(app_url, verbose=False).predict(3, 1, 2, api_name="/generate")[0]).mode == "L"  # still answers
+
+
+def test_burst_of_concurrent_requests(client):
+    """A short burst: 40 mixed requests in flight at once all get answers (the full-size run is benchmarks/)."""
+    endpoints = ["/generate", "/interpolate", "/edit", "/timeline"]
+    jobs = []
+    for index in range(40):
+        endpoint = endpoints[index % len(endpoints)]
+        args = list(VALID[endpoint])
+        args[1] = index  # a different seed per request
+        jobs.append(client.submit(*args, api_name=endpoint))
+    results = [job.result(timeout=60) for job in jobs]
+    assert all(Path(result[0] if isinstance(result, tuple) else result).is_file() for result in results)
+
+
+def test_app_py_exits_with_one_line_when_nothing_is_usable(tmp_path):
+    result = subprocess.run([sys.executable, "app.py", "--weights", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"error: no usable epoch-NNN/ folders in {tmp_path}"]
