@@ -1,0 +1,175 @@
+"""Full-size stress of the app: >=1000 hostile calls, 20 clients x 50 mixed requests, then 100 clients for 10 s.
+
+    python benchmarks/stress_app.py                    # starts python app.py on weights/ (synthetic if empty)
+    python benchmarks/stress_app.py --url http://127.0.0.1:7860/   # an app that is already running
+
+The fuzz and the 20-client phase use gradio_client; the 100-client phase speaks Gradio's REST protocol
+(POST /gradio_api/call/NAME, then read the result stream) with one httpx connection per client, which is
+what a browser does and keeps the load generator light. Exit status 1 if any valid request failed or the
+server stopped answering.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_app import MIXED, free_port, percentile, start_app, weights_or_synthetic  # noqa: E402
+
+import httpx  # noqa: E402
+
+HOSTILE = [-1, -(10**18), 10**18, 2**31, "abc", "", None, 2.5, 1e-9, True, False, "7" * 100_000, [], [1, 2, 3],
+           {"path": "/etc/passwd"}, "../../etc/passwd", "slerp", 0]
+SIGNATURES = {  # valid arguments per endpoint; one is spoiled at a time
+    "/generate": lambda last: [last, 1, 4],
+    "/timeline": lambda last: [1, 1, 4],
+    "/plots": lambda last: [last],
+    "/progression": lambda last: [1, 4, [str(last)]],
+    "/timeline_gif": lambda last: [1, 2],
+    "/interpolate": lambda last: [last, 1, 2, 0.5, "slerp"],
+    "/interpolation_strip": lambda last: [last, 1, 2, 5, "lerp"],
+    "/edit": lambda last: [last, 0, 3, 1.0, 0, 0, 0, -1.0],
+    "/directions": lambda last: [last, 0],
+}
+
+
+def last_epoch(url: str) -> int:
+    """The highest epoch the app accepts, read from the /generate endpoint's error message."""
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    try:
+        Client(url, verbose=False, download_files=False).predict(10**9, 0, 1, api_name="/generate")
+    except AppError as err:
+        return int(str(err).split(" to ")[1].split(";")[0])
+    raise SystemExit("the app accepted epoch 10**9")
+
+
+def fuzz(url: str, last: int, rounds: int) -> dict:
+    """Every endpoint x every parameter x every hostile value, `rounds` times, 8 calls in flight at once."""
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(url, verbose=False, download_files=False)
+    cases = [(name, position, value) for name, make in SIGNATURES.items() for position in range(len(make(1))) for value in HOSTILE] * rounds
+    counts = {"answered": 0, "gr.Error": 0, "other error": 0}
+    lock = threading.Lock()
+
+    def call(case) -> None:
+        name, position, value = case
+        args = SIGNATURES[name](last)
+        args[position] = value
+        try:
+            client.predict(*args, api_name=name)
+            kind = "answered"
+        except AppError as err:
+            kind = "gr.Error" if ("must" in str(err) or "may" in str(err)) else "other error"
+        except Exception:
+            kind = "other error"
+        with lock:
+            counts[kind] += 1
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(call, cases))
+    nan_cases = 0
+    with httpx.Client(timeout=30) as http:  # NaN and Infinity cannot come through gradio_client's JSON
+        for name, make in SIGNATURES.items():
+            for bad in ("NaN", "Infinity", "-Infinity", "1e999"):
+                body = json.dumps(make(last)).replace(str(make(last)[0]), bad, 1)
+                event = http.post(f"{url}gradio_api/call{name}", content=f'{{"data": {body}}}', headers={"content-type": "application/json"}).json()
+                text = http.get(f"{url}gradio_api/call{name}/{event['event_id']}").text
+                counts["gr.Error" if "must be" in text else "other error"] += 1
+                nan_cases += 1
+    counts["calls"] = len(cases) + nan_cases
+    counts["seconds"] = time.perf_counter() - start
+    return counts
+
+
+def gradio_clients(url: str, last: int, clients: int, requests: int) -> dict:
+    from bench_app import client_load
+
+    return client_load(url, clients, requests, last)
+
+
+def rest_call(http: httpx.Client, url: str, name: str, args: list) -> bool:
+    event = http.post(f"{url}gradio_api/call{name}", json={"data": args})
+    if event.status_code != 200:
+        return False
+    text = http.get(f"{url}gradio_api/call{name}/{event.json()['event_id']}").text
+    return "event: complete" in text
+
+
+def rest_clients(url: str, last: int, clients: int, seconds: float) -> dict:
+    """`clients` users each sending mixed requests back to back for `seconds`."""
+    names = list(MIXED)
+    deadline = time.perf_counter() + seconds
+
+    def user(index: int) -> tuple[list[float], int]:
+        latencies, errors, step = [], 0, 0
+        with httpx.Client(timeout=60) as http:
+            while time.perf_counter() < deadline:
+                name = names[(index + step) % len(names)]
+                start = time.perf_counter()
+                try:
+                    ok = rest_call(http, url, name, MIXED[name](index * 1000 + step, last))
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append((time.perf_counter() - start) * 1000)
+                errors += not ok
+                step += 1
+        return latencies, errors
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        results = list(pool.map(user, range(clients)))
+    elapsed = time.perf_counter() - start
+    latencies = [ms for result, _ in results for ms in result]
+    return {"requests": len(latencies), "errors": sum(e for _, e in results), "p50": statistics.median(latencies),
+            "p95": percentile(latencies, 0.95), "rps": len(latencies) / elapsed, "seconds": elapsed}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", help="an app already running (default: start python app.py)")
+    parser.add_argument("--weights", default="weights", help="run folder when starting the app (synthetic if empty)")
+    parser.add_argument("--fuzz-rounds", type=int, default=2, help="passes over every endpoint x parameter x hostile value")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of the 100-client phase")
+    args = parser.parse_args(argv)
+    process = None
+    url = args.url
+    if url is None:
+        weights, label = weights_or_synthetic(args.weights)
+        process, ready = start_app(weights, free_port())
+        url = f"http://127.0.0.1:{process.args[-1]}/"
+        print(f"weights: {label}; app ready after {ready:.2f} s")
+    url = url.rstrip("/") + "/"
+    failed = False
+    try:
+        last = last_epoch(url)
+        counts = fuzz(url, last, args.fuzz_rounds)
+        print(f"fuzz: {counts['calls']} hostile calls in {counts['seconds']:.1f} s: {counts['gr.Error']} gr.Error with a message, "
+              f"{counts['answered']} answered (value was acceptable), {counts['other error']} other errors")
+        load = gradio_clients(url, last, 20, 50)
+        print(f"20 clients x 50 mixed requests (gradio_client): {load['requests']} answered, {load['errors']} errors, "
+              f"p50 {load['p50']:.0f} ms, p95 {load['p95']:.0f} ms, {load['rps']:.1f} req/s")
+        burst = rest_clients(url, last, 100, args.seconds)
+        print(f"100 clients for {burst['seconds']:.0f} s (REST): {burst['requests']} requests, {burst['errors']} errors, "
+              f"p50 {burst['p50']:.0f} ms, p95 {burst['p95']:.0f} ms, {burst['rps']:.1f} req/s")
+        alive = rest_call(httpx.Client(timeout=30), url, "/generate", [last, 1, 10])
+        print(f"after the stress the app {'still answers' if alive else 'DOES NOT ANSWER'}")
+        failed = counts["other error"] > 0 or load["errors"] > 0 or burst["errors"] > 0 or not alive
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=30)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
