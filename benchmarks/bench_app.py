@@ -78,6 +78,15 @@ def start_app(weights: Path, port: int) -> tuple[subprocess.Popen, float]:
     raise SystemExit("app.py did not answer within 120 s")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used (Linux /proc); NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -146,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
 
     process, ready = start_app(weights, free_port())
     url = f"http://127.0.0.1:{process.args[-1]}/"
-    print(f"start-up: python app.py answered after {ready:.2f} s (budget 10 s)")
+    print(f"start-up: python app.py answered after {ready:.2f} s (budget 10 s); its own CPU time until then "
+          f"{cpu_seconds(process.pid):.2f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     try:
         grid = grid_compute_ms(weights)
         print(f"10x10 grid: {grid['grid_p50']:.1f} ms median, {grid['grid_p95']:.1f} ms p95 of compute "
