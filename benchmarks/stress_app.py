@@ -38,6 +38,19 @@ SIGNATURES = {  # valid arguments per endpoint; one is spoiled at a time
 }
 
 
+def rss_mb(process) -> float | None:
+    """Resident memory of the app's process in MB (Linux /proc), or None for an app started elsewhere."""
+    if process is None:
+        return None
+    try:
+        for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 def last_epoch(url: str) -> int:
     """The highest epoch the app accepts, read from the /generate endpoint's error message."""
     from gradio_client import Client
@@ -152,7 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     try:
         last = last_epoch(url)
+        memory = {"start": rss_mb(process)}
         counts = fuzz(url, last, args.fuzz_rounds)
+        memory["after fuzz"] = rss_mb(process)
+        more = fuzz(url, last, args.fuzz_rounds)  # the same again: memory should level off, not keep climbing
+        memory["after 2nd fuzz"] = rss_mb(process)
+        counts = {key: counts[key] + more[key] for key in counts}
         print(f"fuzz: {counts['calls']} hostile calls in {counts['seconds']:.1f} s: {counts['gr.Error']} gr.Error with a message, "
               f"{counts['answered']} answered (value was acceptable), {counts['other error']} other errors")
         load = gradio_clients(url, last, 20, 50)
@@ -161,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
         burst = rest_clients(url, last, 100, args.seconds)
         print(f"100 clients for {burst['seconds']:.0f} s (REST): {burst['requests']} requests, {burst['errors']} errors, "
               f"p50 {burst['p50']:.0f} ms, p95 {burst['p95']:.0f} ms, {burst['rps']:.1f} req/s")
+        memory["after load"] = rss_mb(process)
+        if memory["start"] is not None:
+            print("server memory (RSS): " + ", ".join(f"{name} {mb:.0f} MB" for name, mb in memory.items()))
         alive = rest_call(httpx.Client(timeout=30), url, "/generate", [last, 1, 10])
         print(f"after the stress the app {'still answers' if alive else 'DOES NOT ANSWER'}")
         failed = counts["other error"] > 0 or load["errors"] > 0 or burst["errors"] > 0 or not alive
