@@ -36,14 +36,16 @@ def _cell(record: dict, key: str, fmt: str) -> str:
     return "–" if value is None else fmt.format(value)
 
 
-def quality_table(metrics: dict) -> str:
-    """Markdown table, one row per epoch, with the real-data floor first when metrics has one."""
+def quality_table(metrics: dict, epochs: list[int]) -> str:
+    """Markdown table, one row per epoch in `epochs`, with the real-data floor first when metrics has one."""
     header = "| epoch | " + " | ".join(title for _, title, _ in QUALITY_COLUMNS) + " |"
     lines = [header, "|" + "---|" * (len(QUALITY_COLUMNS) + 1)]
     reference = metrics.get("reference")
     if reference:
         lines.append("| real data (floor) | " + " | ".join(_cell(reference, k, f) for k, _, f in QUALITY_COLUMNS) + " |")
     for record in metrics.get("epochs", []):
+        if record["epoch"] not in epochs:
+            continue
         lines.append(f"| {record['epoch']} | " + " | ".join(_cell(record, k, f) for k, _, f in QUALITY_COLUMNS) + " |")
     return "\n".join(lines)
 
@@ -66,7 +68,10 @@ def sample_picture(folder: Path, last_epoch: int | None) -> str | None:
 def render_card(metrics: dict, folder: Path, repo_id: str | None = None) -> str:
     """The whole README.md for a weights folder whose metrics document is `metrics`."""
     repo_id = repo_id or PLACEHOLDER_REPO
-    epochs = [record["epoch"] for record in metrics.get("epochs", [])]
+    recorded = [record["epoch"] for record in metrics.get("epochs", [])]
+    # The folder may keep a subset of the trained epochs: describe those that are there.
+    saved = sorted(int(p.name[6:]) for p in folder.glob("epoch-[0-9][0-9][0-9]*") if p.is_dir() and p.name[6:].isdigit())
+    epochs = saved or recorded
     last = max(epochs) if epochs else None
     example = f"{last:03d}" if last else "010"
     picture = sample_picture(folder, last)
@@ -75,8 +80,8 @@ def render_card(metrics: dict, folder: Path, repo_id: str | None = None) -> str:
         "# MNIST MLP GAN, one Generator per epoch",
         "The tutorial's MLP GAN (G: 100→256→256→784, ReLU, Tanh; D: 784→256→256→1, LeakyReLU 0.2) trained "
         "with BCE and Adam, its Generator exported after every epoch so you can watch it learn. "
-        f"Each `epoch-NNN/` folder holds `config.json` and `model.safetensors`; this repo has {len(epochs)} epochs, "
-        "tagged `epoch-NNN` on the commit that added them.",
+        f"Each `epoch-NNN/` folder holds `config.json` and `model.safetensors`; this repo has {len(epochs)} epochs "
+        f"of a {max(recorded, default=len(epochs))}-epoch run, tagged `epoch-NNN` on the commit that added them.",
     ]
     if picture:
         caption = "Samples" if last is None else f"The same fixed latents, epoch {last}"
@@ -86,7 +91,8 @@ def render_card(metrics: dict, folder: Path, repo_id: str | None = None) -> str:
         "FID and Inception Score come from a small MNIST classifier (not Inception-v3), so they compare epochs "
         "of this repo, not papers. *digits present*: how many of the 10 digits hold at least 2% of the samples. "
         "D(x), D(G(z)): the discriminator's mean output on real and generated images during the epoch.",
-        quality_table(metrics),
+        *(["![FID and IS against epoch](quality.png)"] if (folder / "quality.png").is_file() else []),
+        quality_table(metrics, epochs),
         "## Recipe",
         recipe_table(metrics.get("config", {})),
         "## Load one epoch",

@@ -39,6 +39,7 @@ REPO_ID = re.compile(rf"{_NAME}/{_NAME}")
 EPOCH_DIR = re.compile(r"epoch-(\d{3,})")
 EPOCH_FILES = ("config.json", "model.safetensors")
 # What the app needs from a weights repo (the card README.md and anything else stays on the Hub).
+FIGURES = ("progression.png", "quality.png")  # made by python -m demo.figures; they travel with the weights
 WEIGHTS_PATTERNS = ["epoch-*/config.json", "epoch-*/model.safetensors", "metrics.json", "samples/*.png", "*.png"]
 
 
@@ -148,7 +149,7 @@ def layout_files(folder: Path, epochs: list[int]) -> list[str]:
         paths += [f"{epoch_dir(epoch)}/{name}" for name in EPOCH_FILES]
         if (folder / "samples" / f"{epoch_dir(epoch)}.png").is_file():
             paths.append(f"samples/{epoch_dir(epoch)}.png")
-    paths += [name for name in ("progression.png", "samples/progression.png") if (folder / name).is_file()]
+    paths += [name for name in FIGURES if (folder / name).is_file()]
     return paths
 
 
@@ -304,7 +305,7 @@ class EpochUploader:
 
 
 
-LAYOUT_PATH = re.compile(r"(epoch-\d{3,}/.+|samples/.+|metrics\.json|README\.md|progression\.png|\.gitattributes)")
+LAYOUT_PATH = re.compile(r"(epoch-\d{3,}/.+|samples/.+|metrics\.json|README\.md|progression\.png|quality\.png|\.gitattributes)")
 
 
 @dataclass
