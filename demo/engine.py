@@ -11,7 +11,6 @@ import io
 import json
 import logging
 import math
-import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from gan.images import grid_array, to_uint8, upscale
+from gan.layout import epoch_folders, epoch_name
 from gan.models import Generator
 
 log = logging.getLogger("demo")
@@ -29,7 +29,6 @@ MAX_GRID = 10  # grids are at most MAX_GRID x MAX_GRID: caps the work and memory
 BANK_SIZE = MAX_GRID * MAX_GRID  # latents drawn per seed; a grid of any size uses a prefix of them
 PAD = 2  # pixels between tiles, as in the training run's sample grids
 MIN_SIDE = 512  # images are upscaled by a whole factor until at least this wide
-EPOCH_DIR = re.compile(r"epoch-(\d{3,})")
 MAX_DIMS = {"latent_dim": 4096, "hidden_dim": 8192, "image_size": 256 * 256}  # refuse absurd configs
 
 
@@ -242,7 +241,7 @@ def load_run(folder: str | Path) -> Run:
     folder = Path(folder)
     if not folder.is_dir():
         raise RunError(f"{folder} is not a folder (expected epoch-NNN/ folders from python -m gan.train)")
-    found = sorted((int(m.group(1)), path) for path in folder.iterdir() if path.is_dir() and (m := EPOCH_DIR.fullmatch(path.name)))
+    found = epoch_folders(folder).items()
     generators: dict[int, Generator] = {}
     skipped: list[str] = []
     for epoch, path in found:
@@ -258,7 +257,7 @@ def load_run(folder: str | Path) -> Run:
             other = generators[epoch]
             if (other.latent_dim, other.image_size) != shape:
                 skipped.append(
-                    f"epoch-{epoch:03d}: latent_dim {other.latent_dim} / image_size {other.image_size} "
+                    f"{epoch_name(epoch)}: latent_dim {other.latent_dim} / image_size {other.image_size} "
                     f"differs from the last epoch's {shape[0]} / {shape[1]}"
                 )
                 del generators[epoch]

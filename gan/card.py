@@ -7,6 +7,7 @@ from huggingface_hub import ModelCardData
 
 from gan.errors import UsageError
 from gan.io import atomic_write_bytes
+from gan.layout import epoch_folders, epoch_name
 
 PLACEHOLDER_REPO = "USER/REPO"
 # Settings worth showing in the recipe table, in this order (the rest of metrics["config"] is run plumbing).
@@ -60,8 +61,8 @@ def sample_picture(folder: Path, last_epoch: int | None) -> str | None:
     for candidate in ("progression.png", "samples/progression.png"):
         if (folder / candidate).is_file():
             return candidate
-    if last_epoch is not None and (folder / "samples" / f"epoch-{last_epoch:03d}.png").is_file():
-        return f"samples/epoch-{last_epoch:03d}.png"
+    if last_epoch is not None and (folder / "samples" / f"{epoch_name(last_epoch)}.png").is_file():
+        return f"samples/{epoch_name(last_epoch)}.png"
     return None
 
 
@@ -70,7 +71,7 @@ def render_card(metrics: dict, folder: Path, repo_id: str | None = None) -> str:
     repo_id = repo_id or PLACEHOLDER_REPO
     recorded = [record["epoch"] for record in metrics.get("epochs", [])]
     # The folder may keep a subset of the trained epochs: describe those that are there.
-    saved = sorted(int(p.name[6:]) for p in folder.glob("epoch-[0-9][0-9][0-9]*") if p.is_dir() and p.name[6:].isdigit())
+    saved = list(epoch_folders(folder)) if folder.is_dir() else []
     epochs = saved or recorded
     last = max(epochs) if epochs else None
     example = f"{last:03d}" if last else "010"

@@ -25,6 +25,7 @@ from gan.metrics import (
     kl_divergence,
     parzen_log_likelihood,
 )
+from gan.layout import epoch_folders
 from gan.models import Generator, load_generator
 
 EVAL_SEED = 2014  # latents for scoring are the same for every epoch and every run
@@ -96,8 +97,11 @@ def parzen(generator: Generator, train_images: torch.Tensor, test_images: torch.
     return {"parzen": round(float(log_likelihood.mean()), 2), "parzen_stderr": round(stderr, 2), "parzen_sigma": round(sigma, 4)}
 
 
-def epoch_folders(weights_dir: Path, epochs: list[int] | None) -> dict[int, Path]:
-    found = {int(p.name.split("-")[1]): p for p in weights_dir.glob("epoch-[0-9][0-9][0-9]") if p.is_dir()}
+def chosen_epochs(weights_dir: Path, epochs: list[int] | None) -> dict[int, Path]:
+    """The epoch folders to score: all, or those asked for (each must be there)."""
+    if not weights_dir.is_dir():
+        raise UsageError(f"{weights_dir} is not a folder")
+    found = epoch_folders(weights_dir)
     if not found:
         raise UsageError(f"{weights_dir} holds no epoch-NNN/ folders")
     if epochs:
@@ -137,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.samples < IS_SPLITS:
         raise UsageError(f"--samples must be at least {IS_SPLITS}, got {args.samples}")
-    folders = epoch_folders(args.weights_dir, args.epochs)
+    folders = chosen_epochs(args.weights_dir, args.epochs)
     train_images, _ = load_mnist(args.data_dir, train=True)
     test_images, test_labels = load_mnist(args.data_dir, train=False)
     evaluator = Evaluator(args.classifier, test_images, test_labels)

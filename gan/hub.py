@@ -32,12 +32,11 @@ from huggingface_hub.utils import sha
 
 from gan.card import read_metrics, render_card
 from gan.errors import UsageError, run_cli
+from gan.layout import EPOCH_DIR, EPOCH_FILES, epoch_folders, epoch_name
 
 # owner/name as the Hub accepts it: letters, digits, '-', '_', '.'; no leading/trailing '-' or '.', no '--' or '..'.
 _NAME = r"(?!.*(?:--|\.\.))[A-Za-z0-9](?:[\w.-]{0,94}[A-Za-z0-9])?"
 REPO_ID = re.compile(rf"{_NAME}/{_NAME}")
-EPOCH_DIR = re.compile(r"epoch-(\d{3,})")
-EPOCH_FILES = ("config.json", "model.safetensors")
 # What the app needs from a weights repo (the card README.md and anything else stays on the Hub).
 FIGURES = ("progression.png", "quality.png")  # made by python -m demo.figures; they travel with the weights
 WEIGHTS_PATTERNS = ["epoch-*/config.json", "epoch-*/model.safetensors", "metrics.json", "samples/*.png", "*.png"]
@@ -50,18 +49,11 @@ def check_repo_id(repo_id: str) -> str:
     return repo_id
 
 
-def epoch_dir(epoch: int) -> str:
-    return f"epoch-{epoch:03d}"
-
-
 def local_epochs(folder: str | Path) -> list[int]:
     """Epoch numbers of the complete epoch-NNN/ folders (config.json + model.safetensors) in `folder`."""
-    epochs = []
-    for item in Path(folder).glob("epoch-*"):
-        match = EPOCH_DIR.fullmatch(item.name)
-        if match and all((item / name).is_file() for name in EPOCH_FILES):
-            epochs.append(int(match.group(1)))
-    return sorted(epochs)
+    if not Path(folder).is_dir():
+        return []
+    return [epoch for epoch, item in epoch_folders(folder).items() if all((item / name).is_file() for name in EPOCH_FILES)]
 
 
 def check_layout(folder: str | Path, source: str) -> list[int]:
@@ -146,9 +138,9 @@ def layout_files(folder: Path, epochs: list[int]) -> list[str]:
     """Repo paths of the files that make up `epochs` (weights and sample grid), as found in `folder`."""
     paths = []
     for epoch in epochs:
-        paths += [f"{epoch_dir(epoch)}/{name}" for name in EPOCH_FILES]
-        if (folder / "samples" / f"{epoch_dir(epoch)}.png").is_file():
-            paths.append(f"samples/{epoch_dir(epoch)}.png")
+        paths += [f"{epoch_name(epoch)}/{name}" for name in EPOCH_FILES]
+        if (folder / "samples" / f"{epoch_name(epoch)}.png").is_file():
+            paths.append(f"samples/{epoch_name(epoch)}.png")
     paths += [name for name in FIGURES if (folder / name).is_file()]
     return paths
 
@@ -256,7 +248,7 @@ class EpochUploader:
         """Tag epoch-NNN on the commit that added it: one small request each, not retried."""
         for epoch in epochs:
             try:
-                self.api.create_tag(self.repo_id, tag=epoch_dir(epoch), revision=revision, exist_ok=True)
+                self.api.create_tag(self.repo_id, tag=epoch_name(epoch), revision=revision, exist_ok=True)
             except Exception:  # noqa: BLE001 - a missing tag costs nothing but convenience
                 self.untagged.append(epoch)
 
@@ -350,11 +342,11 @@ def push(weights_dir: str | Path, repo_id: str, api: HfApi | None = None) -> Pus
         report = PushReport([op.path_in_repo for op in changed], len(operations) - len(changed), None)
         if not changed:
             return report
-        new_epochs = sorted({int(m.group(1)) for op in changed if (m := re.match(r"epoch-(\d+)/", op.path_in_repo))})
+        new_epochs = sorted({int(m.group(1)) for op in changed if (m := EPOCH_DIR.match(op.path_in_repo))})
         message = f"Add {epoch_span(new_epochs)}" if new_epochs else "Update metrics and card"
         report.commit = api.create_commit(repo_id, changed, commit_message=message).oid
         for epoch in new_epochs:
-            api.create_tag(repo_id, tag=epoch_dir(epoch), revision=report.commit, exist_ok=True)
+            api.create_tag(repo_id, tag=epoch_name(epoch), revision=report.commit, exist_ok=True)
     except OfflineModeIsEnabled:
         raise UsageError("HF_HUB_OFFLINE is set: unset it to push") from None
     except HfHubHTTPError as err:
@@ -371,7 +363,7 @@ def pull(repo_id: str, epochs: list[int] | None = None, api: HfApi | None = None
     """Download the repo (or only `epochs`) into the Hugging Face cache; returns the snapshot folder."""
     check_repo_id(repo_id)
     if epochs:
-        names = [epoch_dir(epoch) for epoch in sorted(set(epochs))]
+        names = [epoch_name(epoch) for epoch in sorted(set(epochs))]
         patterns = [f"{name}/*" for name in names] + [f"samples/{name}.png" for name in names] + ["metrics.json"]
     else:
         patterns = WEIGHTS_PATTERNS
@@ -400,8 +392,8 @@ def remote_epochs(repo_id: str, snapshot: Path) -> list[int]:
         paths = {item.path for item in get_cached_repo_tree(repo_id, revision=revision, cache_dir=snapshot.parent.parent.parent)}
     except Exception:  # noqa: BLE001 - no cached listing: judge by what was downloaded
         return local_epochs(snapshot)
-    found = {int(m.group(1)) for path in paths if (m := re.match(r"epoch-(\d{3,})/", path))}
-    return sorted(e for e in found if all(f"{epoch_dir(e)}/{name}" in paths for name in EPOCH_FILES))
+    found = {int(m.group(1)) for path in paths if (m := EPOCH_DIR.match(path))}
+    return sorted(e for e in found if all(f"{epoch_name(e)}/{name}" in paths for name in EPOCH_FILES))
 
 
 def main(argv: list[str] | None = None) -> int:

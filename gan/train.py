@@ -30,10 +30,10 @@ from gan.data import fake_digits, load_mnist, normalise
 from gan.errors import UsageError, run_cli
 from gan.images import image_grid
 from gan.io import atomic_dir, atomic_write_bytes, atomic_write_json, remove_leftovers
+from gan.layout import METRICS, epoch_name
 from gan.models import Discriminator, Generator
 
 CHECKPOINT = "checkpoint.pt"
-METRICS = "metrics.json"
 SAMPLE_GRID = 10  # the fixed latent bank is SAMPLE_GRID x SAMPLE_GRID images
 
 # Named recipes. "tutorial" is the seed's recipe (PyTorch's Adam betas (0.9, 0.999), hard labels,
@@ -324,7 +324,7 @@ def export_epoch(gan: GAN, cfg: TrainConfig, epoch: int, fixed_noise: torch.Tens
     """Write epoch-NNN/ (safetensors + config.json) and samples/epoch-NNN.png, each atomically."""
     out = Path(cfg.out)
     generator = gan.exported
-    with atomic_dir(out / f"epoch-{epoch:03d}") as folder:
+    with atomic_dir(out / epoch_name(epoch)) as folder:
         generator.save_pretrained(folder, model_card_kwargs=None)
         (folder / "README.md").unlink(missing_ok=True)  # one card for the whole run lives at the root
     with torch.no_grad():
@@ -332,7 +332,7 @@ def export_epoch(gan: GAN, cfg: TrainConfig, epoch: int, fixed_noise: torch.Tens
     buffer = io.BytesIO()
     image_grid(images, SAMPLE_GRID, SAMPLE_GRID, scale=2).save(buffer, format="PNG")
     (out / "samples").mkdir(exist_ok=True)
-    atomic_write_bytes(out / "samples" / f"epoch-{epoch:03d}.png", buffer.getvalue())
+    atomic_write_bytes(out / "samples" / f"{epoch_name(epoch)}.png", buffer.getvalue())
 
 
 def make_evaluator(cfg: TrainConfig, device: torch.device):
