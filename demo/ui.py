@@ -148,8 +148,8 @@ class Endpoints:
         note_html = f'<p class="note">{html.escape(note)}</p>' if note else ""
         return f'{note_html}<div class="stats">{"".join(parts)}</div>'
 
-    def plots(self, epoch: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        """Long-format frames for the three plots, each with a vertical line at `epoch`."""
+    def plots(self, epoch: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """Long-format frames for the four plots, each with a vertical line at `epoch`."""
         records = [self.run.records[e] for e in sorted(self.run.records)]
 
         def frame(series: dict[str, str], reference_key: str | None = None, bounds: tuple[float, float] | None = None) -> pd.DataFrame:
@@ -167,6 +167,7 @@ class Endpoints:
             frame({"d_loss": "D loss", "g_loss": "G loss"}),
             frame({"d_real": "D(x) on real", "d_fake": "D(G(z)) on fake"}, bounds=(0.0, 1.0)),
             frame({"fid": "FID"}, "fid"),
+            frame({"inception_score": "IS"}, "inception_score"),
         )
 
     # -- endpoints
@@ -195,7 +196,7 @@ class Endpoints:
 
     @shown_errors
     def metric_plots(self, epoch: float):
-        """Per-epoch training records from metrics.json (losses, D outputs, FID) with the epoch marked.
+        """Per-epoch training records from metrics.json (losses, D outputs, FID, IS) with the epoch marked.
 
         Args:
             epoch: training epoch to mark on the plots.
@@ -385,7 +386,7 @@ def build_demo(engine: Engine) -> gr.Blocks:
                     tl_seed, tl_dice = _seed_box("Seed", start_seed)
                     tl_size = grid_slider(8)
                 with gr.Column(scale=1, min_width=300):
-                    losses, outputs, quality = api.plots(first)
+                    losses, outputs, quality, scores = api.plots(first)
                     plot_args = {"x": "epoch", "y": "value", "color": "series", "color_map": COLORS, "height": 220,
                                  "x_lim": [first, last] if first < last else None, "buttons": ["fullscreen", "export"]}
                     tl_losses = gr.LinePlot(losses, title="Losses", y_title="BCE loss", **plot_args)
@@ -393,14 +394,16 @@ def build_demo(engine: Engine) -> gr.Blocks:
                     has_quality = not quality.empty
                     tl_quality = gr.LinePlot(quality, title="FID (lower is better)", y_title="FID",
                                              visible=has_quality, **plot_args)
+                    tl_is = gr.LinePlot(scores, title="Inception Score from the judge classifier (higher is better, at most 10)",
+                                        y_title="IS", visible=not scores.empty, **plot_args)
                     if not has_quality:
                         gr.Markdown("*No quality measures (FID, IS) in metrics.json for this run: train with a classifier to get them.*")
             tl_inputs, tl_outputs = [tl_epoch, tl_seed, tl_size], [tl_image, tl_stats]
             gr.on([tl_epoch.input, tl_size.input, tl_seed.submit], api.timeline, tl_inputs, tl_outputs, api_name="timeline",
                   api_description=f"The seed's latents rendered by one epoch's Generator, with its training record. {ep}; {sd}; {gs}.", **live)
             tl_dice.click(random_seed, None, tl_seed, **private).then(api.timeline, tl_inputs, tl_outputs, api_visibility="private", **live)
-            tl_epoch.release(api.metric_plots, tl_epoch, [tl_losses, tl_scores, tl_quality], api_name="plots",
-                             api_description=f"The per-epoch records (losses, D outputs, FID) as tables, with one epoch marked. {ep}.", **live)
+            tl_epoch.release(api.metric_plots, tl_epoch, [tl_losses, tl_scores, tl_quality, tl_is], api_name="plots",
+                             api_description=f"The per-epoch records (losses, D outputs, FID, IS) as tables, with one epoch marked. {ep}.", **live)
 
             with gr.Accordion("Progression sheet: one row per epoch, the same z in each column", open=True):
                 with gr.Row(equal_height=False):

@@ -106,11 +106,12 @@ def test_missing_epoch_snaps_to_nearest_saved(client):
 def test_timeline_sheet_plots_and_gif(client):
     sheet = load(client.predict(5, 3, ["1", "3"], api_name="/progression"))
     assert sheet.mode == "L" and sheet.size[0] > sheet.size[1]
-    losses, scores, quality = client.predict(3, api_name="/plots")
+    losses, scores, quality, inception = client.predict(3, api_name="/plots")
     series = {row[2] for row in losses["data"]}
     assert {"D loss", "G loss", "this epoch"} <= series
     assert [row[0] for row in scores["data"] if row[2] == "this epoch"] == [3, 3]
     assert {"FID", "real data"} <= {row[2] for row in quality["data"]}
+    assert {"IS", "real data", "this epoch"} <= {row[2] for row in inception["data"]}
     gif_path = client.predict(5, 2, api_name="/timeline_gif")
     with Image.open(gif_path) as gif:
         assert gif.format == "GIF" and gif.n_frames == 2  # epochs 1 and 3
