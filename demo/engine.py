@@ -5,7 +5,6 @@ principal directions, which is filled once per epoch under a lock.
 """
 
 import bisect
-import contextlib
 import inspect
 import io
 import json
@@ -21,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from gan.images import grid_array, to_uint8, upscale
 from gan.layout import epoch_folders, epoch_name
-from gan.models import Generator
+from gan.models import Generator, load_generator
 
 log = logging.getLogger("demo")
 
@@ -210,8 +209,7 @@ def _read_config(folder: Path) -> dict:
 def _load_generator(folder: Path) -> Generator:
     sizes = _read_config(folder)
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # from_pretrained prints a line per folder
-            generator = Generator.from_pretrained(folder, strict=True)
+        generator = load_generator(folder)  # model.safetensors only, never a pickle
     except Exception as err:  # truncated files, wrong shapes, ...: one line is enough
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         if "size mismatch" in str(err):

@@ -62,6 +62,10 @@ class Discriminator(nn.Module):
 
 
 def load_generator(folder: str | os.PathLike) -> Generator:
-    """`Generator.from_pretrained(folder, strict=True)`, without the mixin's "Loading weights" print."""
+    """`Generator.from_pretrained(folder, strict=True)` from model.safetensors only (never a pickle),
+    without the mixin's "Loading weights" print."""
+    weights = os.path.join(folder, "model.safetensors")
+    if not os.path.isfile(weights):
+        raise FileNotFoundError(f"no model.safetensors in {folder}")
     with contextlib.redirect_stdout(io.StringIO()):
         return Generator.from_pretrained(folder, strict=True)

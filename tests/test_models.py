@@ -35,3 +35,19 @@ def test_save_pretrained_round_trip(tmp_path):
     assert (loaded.latent_dim, loaded.hidden_dim, loaded.image_size) == (8, 16, 784)
     noise = torch.randn(4, 8)
     assert torch.equal(generator.eval()(noise), loaded(noise))
+
+
+def test_load_generator_reads_safetensors_only(tmp_path):
+    import json
+
+    import pytest
+
+    from gan.models import load_generator
+
+    generator = Generator(latent_dim=8, hidden_dim=16)
+    (tmp_path / "config.json").write_text(json.dumps({"latent_dim": 8, "hidden_dim": 16, "image_size": 784}))
+    torch.save(generator.state_dict(), tmp_path / "pytorch_model.bin")  # a pickle: never read
+    with pytest.raises(FileNotFoundError, match="no model.safetensors"):
+        load_generator(tmp_path)
+    generator.save_pretrained(tmp_path)
+    assert torch.equal(load_generator(tmp_path).linear1.weight, generator.linear1.weight)
