@@ -8,6 +8,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -119,6 +120,18 @@ def load_epoch(folder: Path) -> Generator:
         raise UsageError(f"cannot load {folder} as a Generator ({type(err).__name__}: {str(err).splitlines()[0]})") from None
 
 
+def checkpoint_generator(path: Path) -> tuple[str, Callable[[], Generator]]:
+    """("raw N", loader) for the Generator being trained, as saved in a resume checkpoint after epoch N."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        config = state["config"]
+        generator = Generator(config["latent_dim"], config["hidden_dim"])
+        generator.load_state_dict(state["generator"])
+    except (OSError, KeyError, RuntimeError) as err:
+        raise UsageError(f"cannot read the raw Generator from {path} ({type(err).__name__})") from None
+    return f"raw {state['epoch']}", lambda: generator.eval()
+
+
 def format_table(rows: list[dict], floor: dict | None) -> str:
     columns = [("epoch", "{}"), ("fid", "{:.2f}"), ("inception_score", "{:.2f}"), ("digits_present", "{}"),
                ("rarest_digit_share", "{:.1%}"), ("class_kl", "{:.4f}"), ("parzen", "{:.0f}"), ("parzen_stderr", "{:.1f}")]  # fmt: skip
@@ -138,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default="data", help="holds MNIST/raw/*-ubyte (default: data)")
     parser.add_argument("--parzen", action="store_true", help="add the Parzen-window log-likelihood (Goodfellow et al. 2014)")
     parser.add_argument("--json", type=Path, help="also write the rows (and the real-data floor) to this JSON file")
+    parser.add_argument("--raw-checkpoint", action="store_true",
+                        help="also score the raw Generator in WEIGHTS_DIR/checkpoint.pt (with --ema the epoch folders hold the average)")
     args = parser.parse_args(argv)
     if args.samples < IS_SPLITS:
         raise UsageError(f"--samples must be at least {IS_SPLITS}, got {args.samples}")
@@ -146,14 +161,17 @@ def main(argv: list[str] | None = None) -> int:
     test_images, test_labels = load_mnist(args.data_dir, train=False)
     evaluator = Evaluator(args.classifier, test_images, test_labels)
     floor = evaluator.floor(train_images[:FLOOR_IMAGES])
+    generators = ((epoch, lambda folder=folder: load_epoch(folder)) for epoch, folder in folders.items())
+    if args.raw_checkpoint:
+        generators = [*generators, checkpoint_generator(args.weights_dir / "checkpoint.pt")]
     rows = []
-    for epoch, folder in folders.items():
-        generator = load_epoch(folder)
+    for epoch, load in generators:
+        generator = load()
         row = {"epoch": epoch, **evaluator.evaluate(generator, args.samples)}
         if args.parzen:
             row.update(parzen(generator, train_images, test_images, args.samples))
         rows.append(row)
-        print(f"epoch {epoch}: FID {row['fid']:.2f}  IS {row['inception_score']:.2f}", file=sys.stderr)
+        print(f"{epoch}: FID {row['fid']:.2f}  IS {row['inception_score']:.2f}", file=sys.stderr)
     print(format_table(rows, floor))
     if args.json:
         args.json.write_text(json.dumps({"real_data_floor": floor, "epochs": rows}, indent=1) + "\n")

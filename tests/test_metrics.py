@@ -124,5 +124,7 @@ def test_evaluate_cli_prints_a_table_with_parzen(tmp_path, tiny_weights, capsys)
     assert [line.split(" | ")[0] for line in table[1:]] == ["real", "1", "3"]
     scores = json.loads((tmp_path / "scores.json").read_text())
     assert [row["epoch"] for row in scores["epochs"]] == [1, 3] and math.isfinite(scores["epochs"][0]["parzen"])
+    assert run_cli(lambda: main([*args, "--epochs", "3", "--raw-checkpoint"])) == 0
+    assert [line.split(" | ")[0] for line in capsys.readouterr().out.splitlines()[1:]] == ["real", "3", "raw 3"]
     assert run_cli(lambda: main([*args, "--epochs", "7"])) == 2
     assert "epoch(s) 7 not in" in capsys.readouterr().err
