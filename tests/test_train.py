@@ -88,7 +88,7 @@ def test_stable_recipe_exports_the_ema_generator(tmp_path):
     out = tiny_train(tmp_path / "stable", 1, "--recipe", "stable")
     state = torch.load(out / "checkpoint.pt", weights_only=True)
     exported = weights(out / "epoch-001")
-    assert state["config"]["beta1"] == 0.5 and state["config"]["ema"] == 0.999
+    assert (state["config"]["beta1"], state["config"]["ema"], state["config"]["label_smoothing"]) == (0.9, 0.999, 0.1)
     assert all(torch.equal(exported[k], state["ema_generator"][k]) for k in exported)
     assert not torch.equal(exported["linear3.weight"], state["generator"]["linear3.weight"])
 
@@ -232,3 +232,15 @@ def test_help_documents_every_flag():
     for flag in ("--epochs", "--batch-size", "--lr", "--latent-dim", "--hidden-dim", "--seed", "--data-dir", "--out", "--device", "--resume", "--push-to-hub", "--recipe"):
         assert flag in result.stdout
     assert "tutorial: 100" in result.stdout  # the dataclass comments reach --help
+
+
+def test_linear_lr_decay_schedule(tmp_path):
+    from gan.train import TrainConfig, epoch_lr
+
+    cfg = TrainConfig(epochs=4, lr_decay="linear").resolved()
+    assert [epoch_lr(cfg, e) for e in (1, 2, 3, 4)] == pytest.approx([2e-4, 1.5e-4, 1e-4, 0.5e-4])
+    assert epoch_lr(TrainConfig(epochs=4).resolved(), 4) == 2e-4  # the tutorial keeps lr constant
+    out = tiny_train(tmp_path / "decay", 2, "--lr-decay", "linear")
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert state["config"]["lr_decay"] == "linear"
+    assert state["g_optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-4)  # epoch 2 of 2
