@@ -85,7 +85,10 @@ def render_card(metrics: dict, folder: Path, repo_id: str | None = None) -> str:
         f"of a {max(recorded, default=len(epochs))}-epoch run, tagged `epoch-NNN` on the commit that added them.",
     ]
     if picture:
-        caption = "Samples" if last is None else f"The same fixed latents, epoch {last}"
+        if picture.endswith("progression.png"):
+            caption = "One row per epoch, the same latents in every column"
+        else:
+            caption = "Samples" if last is None else f"The same fixed latents, epoch {last}"
         parts.append(f"![{caption}]({picture})")
     parts += [
         "## Quality per epoch",
