@@ -161,9 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         grid = grid_compute_ms(weights)
         print(f"10x10 grid: {grid['grid_p50']:.1f} ms median, {grid['grid_p95']:.1f} ms p95 of compute "
               f"(budget 50 ms); PNG encoding of the {grid['size']} px image {grid['png_p50']:.1f} ms more")
-        from demo.engine import EPOCH_DIR
+        from gan.layout import epoch_folders
 
-        last = max(int(EPOCH_DIR.fullmatch(p.parent.name).group(1)) for p in weights.glob("epoch-*/model.safetensors"))
+        last = max(epoch_folders(weights))
         load = client_load(url, args.clients, args.requests, last)
         print(f"{args.clients} clients x {args.requests} mixed requests: {load['requests']} answered, {load['errors']} errors, "
               f"p50 {load['p50']:.0f} ms, p95 {load['p95']:.0f} ms, {load['rps']:.1f} req/s over {load['seconds']:.1f} s")
