@@ -394,7 +394,7 @@ def build_demo(engine: Engine) -> gr.Blocks:
                     has_quality = not quality.empty
                     tl_quality = gr.LinePlot(quality, title="FID (lower is better)", y_title="FID",
                                              visible=has_quality, **plot_args)
-                    tl_is = gr.LinePlot(scores, title="Inception Score from the judge classifier (higher is better, at most 10)",
+                    tl_is = gr.LinePlot(scores, title="Inception Score (higher is better)",
                                         y_title="IS", visible=not scores.empty, **plot_args)
                     if not has_quality:
                         gr.Markdown("*No quality measures (FID, IS) in metrics.json for this run: train with a classifier to get them.*")
@@ -402,7 +402,7 @@ def build_demo(engine: Engine) -> gr.Blocks:
             gr.on([tl_epoch.input, tl_size.input, tl_seed.submit], api.timeline, tl_inputs, tl_outputs, api_name="timeline",
                   api_description=f"The seed's latents rendered by one epoch's Generator, with its training record. {ep}; {sd}; {gs}.", **live)
             tl_dice.click(random_seed, None, tl_seed, **private).then(api.timeline, tl_inputs, tl_outputs, api_visibility="private", **live)
-            tl_epoch.release(api.metric_plots, tl_epoch, [tl_losses, tl_scores, tl_quality, tl_is], api_name="plots",
+            tl_epoch.input(api.metric_plots, tl_epoch, [tl_losses, tl_scores, tl_quality, tl_is], api_name="plots",
                              api_description=f"The per-epoch records (losses, D outputs, FID, IS) as tables, with one epoch marked. {ep}.", **live)
 
             with gr.Accordion("Progression sheet: one row per epoch, the same z in each column", open=True):
