@@ -135,6 +135,11 @@ def client_load(url: str, clients: int, requests: int, last: int) -> dict:
             latencies.append((time.perf_counter() - start) * 1000)
         return latencies, errors
 
+    return run_clients(user, clients)
+
+
+def run_clients(user, clients: int) -> dict:
+    """Run `user(index) -> (latencies_ms, errors)` for `clients` users at once; the summary figures."""
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
         results = list(pool.map(user, range(clients)))

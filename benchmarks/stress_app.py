@@ -11,7 +11,6 @@ server stopped answering.
 
 import argparse
 import json
-import statistics
 import sys
 import threading
 import time
@@ -19,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_app import MIXED, free_port, percentile, start_app, weights_or_synthetic  # noqa: E402
+from bench_app import MIXED, free_port, run_clients, start_app, weights_or_synthetic  # noqa: E402
 
 import httpx  # noqa: E402
 
@@ -147,13 +146,7 @@ def rest_clients(url: str, last: int, clients: int, seconds: float) -> dict:
                 step += 1
         return latencies, errors
 
-    start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        results = list(pool.map(user, range(clients)))
-    elapsed = time.perf_counter() - start
-    latencies = [ms for result, _ in results for ms in result]
-    return {"requests": len(latencies), "errors": sum(e for _, e in results), "p50": statistics.median(latencies),
-            "p95": percentile(latencies, 0.95), "rps": len(latencies) / elapsed, "seconds": elapsed}
+    return run_clients(user, clients)
 
 
 def main(argv: list[str] | None = None) -> int:
