@@ -1,13 +1,11 @@
 """The root model card (README.md) of a weights folder / Hub repo: metadata, per-epoch quality, recipe, usage."""
 
-import json
 from pathlib import Path
 
 from huggingface_hub import ModelCardData
 
-from gan.errors import UsageError
 from gan.io import atomic_write_bytes
-from gan.layout import epoch_folders, epoch_name
+from gan.layout import epoch_folders, epoch_name, read_metrics
 
 PLACEHOLDER_REPO = "USER/REPO"
 # Settings worth showing in the recipe table, in this order (the rest of metrics["config"] is run plumbing).
@@ -110,16 +108,6 @@ def render_card(metrics: dict, folder: Path, repo_id: str | None = None) -> str:
         "To watch all epochs, run the app against this repo: `python app.py --weights " + repo_id + "`.",
     ]
     return "\n\n".join(parts) + "\n"
-
-
-def read_metrics(folder: Path) -> dict:
-    path = folder / "metrics.json"
-    if not path.is_file():
-        return {"epochs": []}
-    try:
-        return json.loads(path.read_text())
-    except ValueError:
-        raise UsageError(f"{path} is not valid JSON") from None
 
 
 def write_card(folder: str | Path, repo_id: str | None = None, metrics: dict | None = None) -> Path:

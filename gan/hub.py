@@ -30,9 +30,9 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import sha
 
-from gan.card import read_metrics, render_card
+from gan.card import render_card
 from gan.errors import UsageError, run_cli
-from gan.layout import EPOCH_DIR, EPOCH_FILES, epoch_folders, epoch_name
+from gan.layout import EPOCH_DIR, EPOCH_FILES, METRICS, epoch_folders, epoch_name, read_metrics
 
 # owner/name as the Hub accepts it: letters, digits, '-', '_', '.'; no leading/trailing '-' or '.', no '--' or '..'.
 _NAME = r"(?!.*(?:--|\.\.))[A-Za-z0-9](?:[\w.-]{0,94}[A-Za-z0-9])?"
@@ -150,7 +150,7 @@ def commit_operations(folder: Path, epochs: list[int], metrics_bytes: bytes | No
     operations = [CommitOperationAdd(path, (folder / path).read_bytes()) for path in layout_files(folder, epochs)]
     metrics = json.loads(metrics_bytes) if metrics_bytes else {"epochs": []}
     if metrics_bytes:
-        operations.append(CommitOperationAdd("metrics.json", metrics_bytes))
+        operations.append(CommitOperationAdd(METRICS, metrics_bytes))
     operations.append(CommitOperationAdd("README.md", render_card(metrics, folder, repo_id).encode()))
     return operations
 
@@ -193,7 +193,7 @@ class EpochUploader:
         """Queue a finished epoch (its folder, sample grid, metrics.json and the card); returns at once."""
         try:
             # Snapshot metrics.json now: the next epoch rewrites it before this upload may have started.
-            self._metrics_bytes = (self.out_dir / "metrics.json").read_bytes()
+            self._metrics_bytes = (self.out_dir / METRICS).read_bytes()
         except OSError:
             pass
         self._queue.put(epoch)
@@ -335,7 +335,7 @@ def push(weights_dir: str | Path, repo_id: str, api: HfApi | None = None) -> Pus
         foreign = sorted(path for path in remote if not LAYOUT_PATH.fullmatch(path))
         if foreign and not any(EPOCH_DIR.match(path) for path in remote):
             raise UsageError(f"Hub repo {repo_id} is not in the weights layout (it holds {', '.join(foreign[:3])}); push to another repo")
-        metrics_path = folder / "metrics.json"
+        metrics_path = folder / METRICS
         metrics_bytes = metrics_path.read_bytes() if metrics_path.is_file() else None
         operations = commit_operations(folder, epochs, metrics_bytes, repo_id)
         changed = [op for op in operations if op.path_in_repo not in remote or not same_content(remote[op.path_in_repo], op.path_or_fileobj)]

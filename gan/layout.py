@@ -1,7 +1,10 @@
 """The run-folder layout every part shares: epoch-NNN/ folders, samples/epoch-NNN.png, metrics.json."""
 
+import json
 import re
 from pathlib import Path
+
+from gan.errors import UsageError
 
 EPOCH_DIR = re.compile(r"epoch-(\d{3,})")
 EPOCH_FILES = ("config.json", "model.safetensors")
@@ -21,3 +24,14 @@ def epoch_folders(folder: str | Path) -> dict[int, Path]:
         if match and item.is_dir():
             found[int(match.group(1))] = item
     return dict(sorted(found.items()))
+
+
+def read_metrics(folder: str | Path) -> dict:
+    """FOLDER/metrics.json ({"epochs": []} when there is none); a UsageError when it is not JSON."""
+    path = Path(folder) / METRICS
+    if not path.is_file():
+        return {"epochs": []}
+    try:
+        return json.loads(path.read_text())
+    except ValueError:
+        raise UsageError(f"{path} is not valid JSON; repair it or move it away") from None

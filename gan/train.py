@@ -12,7 +12,6 @@ import copy
 import dataclasses
 import inspect
 import io
-import json
 import math
 import re
 import sys
@@ -30,7 +29,7 @@ from gan.data import fake_digits, load_mnist, normalise
 from gan.errors import UsageError, run_cli
 from gan.images import image_grid
 from gan.io import atomic_dir, atomic_write_bytes, atomic_write_json, remove_leftovers
-from gan.layout import METRICS, epoch_name
+from gan.layout import METRICS, epoch_name, read_metrics
 from gan.models import Discriminator, Generator
 
 CHECKPOINT = "checkpoint.pt"
@@ -319,17 +318,6 @@ def restore_checkpoint(gan: GAN, cfg: TrainConfig) -> int:
     if "rng_cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["rng_cuda"])
     return int(state["epoch"])
-
-
-def read_metrics(out: Path) -> dict:
-    path = out / METRICS
-    if not path.is_file():
-        return {"epochs": []}
-    try:
-        metrics = json.loads(path.read_text())
-    except ValueError:
-        raise UsageError(f"{path} is not valid JSON; move it away to start its records afresh") from None
-    return metrics
 
 
 def export_epoch(gan: GAN, cfg: TrainConfig, epoch: int, fixed_noise: torch.Tensor) -> None:
