@@ -9,7 +9,7 @@ from gan.layout import epoch_folders, epoch_name, read_metrics
 
 PLACEHOLDER_REPO = "USER/REPO"
 # Settings worth showing in the recipe table, in this order (the rest of metrics["config"] is run plumbing).
-RECIPE_KEYS = ("epochs", "batch_size", "lr", "beta1", "ema", "label_smoothing", "latent_dim", "hidden_dim", "recipe", "seed", "dataset")
+RECIPE_KEYS = ("epochs", "batch_size", "lr", "beta1", "ema", "label_smoothing", "lr_decay", "r1", "latent_dim", "hidden_dim", "recipe", "seed", "dataset")
 # (metrics key, column title, format)
 QUALITY_COLUMNS = (
     ("fid", "FID ↓", "{:.2f}"),

@@ -40,11 +40,11 @@ SAMPLE_GRID = 10  # the fixed latent bank is SAMPLE_GRID x SAMPLE_GRID images
 # label smoothing keeps D from overpowering G, and an exponential moving average of G's weights
 # (about 1.7 epochs long) smooths the exported samples. Adam beta1 0.5 collapsed (D won by epoch 19).
 RECIPES = {
-    "tutorial": {"beta1": 0.9, "ema": 0.0, "label_smoothing": 0.0, "lr_decay": "none"},
-    "stable": {"beta1": 0.9, "ema": 0.999, "label_smoothing": 0.1, "lr_decay": "none"},
+    "tutorial": {"beta1": 0.9, "ema": 0.0, "label_smoothing": 0.0, "lr_decay": "none", "r1": 0.0},
+    "stable": {"beta1": 0.9, "ema": 0.999, "label_smoothing": 0.1, "lr_decay": "none", "r1": 0.0},
 }
 # Fields that must match for --resume to continue a run (what changes the learned weights).
-RECIPE_FIELDS = ("batch_size", "lr", "beta1", "ema", "label_smoothing", "lr_decay", "latent_dim", "hidden_dim", "seed", "dataset")
+RECIPE_FIELDS = ("batch_size", "lr", "beta1", "ema", "label_smoothing", "lr_decay", "r1", "latent_dim", "hidden_dim", "seed", "dataset")
 
 
 @dataclass
@@ -59,6 +59,7 @@ class TrainConfig:
     ema: float | None = None  # decay of an exponential moving average of G's weights, exported instead of G (0 = off)
     label_smoothing: float | None = None  # one-sided: D's target for real images is 1 - this
     lr_decay: str | None = None  # "none", or "linear": both learning rates fall linearly to 0 over --epochs
+    r1: float | None = None  # weight gamma of the R1 penalty gamma/2 * |grad_x D(x)|^2 on real images (0 = off)
     seed: int = 0  # seeds weights, shuffling and noise; the fixed sample latents use it too
     dataset: str = "mnist"  # "mnist" (torchvision files in --data-dir) or "fake" (small generated stand-in)
     fake_size: int = 600  # images in the "fake" dataset
@@ -125,6 +126,8 @@ def validate(cfg: TrainConfig) -> None:
         raise UsageError(f"--ema must be in [0, 1) (0 = off), got {cfg.ema}")
     if not 0 <= cfg.label_smoothing < 0.5:
         raise UsageError(f"--label-smoothing must be in [0, 0.5), got {cfg.label_smoothing}")
+    if not (cfg.r1 >= 0 and math.isfinite(cfg.r1)):
+        raise UsageError(f"--r1 must be 0 (off) or a positive number, got {cfg.r1}")
     out = Path(cfg.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file, not a folder")
@@ -205,7 +208,13 @@ def generator_loss(fake_logits: torch.Tensor, targets: torch.Tensor) -> torch.Te
     return F.binary_cross_entropy_with_logits(fake_logits, targets)
 
 
-def train_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float) -> dict[str, torch.Tensor]:
+def r1_penalty(real_logits: torch.Tensor, real_images: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of |d logit / d x|^2 at real images (Mescheder et al. 2018), differentiable."""
+    (grad,) = torch.autograd.grad(real_logits.sum(), real_images, create_graph=True)  # (B, 784)
+    return grad.pow(2).sum(dim=1).mean()
+
+
+def train_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float, r1: float = 0.0) -> dict[str, torch.Tensor]:
     """One D step then one G step (fresh z). Returns detached scalars; no host sync here."""
     batch = len(real_images)
     generator, discriminator = gan.generator, gan.discriminator
@@ -213,10 +222,15 @@ def train_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float)
     # Discriminator: no gradient flows into G.
     with torch.no_grad():
         fake_images = generator(torch.randn(batch, latent_dim, device=real_images.device))  # (B, 784)
+    if r1 > 0:
+        real_images = real_images.detach().requires_grad_(True)
     logits = discriminator.logits(torch.cat([real_images, fake_images]))  # (2B, 1)
     d_loss = discriminator_loss(logits, gan.targets["d"])
     gan.d_optimizer.zero_grad(set_to_none=True)
-    d_loss.backward()
+    if r1 > 0:
+        (d_loss + r1 / 2 * r1_penalty(logits[:batch], real_images)).backward()
+    else:
+        d_loss.backward()
     gan.d_optimizer.step()
 
     # Generator: D's weights need no gradient, only its input does.
@@ -261,7 +275,7 @@ def train_epoch(gan: GAN, data: torch.Tensor, cfg: TrainConfig, epoch: int) -> d
     bar = tqdm(range(steps), desc=f"epoch {epoch}/{cfg.epochs}", leave=False, disable=not cfg.progress, file=sys.stderr)
     for step in bar:
         real_images = data[order[step * cfg.batch_size : (step + 1) * cfg.batch_size]]  # (B, 784)
-        for name, value in train_step(gan, real_images, cfg.latent_dim, cfg.ema).items():
+        for name, value in train_step(gan, real_images, cfg.latent_dim, cfg.ema, cfg.r1).items():
             totals[name] += value
     record = {name: round(float(total) / steps, 5) for name, total in totals.items()}
     seconds = time.perf_counter() - start
@@ -302,7 +316,8 @@ def restore_checkpoint(gan: GAN, cfg: TrainConfig) -> int:
     except Exception as err:
         raise UsageError(f"--resume: {path} is not a readable checkpoint ({type(err).__name__})") from None
     saved = state.get("config", {})
-    changed = [f"{name}={saved.get(name)!r} (now {getattr(cfg, name)!r})" for name in RECIPE_FIELDS if saved.get(name) != getattr(cfg, name)]
+    changed = [f"{name}={saved.get(name, RECIPES['tutorial'].get(name))!r} (now {getattr(cfg, name)!r})" for name in RECIPE_FIELDS
+               if saved.get(name, RECIPES["tutorial"].get(name)) != getattr(cfg, name)]
     if changed:
         raise UsageError(f"--resume: the checkpoint in {cfg.out} was trained with " + ", ".join(changed))
     try:

@@ -139,6 +139,8 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
         (["--batch-size", "-1"], "--batch-size must be a positive integer"),
         (["--batch-size", "401"], "--batch-size 401 is larger than the 400 training images"),
         (["--lr", "-1"], "--lr must be a positive number"),
+        (["--r1", "-1"], "--r1 must be 0 (off) or a positive number"),
+        (["--r1", "nan"], "--r1 must be 0 (off) or a positive number"),
     ],
 )
 def test_bad_flags(tmp_path, capsys, flags, message):
@@ -244,3 +246,26 @@ def test_linear_lr_decay_schedule(tmp_path):
     state = torch.load(out / "checkpoint.pt", weights_only=True)
     assert state["config"]["lr_decay"] == "linear"
     assert state["g_optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-4)  # epoch 2 of 2
+
+
+def test_r1_penalty_is_the_squared_input_gradient():
+    from gan.train import r1_penalty
+
+    weight = torch.tensor([[3.0, -4.0]])  # a linear critic w.x: its input gradient is w everywhere, |w|^2 = 25
+    x = torch.randn(5, 2, requires_grad=True)
+    penalty = r1_penalty(x @ weight.T, x)
+    assert penalty.item() == pytest.approx(25.0)
+    x2 = torch.randn(5, 2, requires_grad=True)
+    assert r1_penalty((x2**2).sum(1, keepdim=True), x2).item() == pytest.approx((4 * x2**2).sum(1).mean().item())  # grad 2x
+
+
+def test_r1_changes_the_discriminator_and_is_recorded(tmp_path):
+    from gan.card import recipe_table
+
+    plain = tiny_train(tmp_path / "plain", 1)
+    with_r1 = tiny_train(tmp_path / "r1", 1, "--r1", "10")
+    plain_state = torch.load(plain / "checkpoint.pt", weights_only=True)
+    r1_state = torch.load(with_r1 / "checkpoint.pt", weights_only=True)
+    assert (plain_state["config"]["r1"], r1_state["config"]["r1"]) == (0.0, 10.0)
+    assert not torch.equal(plain_state["discriminator"]["linear1.weight"], r1_state["discriminator"]["linear1.weight"])
+    assert "| `r1` | `10.0` |" in recipe_table(r1_state["config"])  # the model card names it
