@@ -214,6 +214,28 @@ def r1_penalty(real_logits: torch.Tensor, real_images: torch.Tensor) -> torch.Te
     return grad.pow(2).sum(dim=1).mean()
 
 
+def adam_step(optimizer: torch.optim.Optimizer) -> None:
+    """`optimizer.step()` for a fused Adam with one parameter group, minus the per-call Python
+    bookkeeping (about 0.1 ms a call, 2% of a step here): the same kernel on the optimizer's own state,
+    so its state_dict and the results are unchanged. Anything else goes through `step()`."""
+    groups = optimizer.param_groups
+    group = groups[0]
+    params = group["params"]
+    states = [optimizer.state.get(param) for param in params]
+    unusual = ("amsgrad", "maximize", "capturable", "differentiable", "decoupled_weight_decay")
+    plain = len(groups) == 1 and group.get("fused") and not any(group.get(name) for name in unusual)
+    if not plain or not all(states) or any(param.grad is None for param in params):
+        optimizer.step()  # the first step creates the state; unusual settings keep the stock path
+        return
+    steps = [state["step"] for state in states]
+    torch._foreach_add_(steps, 1)
+    torch._fused_adam_(
+        params, [param.grad for param in params], [state["exp_avg"] for state in states], [state["exp_avg_sq"] for state in states],
+        [], steps, amsgrad=False, lr=group["lr"], beta1=group["betas"][0], beta2=group["betas"][1],
+        weight_decay=group["weight_decay"], eps=group["eps"], maximize=False,
+    )  # fmt: skip
+
+
 def train_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float, r1: float = 0.0) -> dict[str, torch.Tensor]:
     """One D step then one G step (fresh z). Returns detached scalars; no host sync here."""
     batch = len(real_images)
@@ -231,7 +253,7 @@ def train_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float,
         (d_loss + r1 / 2 * r1_penalty(logits[:batch], real_images)).backward()
     else:
         d_loss.backward()
-    gan.d_optimizer.step()
+    adam_step(gan.d_optimizer)
 
     # Generator: D's weights need no gradient, only its input does.
     discriminator.requires_grad_(False)
@@ -239,7 +261,7 @@ def train_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float,
     g_loss = generator_loss(discriminator.logits(fake_images), gan.targets["g"])
     gan.g_optimizer.zero_grad(set_to_none=True)
     g_loss.backward()
-    gan.g_optimizer.step()
+    adam_step(gan.g_optimizer)
     discriminator.requires_grad_(True)
 
     if gan.ema_generator is not None:
@@ -274,7 +296,7 @@ def train_epoch(gan: GAN, data: torch.Tensor, cfg: TrainConfig, epoch: int) -> d
     start = time.perf_counter()
     bar = tqdm(range(steps), desc=f"epoch {epoch}/{cfg.epochs}", leave=False, disable=not cfg.progress, file=sys.stderr)
     for step in bar:
-        real_images = data[order[step * cfg.batch_size : (step + 1) * cfg.batch_size]]  # (B, 784)
+        real_images = data.index_select(0, order[step * cfg.batch_size : (step + 1) * cfg.batch_size])  # (B, 784)
         for name, value in train_step(gan, real_images, cfg.latent_dim, cfg.ema, cfg.r1).items():
             totals[name] += value
     record = {name: round(float(total) / steps, 5) for name, total in totals.items()}

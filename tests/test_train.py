@@ -269,3 +269,22 @@ def test_r1_changes_the_discriminator_and_is_recorded(tmp_path):
     assert (plain_state["config"]["r1"], r1_state["config"]["r1"]) == (0.0, 10.0)
     assert not torch.equal(plain_state["discriminator"]["linear1.weight"], r1_state["discriminator"]["linear1.weight"])
     assert "| `r1` | `10.0` |" in recipe_table(r1_state["config"])  # the model card names it
+
+
+def test_adam_step_matches_the_stock_step_bit_for_bit():
+    from gan.train import adam_step
+
+    torch.manual_seed(0)
+    models = [torch.nn.Linear(5, 3) for _ in range(2)]
+    models[1].load_state_dict(models[0].state_dict())
+    optimizers = [torch.optim.Adam(m.parameters(), lr=1e-2, betas=(0.5, 0.999), fused=True) for m in models]
+    for step in range(5):
+        x = torch.randn(4, 5)
+        for model, optimizer, update in zip(models, optimizers, (lambda o: o.step(), adam_step)):
+            optimizer.zero_grad()
+            model(x).pow(2).sum().backward()
+            update(optimizer)
+    assert all(torch.equal(a, b) for a, b in zip(models[0].parameters(), models[1].parameters()))
+    assert not torch.equal(models[0].weight, torch.nn.Linear(5, 3).weight)
+    a, b = (o.state_dict()["state"] for o in optimizers)
+    assert all(torch.equal(a[i][k], b[i][k]) for i in a for k in a[i])
