@@ -338,7 +338,8 @@ def restore_checkpoint(gan: GAN, cfg: TrainConfig) -> int:
     except Exception as err:
         raise UsageError(f"--resume: {path} is not a readable checkpoint ({type(err).__name__})") from None
     saved = state.get("config", {})
-    changed = [f"{name}={saved.get(name, RECIPES['tutorial'].get(name))!r} (now {getattr(cfg, name)!r})" for name in RECIPE_FIELDS
+    fields = RECIPE_FIELDS + (("epochs",) if cfg.lr_decay == "linear" else ())  # the decay is spread over --epochs
+    changed = [f"{name}={saved.get(name, RECIPES['tutorial'].get(name))!r} (now {getattr(cfg, name)!r})" for name in fields
                if saved.get(name, RECIPES["tutorial"].get(name)) != getattr(cfg, name)]
     if changed:
         raise UsageError(f"--resume: the checkpoint in {cfg.out} was trained with " + ", ".join(changed))

@@ -288,3 +288,11 @@ def test_adam_step_matches_the_stock_step_bit_for_bit():
     assert not torch.equal(models[0].weight, torch.nn.Linear(5, 3).weight)
     a, b = (o.state_dict()["state"] for o in optimizers)
     assert all(torch.equal(a[i][k], b[i][k]) for i in a for k in a[i])
+
+
+def test_resume_of_a_decaying_run_keeps_its_length(tmp_path, capsys):
+    out = tiny_train(tmp_path / "decay", 1, "--lr-decay", "linear")
+    capsys.readouterr()
+    assert cli(*TINY_ARGS, "--epochs", "3", "--out", str(out), "--lr-decay", "linear", "--resume") == 2
+    assert "epochs=1 (now 3)" in capsys.readouterr().err
+    assert completed_epochs(out) == 1
