@@ -1,6 +1,6 @@
 """Training speed: the tutorial's loop as written vs our trainer, side by side in one process.
 
-    python benchmarks/bench_train.py --data-dir ../shared/data [--steps 300] [--rounds 3]
+    python benchmarks/bench_train.py --data-dir ../shared/data [--steps 300] [--rounds 5] [--recipe stable]
 
 (a) tutorial: torchvision DataLoader with ToTensor + Normalize, Sigmoid + BCELoss, batch 100, G not detached.
 (b) ours: gan.train.train_epoch on the whole set held as one tensor, same math.
@@ -65,8 +65,8 @@ def tutorial_loop(data_dir: str, steps: int, device: torch.device) -> float:
     return done * batch_size / (time.perf_counter() - start)
 
 
-def our_loop(data: torch.Tensor, steps: int, device: torch.device) -> float:
-    cfg = TrainConfig(steps_per_epoch=steps, progress=False).resolved()
+def our_loop(data: torch.Tensor, steps: int, device: torch.device, recipe: str = "tutorial") -> float:
+    cfg = TrainConfig(steps_per_epoch=steps, progress=False, recipe=recipe).resolved()
     gan = build_gan(cfg, device)
     start = time.perf_counter()
     record = train_epoch(gan, data, cfg, 1)
@@ -81,16 +81,17 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300, help="steps per timed loop (default: 300)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of (a) and (b) (default: 5)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--recipe", default="tutorial", help="our trainer's recipe (stable adds the R1 penalty's double backward)")
     parser.add_argument("--full-epochs", type=int, default=3, help="whole gan.train epochs to time (0 = skip)")
     args = parser.parse_args()
     device = pick_device(args.device)
-    print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, our recipe: {args.recipe}")
     data = normalise(load_mnist(args.data_dir, train=True)[0]).to(device)
     our_loop(data, 20, device)  # warm-up
     tutorial, ours = [], []
     for round_ in range(args.rounds):
         tutorial.append(tutorial_loop(args.data_dir, args.steps, device))
-        ours.append(our_loop(data, args.steps, device))
+        ours.append(our_loop(data, args.steps, device, args.recipe))
         print(f"round {round_ + 1}: tutorial {tutorial[-1]:,.0f} img/s, ours {ours[-1]:,.0f} img/s, ratio {ours[-1] / tutorial[-1]:.2f}x")
     t_med, o_med = statistics.median(tutorial), statistics.median(ours)
     print(f"training loop, median of {args.rounds}: tutorial {t_med:,.0f} img/s | ours {o_med:,.0f} img/s | ratio {o_med / t_med:.2f}x")
@@ -98,7 +99,7 @@ def main() -> None:
     if args.full_epochs:
         with tempfile.TemporaryDirectory() as out:
             cfg = dataclasses.replace(TrainConfig(), epochs=args.full_epochs, data_dir=args.data_dir, out=out,
-                                      device=str(device), progress=False).resolved()  # fmt: skip
+                                      device=str(device), progress=False, recipe=args.recipe).resolved()  # fmt: skip
             metrics = train(cfg)
         tutorial_epoch = 60_000 / t_med
         for record in metrics["epochs"]:
