@@ -88,7 +88,7 @@ def test_stable_recipe_exports_the_ema_generator(tmp_path):
     out = tiny_train(tmp_path / "stable", 1, "--recipe", "stable")
     state = torch.load(out / "checkpoint.pt", weights_only=True)
     exported = weights(out / "epoch-001")
-    assert (state["config"]["beta1"], state["config"]["ema"], state["config"]["label_smoothing"], state["config"]["r1"]) == (0.5, 0.999, 0.0, 10.0)
+    assert (state["config"]["beta1"], state["config"]["ema"], state["config"]["label_smoothing"], state["config"]["r1"]) == (0.5, 0.999, 0.0, 1.0)
     assert all(torch.equal(exported[k], state["ema_generator"][k]) for k in exported)
     assert not torch.equal(exported["linear3.weight"], state["generator"]["linear3.weight"])
 
