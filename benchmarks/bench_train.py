@@ -87,7 +87,7 @@ def main() -> None:
     device = pick_device(args.device)
     print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, our recipe: {args.recipe}")
     data = normalise(load_mnist(args.data_dir, train=True)[0]).to(device)
-    our_loop(data, 20, device)  # warm-up
+    our_loop(data, 20, device, args.recipe)  # warm-up
     tutorial, ours = [], []
     for round_ in range(args.rounds):
         tutorial.append(tutorial_loop(args.data_dir, args.steps, device))

@@ -37,9 +37,10 @@ SAMPLE_GRID = 10  # the fixed latent bank is SAMPLE_GRID x SAMPLE_GRID images
 
 # Named recipes. "tutorial" is the seed's recipe (PyTorch's Adam betas (0.9, 0.999), hard labels,
 # raw weights exported). "stable" is the best change measured (README has the ablation): an R1
-# gradient penalty (gamma 1; 4 and 10 were close behind) keeps D smooth around the real digits, so Adam beta1 0.5 no longer
-# collapses and G learns several times faster; an exponential moving average of G's weights
-# (about 1.7 epochs long) is exported. Label smoothing, the previous stable recipe, is not needed with R1.
+# gradient penalty (gamma 1; 4 and 10 were close behind) keeps D smooth around the real digits,
+# so Adam beta1 0.5 no longer collapses and G learns several times faster; an exponential moving
+# average of G's weights (about 1.7 epochs long) is exported. Label smoothing, the previous stable
+# recipe, is not needed with R1.
 RECIPES = {
     "tutorial": {"beta1": 0.9, "ema": 0.0, "label_smoothing": 0.0, "lr_decay": "none", "r1": 0.0},
     "stable": {"beta1": 0.5, "ema": 0.999, "label_smoothing": 0.0, "lr_decay": "none", "r1": 1.0},
@@ -250,10 +251,8 @@ def train_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float,
     logits = discriminator.logits(torch.cat([real_images, fake_images]))  # (2B, 1)
     d_loss = discriminator_loss(logits, gan.targets["d"])
     gan.d_optimizer.zero_grad(set_to_none=True)
-    if r1 > 0:
-        (d_loss + r1 / 2 * r1_penalty(logits[:batch], real_images)).backward()
-    else:
-        d_loss.backward()
+    objective = d_loss + r1 / 2 * r1_penalty(logits[:batch], real_images) if r1 > 0 else d_loss
+    objective.backward()
     adam_step(gan.d_optimizer)
 
     # Generator: D's weights need no gradient, only its input does.
@@ -340,8 +339,9 @@ def restore_checkpoint(gan: GAN, cfg: TrainConfig) -> int:
         raise UsageError(f"--resume: {path} is not a readable checkpoint ({type(err).__name__})") from None
     saved = state.get("config", {})
     fields = RECIPE_FIELDS + (("epochs",) if cfg.lr_decay == "linear" else ())  # the decay is spread over --epochs
-    changed = [f"{name}={saved.get(name, RECIPES['tutorial'].get(name))!r} (now {getattr(cfg, name)!r})" for name in fields
-               if saved.get(name, RECIPES["tutorial"].get(name)) != getattr(cfg, name)]
+    # A checkpoint written before a setting existed was trained with that setting's tutorial value.
+    before = {name: saved.get(name, RECIPES["tutorial"].get(name)) for name in fields}
+    changed = [f"{name}={before[name]!r} (now {getattr(cfg, name)!r})" for name in fields if before[name] != getattr(cfg, name)]
     if changed:
         raise UsageError(f"--resume: the checkpoint in {cfg.out} was trained with " + ", ".join(changed))
     try:
