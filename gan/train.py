@@ -239,7 +239,17 @@ def adam_step(optimizer: torch.optim.Optimizer) -> None:
 
 
 def train_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float, r1: float = 0.0) -> dict[str, torch.Tensor]:
-    """One D step then one G step (fresh z). Returns detached scalars; no host sync here."""
+    """One D step then one G step (fresh z). Returns detached scalars; no host sync here.
+
+    R1 needs autograd's double backward; every other recipe takes the hand-written backward of
+    `direct_step`, which computes the same gradients (a test holds the two paths together)."""
+    if r1 > 0:
+        return autograd_step(gan, real_images, latent_dim, ema, r1)
+    return direct_step(gan, real_images, latent_dim, ema)
+
+
+def autograd_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float, r1: float = 0.0) -> dict[str, torch.Tensor]:
+    """`train_step` through autograd: the reference path, and the only one that does R1."""
     batch = len(real_images)
     generator, discriminator = gan.generator, gan.discriminator
 
@@ -263,19 +273,84 @@ def train_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float,
     g_loss.backward()
     adam_step(gan.g_optimizer)
     discriminator.requires_grad_(True)
+    return finish_step(gan, ema, logits.detach(), d_loss.detach(), g_loss.detach())
 
-    if gan.ema_generator is not None:
-        with torch.no_grad():
-            torch._foreach_lerp_(list(gan.ema_generator.parameters()), list(generator.parameters()), 1 - ema)
 
+def finish_step(gan: GAN, ema: float, logits: torch.Tensor, d_loss: torch.Tensor, g_loss: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Move the EMA copy of G and gather the step's scalars (D's scores are from the D step)."""
     with torch.no_grad():
-        scores = torch.sigmoid(logits.detach())
-        return {
-            "d_loss": d_loss.detach(),
-            "g_loss": g_loss.detach(),
-            "d_real": scores[:batch].mean(),
-            "d_fake": scores[batch:].mean(),
-        }
+        if gan.ema_generator is not None:
+            torch._foreach_lerp_(list(gan.ema_generator.parameters()), list(gan.generator.parameters()), 1 - ema)
+        scores = torch.sigmoid(logits)
+        half = len(scores) // 2
+        return {"d_loss": d_loss, "g_loss": g_loss, "d_real": scores[:half].mean(), "d_fake": scores[half:].mean()}
+
+
+def _linear_params(model: torch.nn.Module) -> list[torch.Tensor]:
+    """weight, bias of linear1..3, each with a gradient buffer that the direct step writes into."""
+    params = [getattr(getattr(model, f"linear{i}"), name) for i in (1, 2, 3) for name in ("weight", "bias")]
+    for param in params:
+        if param.grad is None:
+            param.grad = torch.zeros_like(param)
+    return params
+
+
+@torch.no_grad()
+def direct_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float) -> dict[str, torch.Tensor]:
+    """`autograd_step` without autograd: the same forward passes and gradients, written as the
+    matrix products the tape would record, minus its bookkeeping. Both latent batches are drawn at
+    once (the D step's z then the G step's z, the same draws in the same order) and go through G as
+    one batch, since G does not change between the two; the G step backpropagates through its half."""
+    batch = len(real_images)
+    gw1, gb1, gw2, gb2, gw3, gb3 = _linear_params(gan.generator)
+    dw1, db1, dw2, db2, dw3, db3 = _linear_params(gan.discriminator)
+    slope = gan.discriminator.leaky_relu.negative_slope
+    aten = torch.ops.aten
+
+    noise = torch.randn(2 * batch, latent_dim, device=real_images.device)  # (2B, latent)
+    g_h1 = torch.addmm(gb1, noise, gw1.t()).relu_()  # (2B, hidden)
+    g_h2 = torch.addmm(gb2, g_h1, gw2.t()).relu_()  # (2B, hidden)
+    fakes = torch.addmm(gb3, g_h2, gw3.t()).tanh_()  # (2B, 784): [:B] for the D step, [B:] for the G step
+
+    # Discriminator on real then fake; dL/dlogit of 2 * mean BCE over 2B rows is (sigmoid - target) / B.
+    images = torch.cat([real_images, fakes[:batch]])  # (2B, 784)
+    pre1 = torch.addmm(db1, images, dw1.t())
+    h1 = F.leaky_relu(pre1, slope)
+    pre2 = torch.addmm(db2, h1, dw2.t())
+    h2 = F.leaky_relu(pre2, slope)
+    logits = torch.addmm(db3, h2, dw3.t())  # (2B, 1)
+    d_loss = discriminator_loss(logits, gan.targets["d"])
+    grad = (torch.sigmoid(logits) - gan.targets["d"]).div_(batch)
+    torch.mm(grad.t(), h2, out=dw3.grad)
+    torch.sum(grad, 0, out=db3.grad)
+    grad = aten.leaky_relu_backward(torch.mm(grad, dw3), pre2, slope, False)
+    torch.mm(grad.t(), h1, out=dw2.grad)
+    torch.sum(grad, 0, out=db2.grad)
+    grad = aten.leaky_relu_backward(torch.mm(grad, dw2), pre1, slope, False)
+    torch.mm(grad.t(), images, out=dw1.grad)
+    torch.sum(grad, 0, out=db1.grad)
+    adam_step(gan.d_optimizer)
+
+    # Generator through the updated D; D's weights get no gradient, only its input.
+    fake, g_h1, g_h2, noise = fakes[batch:], g_h1[batch:], g_h2[batch:], noise[batch:]
+    pre1 = torch.addmm(db1, fake, dw1.t())
+    pre2 = torch.addmm(db2, F.leaky_relu(pre1, slope), dw2.t())
+    fake_logits = torch.addmm(db3, F.leaky_relu(pre2, slope), dw3.t())  # (B, 1)
+    g_loss = generator_loss(fake_logits, gan.targets["g"])
+    grad = (torch.sigmoid(fake_logits) - gan.targets["g"]).div_(batch)
+    grad = aten.leaky_relu_backward(torch.mm(grad, dw3), pre2, slope, False)
+    grad = aten.leaky_relu_backward(torch.mm(grad, dw2), pre1, slope, False)
+    grad = aten.tanh_backward(torch.mm(grad, dw1), fake)  # (B, 784): into G's output layer
+    torch.mm(grad.t(), g_h2, out=gw3.grad)
+    torch.sum(grad, 0, out=gb3.grad)
+    grad = aten.threshold_backward(torch.mm(grad, gw3), g_h2, 0)
+    torch.mm(grad.t(), g_h1, out=gw2.grad)
+    torch.sum(grad, 0, out=gb2.grad)
+    grad = aten.threshold_backward(torch.mm(grad, gw2), g_h1, 0)
+    torch.mm(grad.t(), noise, out=gw1.grad)
+    torch.sum(grad, 0, out=gb1.grad)
+    adam_step(gan.g_optimizer)
+    return finish_step(gan, ema, logits, d_loss, g_loss)
 
 
 def epoch_lr(cfg: TrainConfig, epoch: int) -> float:
