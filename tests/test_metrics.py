@@ -92,7 +92,10 @@ def test_classifier_trains_and_round_trips(tmp_path):
     features, probs = predict(model, data[:20])
     features2, probs2 = predict(loaded, data[:20])
     assert features.shape == (20, DigitClassifier.feature_dim) and probs.shape == (20, 10)
-    assert torch.equal(features, features2) and torch.equal(probs, probs2)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
+    # loaded in channels_last: another convolution kernel, so equal up to float rounding
+    torch.testing.assert_close(features2, features, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(probs2, probs, rtol=1e-5, atol=1e-6)
 
 
 def test_tiny_run_records_the_quality_fields(tmp_path):
