@@ -238,8 +238,12 @@ def adam_step(optimizer: torch.optim.Optimizer) -> None:
     )  # fmt: skip
 
 
-def train_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float, r1: float = 0.0) -> dict[str, torch.Tensor]:
-    """One D step then one G step (fresh z). Returns detached scalars; no host sync here.
+StepLogits = tuple[torch.Tensor, torch.Tensor]  # D's logits on real then fake (2B, 1), the G step's (B, 1)
+
+
+def train_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float, r1: float = 0.0) -> StepLogits:
+    """One D step then one G step (fresh z). Returns both steps' logits, detached; the losses and
+    scores are worked out from them once per epoch (`epoch_statistics`). No host sync here.
 
     R1 needs autograd's double backward; every other recipe takes the hand-written backward of
     `direct_step`, which computes the same gradients (a test holds the two paths together)."""
@@ -248,7 +252,7 @@ def train_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float,
     return direct_step(gan, real_images, latent_dim, ema)
 
 
-def autograd_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float, r1: float = 0.0) -> dict[str, torch.Tensor]:
+def autograd_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float, r1: float = 0.0) -> StepLogits:
     """`train_step` through autograd: the reference path, and the only one that does R1."""
     batch = len(real_images)
     generator, discriminator = gan.generator, gan.discriminator
@@ -268,22 +272,36 @@ def autograd_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: flo
     # Generator: D's weights need no gradient, only its input does.
     discriminator.requires_grad_(False)
     fake_images = generator(torch.randn(batch, latent_dim, device=real_images.device))
-    g_loss = generator_loss(discriminator.logits(fake_images), gan.targets["g"])
+    fake_logits = discriminator.logits(fake_images)
+    g_loss = generator_loss(fake_logits, gan.targets["g"])
     gan.g_optimizer.zero_grad(set_to_none=True)
     g_loss.backward()
     adam_step(gan.g_optimizer)
     discriminator.requires_grad_(True)
-    return finish_step(gan, ema, logits.detach(), d_loss.detach(), g_loss.detach())
+    update_ema(gan, ema)
+    return logits.detach(), fake_logits.detach()
 
 
-def finish_step(gan: GAN, ema: float, logits: torch.Tensor, d_loss: torch.Tensor, g_loss: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Move the EMA copy of G and gather the step's scalars (D's scores are from the D step)."""
-    with torch.no_grad():
-        if gan.ema_generator is not None:
+def update_ema(gan: GAN, ema: float) -> None:
+    """Move the EMA copy of G, when there is one, a step towards G."""
+    if gan.ema_generator is not None:
+        with torch.no_grad():
             torch._foreach_lerp_(list(gan.ema_generator.parameters()), list(gan.generator.parameters()), 1 - ema)
-        scores = torch.sigmoid(logits)
-        half = len(scores) // 2
-        return {"d_loss": d_loss, "g_loss": g_loss, "d_real": scores[:half].mean(), "d_fake": scores[half:].mean()}
+
+
+def epoch_statistics(d_logits: torch.Tensor, g_logits: torch.Tensor, targets: dict[str, torch.Tensor]) -> dict[str, float]:
+    """The epoch's mean D loss, G loss, D(x) and D(G(z)) from every step's logits, stacked as
+    (steps, 2B) and (steps, B): the mean over steps of each step's loss, in one pass."""
+    half = d_logits.shape[1] // 2
+    d_targets = targets["d"].view(1, -1).expand_as(d_logits)
+    scores = torch.sigmoid(d_logits)
+    figures = {
+        "d_loss": discriminator_loss(d_logits, d_targets),
+        "g_loss": generator_loss(g_logits, targets["g"].view(1, -1).expand_as(g_logits)),
+        "d_real": scores[:, :half].mean(),
+        "d_fake": scores[:, half:].mean(),
+    }
+    return {name: round(float(value), 5) for name, value in figures.items()}
 
 
 def _linear_params(model: torch.nn.Module) -> list[torch.Tensor]:
@@ -296,7 +314,7 @@ def _linear_params(model: torch.nn.Module) -> list[torch.Tensor]:
 
 
 @torch.no_grad()
-def direct_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float) -> dict[str, torch.Tensor]:
+def direct_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float) -> StepLogits:
     """`autograd_step` without autograd: the same forward passes and gradients, written as the
     matrix products the tape would record, minus its bookkeeping. Both latent batches are drawn at
     once (the D step's z then the G step's z, the same draws in the same order) and go through G as
@@ -310,16 +328,18 @@ def direct_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float
     noise = torch.randn(2 * batch, latent_dim, device=real_images.device)  # (2B, latent)
     g_h1 = torch.addmm(gb1, noise, gw1.t()).relu_()  # (2B, hidden)
     g_h2 = torch.addmm(gb2, g_h1, gw2.t()).relu_()  # (2B, hidden)
-    fakes = torch.addmm(gb3, g_h2, gw3.t()).tanh_()  # (2B, 784): [:B] for the D step, [B:] for the G step
+    # One (3B, 784) block: real, then G's output for the D step, then for the G step (no concatenation).
+    block = real_images.new_empty(3 * batch, real_images.shape[1])
+    block[:batch] = real_images
+    torch.addmm(gb3, g_h2, gw3.t(), out=block[batch:]).tanh_()
 
     # Discriminator on real then fake; dL/dlogit of 2 * mean BCE over 2B rows is (sigmoid - target) / B.
-    images = torch.cat([real_images, fakes[:batch]])  # (2B, 784)
+    images = block[: 2 * batch]  # (2B, 784)
     pre1 = torch.addmm(db1, images, dw1.t())
     h1 = F.leaky_relu(pre1, slope)
     pre2 = torch.addmm(db2, h1, dw2.t())
     h2 = F.leaky_relu(pre2, slope)
     logits = torch.addmm(db3, h2, dw3.t())  # (2B, 1)
-    d_loss = discriminator_loss(logits, gan.targets["d"])
     grad = (torch.sigmoid(logits) - gan.targets["d"]).div_(batch)
     torch.mm(grad.t(), h2, out=dw3.grad)
     torch.sum(grad, 0, out=db3.grad)
@@ -332,11 +352,10 @@ def direct_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float
     adam_step(gan.d_optimizer)
 
     # Generator through the updated D; D's weights get no gradient, only its input.
-    fake, g_h1, g_h2, noise = fakes[batch:], g_h1[batch:], g_h2[batch:], noise[batch:]
+    fake, g_h1, g_h2, noise = block[2 * batch :], g_h1[batch:], g_h2[batch:], noise[batch:]
     pre1 = torch.addmm(db1, fake, dw1.t())
     pre2 = torch.addmm(db2, F.leaky_relu(pre1, slope), dw2.t())
     fake_logits = torch.addmm(db3, F.leaky_relu(pre2, slope), dw3.t())  # (B, 1)
-    g_loss = generator_loss(fake_logits, gan.targets["g"])
     grad = (torch.sigmoid(fake_logits) - gan.targets["g"]).div_(batch)
     grad = aten.leaky_relu_backward(torch.mm(grad, dw3), pre2, slope, False)
     grad = aten.leaky_relu_backward(torch.mm(grad, dw2), pre1, slope, False)
@@ -350,7 +369,8 @@ def direct_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float
     torch.mm(grad.t(), noise, out=gw1.grad)
     torch.sum(grad, 0, out=gb1.grad)
     adam_step(gan.g_optimizer)
-    return finish_step(gan, ema, logits, d_loss, g_loss)
+    update_ema(gan, ema)
+    return logits, fake_logits
 
 
 def epoch_lr(cfg: TrainConfig, epoch: int) -> float:
@@ -367,14 +387,16 @@ def train_epoch(gan: GAN, data: torch.Tensor, cfg: TrainConfig, epoch: int) -> d
     if cfg.steps_per_epoch:
         steps = min(steps, cfg.steps_per_epoch)
     order = torch.randperm(len(data)).to(data.device)
-    totals = {name: torch.zeros((), device=data.device) for name in ("d_loss", "g_loss", "d_real", "d_fake")}
+    d_logits = torch.empty(steps, 2 * cfg.batch_size, device=data.device)
+    g_logits = torch.empty(steps, cfg.batch_size, device=data.device)
     start = time.perf_counter()
     bar = tqdm(range(steps), desc=f"epoch {epoch}/{cfg.epochs}", leave=False, disable=not cfg.progress, file=sys.stderr)
     for step in bar:
         real_images = data.index_select(0, order[step * cfg.batch_size : (step + 1) * cfg.batch_size])  # (B, 784)
-        for name, value in train_step(gan, real_images, cfg.latent_dim, cfg.ema, cfg.r1).items():
-            totals[name] += value
-    record = {name: round(float(total) / steps, 5) for name, total in totals.items()}
+        d_step, g_step = train_step(gan, real_images, cfg.latent_dim, cfg.ema, cfg.r1)
+        d_logits[step] = d_step.view(-1)
+        g_logits[step] = g_step.view(-1)
+    record = epoch_statistics(d_logits, g_logits, gan.targets)
     seconds = time.perf_counter() - start
     record.update(steps=steps, train_seconds=round(seconds, 3), images_per_sec=round(steps * cfg.batch_size / seconds, 1))
     return record

@@ -313,8 +313,8 @@ def test_direct_step_computes_what_autograd_computes(flags):
         for gan, update in zip(gans, (autograd_step, direct_step)):
             torch.manual_seed(step)
             records.append(update(gan, real[step % 2 * 32 :][:32], cfg.latent_dim, cfg.ema))
-        for name in records[0]:
-            torch.testing.assert_close(records[1][name], records[0][name], rtol=1e-5, atol=1e-6)
+        for direct, reference in zip(records[1], records[0]):  # D's logits, then the G step's
+            torch.testing.assert_close(direct, reference, rtol=1e-5, atol=1e-6)
     # Adam moves every weight by about lr a step, so a wrong gradient would show far above 1e-6.
     for a, b in zip(gans[0].generator.parameters(), gans[1].generator.parameters()):
         torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
@@ -328,3 +328,23 @@ def test_direct_step_computes_what_autograd_computes(flags):
         for a, b in zip(gans[0].ema_generator.parameters(), gans[1].ema_generator.parameters()):
             torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
     assert not torch.equal(gans[1].generator.linear1.weight, build_gan(cfg, torch.device("cpu")).generator.linear1.weight)
+
+
+def test_epoch_statistics_are_the_mean_of_each_steps_figures():
+    import torch.nn.functional as F
+
+    from gan.train import epoch_statistics
+
+    batch, steps = 4, 3
+    targets = {"d": torch.tensor([[0.9]] * batch + [[0.0]] * batch), "g": torch.ones(batch, 1)}
+    d_logits, g_logits = torch.randn(steps, 2 * batch), torch.randn(steps, batch)
+    per_step = {
+        "d_loss": [F.binary_cross_entropy(torch.sigmoid(d), targets["d"].view(-1)) * 2 for d in d_logits],
+        "g_loss": [F.binary_cross_entropy(torch.sigmoid(g), torch.ones(batch)) for g in g_logits],
+        "d_real": [torch.sigmoid(d[:batch]).mean() for d in d_logits],
+        "d_fake": [torch.sigmoid(d[batch:]).mean() for d in d_logits],
+    }
+    figures = epoch_statistics(d_logits, g_logits, targets)
+    assert figures.keys() == per_step.keys()
+    for name, values in per_step.items():
+        assert figures[name] == pytest.approx(float(torch.stack(values).mean()), abs=2e-5), name
