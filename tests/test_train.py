@@ -351,3 +351,32 @@ def test_epoch_statistics_are_the_mean_of_each_steps_figures():
     assert figures.keys() == per_step.keys()
     for name, values in per_step.items():
         assert figures[name] == pytest.approx(float(torch.stack(values).mean()), abs=2e-5), name
+
+
+def test_epoch_record_is_the_mean_of_the_reference_steps_figures():
+    """train_epoch's losses and scores against the autograd reference step, figures taken per step."""
+    import dataclasses
+
+    import torch.nn.functional as F
+
+    from gan.train import TrainConfig, build_gan, train_epoch
+    from reference_step import autograd_step
+
+    cfg = dataclasses.replace(TrainConfig(), batch_size=20, label_smoothing=0.1, progress=False).resolved()
+    data = torch.rand(100, 784, generator=torch.Generator().manual_seed(3)) * 2 - 1
+    gans = [build_gan(cfg, torch.device("cpu")) for _ in range(2)]
+    torch.manual_seed(7)
+    record = train_epoch(gans[0], data, cfg, 1)
+    torch.manual_seed(7)
+    order = torch.randperm(len(data))
+    figures = {"d_loss": [], "g_loss": [], "d_real": [], "d_fake": []}
+    for step in range(5):
+        d_logits, g_logits = autograd_step(gans[1], data[order[step * 20 : (step + 1) * 20]], cfg.latent_dim, cfg.ema)
+        d_scores = torch.sigmoid(d_logits).view(-1)
+        figures["d_loss"].append(F.binary_cross_entropy(d_scores[:20], torch.full((20,), 0.9)) + F.binary_cross_entropy(d_scores[20:], torch.zeros(20)))
+        figures["g_loss"].append(F.binary_cross_entropy(torch.sigmoid(g_logits).view(-1), torch.ones(20)))
+        figures["d_real"].append(d_scores[:20].mean())
+        figures["d_fake"].append(d_scores[20:].mean())
+    assert record["steps"] == 5
+    for name, values in figures.items():
+        assert record[name] == pytest.approx(float(torch.stack(values).mean()), abs=1e-4), name
