@@ -81,7 +81,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300, help="steps per timed loop (default: 300)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of (a) and (b) (default: 5)")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--recipe", default="tutorial", help="our trainer's recipe (stable adds the R1 penalty's double backward)")
+    parser.add_argument("--recipe", default="tutorial", help="our trainer's recipe (stable adds the R1 penalty's extra pass through D)")
     parser.add_argument("--full-epochs", type=int, default=3, help="whole gan.train epochs to time (0 = skip)")
     args = parser.parse_args()
     device = pick_device(args.device)

@@ -266,6 +266,16 @@ def _linear_params(model: torch.nn.Module) -> list[torch.Tensor]:
     return params
 
 
+def _d_forward(images: torch.Tensor, params: list[torch.Tensor], slope: float) -> tuple[torch.Tensor, ...]:
+    """D's forward pass keeping what its backward needs: (pre1, h1, pre2, h2, logits)."""
+    w1, b1, w2, b2, w3, b3 = params
+    pre1 = torch.addmm(b1, images, w1.t())
+    h1 = F.leaky_relu(pre1, slope)
+    pre2 = torch.addmm(b2, h1, w2.t())
+    h2 = F.leaky_relu(pre2, slope)
+    return pre1, h1, pre2, h2, torch.addmm(b3, h2, w3.t())
+
+
 @torch.no_grad()
 def train_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float, r1: float = 0.0) -> StepLogits:
     """One D step then one G step (fresh z). Returns both steps' logits; the losses and scores are
@@ -279,7 +289,8 @@ def train_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float,
     default), one draw of 2B rows gives the same numbers as two draws of B."""
     batch = len(real_images)
     gw1, gb1, gw2, gb2, gw3, gb3 = _linear_params(gan.generator)
-    dw1, db1, dw2, db2, dw3, db3 = _linear_params(gan.discriminator)
+    d_params = _linear_params(gan.discriminator)
+    dw1, db1, dw2, db2, dw3, db3 = d_params
     slope = gan.discriminator.leaky_relu.negative_slope
     aten = torch.ops.aten
 
@@ -293,11 +304,7 @@ def train_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float,
 
     # Discriminator on real then fake; dL/dlogit of 2 * mean BCE over 2B rows is (sigmoid - target) / B.
     images = block[: 2 * batch]  # (2B, 784)
-    pre1 = torch.addmm(db1, images, dw1.t())
-    h1 = F.leaky_relu(pre1, slope)
-    pre2 = torch.addmm(db2, h1, dw2.t())
-    h2 = F.leaky_relu(pre2, slope)
-    logits = torch.addmm(db3, h2, dw3.t())  # (2B, 1)
+    pre1, h1, pre2, h2, logits = _d_forward(images, d_params, slope)  # logits (2B, 1)
     grad = (torch.sigmoid(logits) - gan.targets["d"]).div_(batch)
     torch.mm(grad.t(), h2, out=dw3.grad)
     torch.sum(grad, 0, out=db3.grad)
@@ -313,9 +320,7 @@ def train_step(gan: GAN, real_images: torch.Tensor, latent_dim: int, ema: float,
 
     # Generator through the updated D; D's weights get no gradient, only its input.
     fake, g_h1, g_h2, noise = block[2 * batch :], g_h1[batch:], g_h2[batch:], noise[batch:]
-    pre1 = torch.addmm(db1, fake, dw1.t())
-    pre2 = torch.addmm(db2, F.leaky_relu(pre1, slope), dw2.t())
-    fake_logits = torch.addmm(db3, F.leaky_relu(pre2, slope), dw3.t())  # (B, 1)
+    pre1, _, pre2, _, fake_logits = _d_forward(fake, d_params, slope)  # fake_logits (B, 1)
     grad = (torch.sigmoid(fake_logits) - gan.targets["g"]).div_(batch)
     grad = aten.leaky_relu_backward(torch.mm(grad, dw3), pre2, slope, False)
     grad = aten.leaky_relu_backward(torch.mm(grad, dw2), pre1, slope, False)

@@ -1,5 +1,6 @@
 """The trainer on generated digits: artefacts, determinism, kill-and-resume, bad input."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from conftest import TINY_ARGS, tiny_train
@@ -305,8 +307,6 @@ def test_resume_of_a_decaying_run_keeps_its_length(tmp_path, capsys):
 )
 def test_train_step_computes_what_autograd_computes(flags):
     """The hand-written backward (R1 included) against autograd's, from the same weights and draws."""
-    import dataclasses
-
     from gan.train import TrainConfig, build_gan, train_step
     from reference_step import autograd_step
 
@@ -336,8 +336,6 @@ def test_train_step_computes_what_autograd_computes(flags):
 
 
 def test_epoch_statistics_are_the_mean_of_each_steps_figures():
-    import torch.nn.functional as F
-
     from gan.train import epoch_statistics
 
     batch, steps = 4, 3
@@ -357,10 +355,6 @@ def test_epoch_statistics_are_the_mean_of_each_steps_figures():
 
 def test_epoch_record_is_the_mean_of_the_reference_steps_figures():
     """train_epoch's losses and scores against the autograd reference step, figures taken per step."""
-    import dataclasses
-
-    import torch.nn.functional as F
-
     from gan.train import TrainConfig, build_gan, train_epoch
     from reference_step import autograd_step
 
