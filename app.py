@@ -1,8 +1,8 @@
 """Watch a GAN learn: the Gradio app, locally (`python app.py`) and as a Hugging Face Space.
 
-    python app.py                          # weights/ on http://127.0.0.1:7860
-    python app.py --weights runs/mnist     # another run folder (or a Hub repo id, owner/name)
-    GAN_WEIGHTS=owner/name python app.py   # the same through the environment
+python app.py                          # weights/ on http://127.0.0.1:7860
+python app.py --weights runs/mnist     # another run folder (or a Hub repo id, owner/name)
+GAN_WEIGHTS=owner/name python app.py   # the same through the environment
 """
 
 import argparse
@@ -16,18 +16,26 @@ import torch
 from demo.engine import Engine, RunError, load_run
 from gan.errors import UsageError
 
-DEFAULT_WEIGHTS = "weights"
+DEFAULT_WEIGHTS = "weights/tutorial"
 QUEUE_WORKERS = 8  # events run at once; each takes milliseconds, so a few workers serve many users
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     on_space = bool(os.environ.get("SPACE_ID"))
     parser = argparse.ArgumentParser(prog="python app.py", description="Watch a GAN learn: the Gradio app.")
-    parser.add_argument("--weights", default=os.environ.get("GAN_WEIGHTS", DEFAULT_WEIGHTS),
-                        help="run folder with epoch-NNN/ folders, or a Hub repo id owner/name (env GAN_WEIGHTS; default: weights)")
-    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME") or ("0.0.0.0" if on_space else "127.0.0.1"),
-                        help="address to bind (default 127.0.0.1; 0.0.0.0 on a Space or as GRADIO_SERVER_NAME says)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)), help="port (default 7860)")
+    parser.add_argument(
+        "--weights",
+        default=os.environ.get("GAN_WEIGHTS", DEFAULT_WEIGHTS),
+        help="run folder with epoch-NNN/ folders, or a Hub repo id owner/name (env GAN_WEIGHTS; default: weights)",
+    )
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("GRADIO_SERVER_NAME") or ("0.0.0.0" if on_space else "127.0.0.1"),
+        help="address to bind (default 127.0.0.1; 0.0.0.0 on a Space or as GRADIO_SERVER_NAME says)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)), help="port (default 7860)"
+    )
     return parser.parse_args(argv)
 
 
@@ -49,7 +57,9 @@ def load_engine(spec: str) -> Engine:
     except (RunError, UsageError) as err:
         sys.exit(f"error: {err}")
     except Exception as err:  # e.g. a Hub error from resolve_weights
-        sys.exit(f"error: cannot load weights from {spec!r}: {str(err).splitlines()[0] if str(err) else type(err).__name__}")
+        sys.exit(
+            f"error: cannot load weights from {spec!r}: {str(err).splitlines()[0] if str(err) else type(err).__name__}"
+        )
 
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -62,8 +62,13 @@ def free_port() -> int:
 def start_app(weights: Path, port: int) -> tuple[subprocess.Popen, float]:
     """Run `python app.py` and return it with the seconds until its page answers."""
     start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "app.py", "--weights", str(weights), "--port", str(port)], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "app.py", "--weights", str(weights), "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}/"
     while time.perf_counter() - start < 120:
         if process.poll() is not None:
@@ -112,8 +117,12 @@ def grid_compute_ms(weights: Path, repeats: int = 50) -> dict[str, float]:
         start = time.perf_counter()
         image.save(io.BytesIO(), format="PNG")
         encode.append((time.perf_counter() - start) * 1000)
-    return {"grid_p50": statistics.median(compute), "grid_p95": percentile(compute, 0.95),
-            "png_p50": statistics.median(encode), "size": image.size[0]}
+    return {
+        "grid_p50": statistics.median(compute),
+        "grid_p95": percentile(compute, 0.95),
+        "png_p50": statistics.median(encode),
+        "size": image.size[0],
+    }
 
 
 def client_load(url: str, clients: int, requests: int, last: int) -> dict:
@@ -145,13 +154,21 @@ def run_clients(user, clients: int) -> dict:
         results = list(pool.map(user, range(clients)))
     seconds = time.perf_counter() - start
     latencies = [ms for result, _ in results for ms in result]
-    return {"requests": len(latencies), "errors": sum(e for _, e in results), "p50": statistics.median(latencies),
-            "p95": percentile(latencies, 0.95), "rps": len(latencies) / seconds, "seconds": seconds}
+    return {
+        "requests": len(latencies),
+        "errors": sum(e for _, e in results),
+        "p50": statistics.median(latencies),
+        "p95": percentile(latencies, 0.95),
+        "rps": len(latencies) / seconds,
+        "seconds": seconds,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--weights", default="weights", help="run folder (default weights/; synthetic if it holds no epochs)")
+    parser.add_argument(
+        "--weights", default="weights", help="run folder (default weights/; synthetic if it holds no epochs)"
+    )
     parser.add_argument("--clients", type=int, default=20, help="clients at once (default 20)")
     parser.add_argument("--requests", type=int, default=10, help="requests per client (default 10)")
     args = parser.parse_args(argv)
@@ -160,18 +177,24 @@ def main(argv: list[str] | None = None) -> int:
 
     process, ready = start_app(weights, free_port())
     url = f"http://127.0.0.1:{process.args[-1]}/"
-    print(f"start-up: python app.py answered after {ready:.2f} s (budget 10 s); its own CPU time until then "
-          f"{cpu_seconds(process.pid):.2f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"start-up: python app.py answered after {ready:.2f} s (budget 10 s); its own CPU time until then "
+        f"{cpu_seconds(process.pid):.2f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     try:
         grid = grid_compute_ms(weights)
-        print(f"10x10 grid: {grid['grid_p50']:.1f} ms median, {grid['grid_p95']:.1f} ms p95 of compute "
-              f"(budget 50 ms); PNG encoding of the {grid['size']} px image {grid['png_p50']:.1f} ms more")
+        print(
+            f"10x10 grid: {grid['grid_p50']:.1f} ms median, {grid['grid_p95']:.1f} ms p95 of compute "
+            f"(budget 50 ms); PNG encoding of the {grid['size']} px image {grid['png_p50']:.1f} ms more"
+        )
         from gan.layout import epoch_folders
 
         last = max(epoch_folders(weights))
         load = client_load(url, args.clients, args.requests, last)
-        print(f"{args.clients} clients x {args.requests} mixed requests: {load['requests']} answered, {load['errors']} errors, "
-              f"p50 {load['p50']:.0f} ms, p95 {load['p95']:.0f} ms, {load['rps']:.1f} req/s over {load['seconds']:.1f} s")
+        print(
+            f"{args.clients} clients x {args.requests} mixed requests: {load['requests']} answered, {load['errors']} errors, "
+            f"p50 {load['p50']:.0f} ms, p95 {load['p95']:.0f} ms, {load['rps']:.1f} req/s over {load['seconds']:.1f} s"
+        )
     finally:
         process.terminate()
         process.wait(timeout=30)

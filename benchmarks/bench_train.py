@@ -81,7 +81,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300, help="steps per timed loop (default: 300)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of (a) and (b) (default: 5)")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--recipe", default="tutorial", help="our trainer's recipe (stable adds the R1 penalty's extra pass through D)")
+    parser.add_argument(
+        "--recipe", default="tutorial", help="our trainer's recipe (stable adds the R1 penalty's extra pass through D)"
+    )
     parser.add_argument("--full-epochs", type=int, default=3, help="whole gan.train epochs to time (0 = skip)")
     args = parser.parse_args()
     device = pick_device(args.device)
@@ -92,9 +94,13 @@ def main() -> None:
     for round_ in range(args.rounds):
         tutorial.append(tutorial_loop(args.data_dir, args.steps, device))
         ours.append(our_loop(data, args.steps, device, args.recipe))
-        print(f"round {round_ + 1}: tutorial {tutorial[-1]:,.0f} img/s, ours {ours[-1]:,.0f} img/s, ratio {ours[-1] / tutorial[-1]:.2f}x")
+        print(
+            f"round {round_ + 1}: tutorial {tutorial[-1]:,.0f} img/s, ours {ours[-1]:,.0f} img/s, ratio {ours[-1] / tutorial[-1]:.2f}x"
+        )
     t_med, o_med = statistics.median(tutorial), statistics.median(ours)
-    print(f"training loop, median of {args.rounds}: tutorial {t_med:,.0f} img/s | ours {o_med:,.0f} img/s | ratio {o_med / t_med:.2f}x")
+    print(
+        f"training loop, median of {args.rounds}: tutorial {t_med:,.0f} img/s | ours {o_med:,.0f} img/s | ratio {o_med / t_med:.2f}x"
+    )
 
     if args.full_epochs:
         with tempfile.TemporaryDirectory() as out:
@@ -108,8 +114,10 @@ def main() -> None:
                   f"+ {record['epoch_seconds'] - record['train_seconds'] - eval_seconds:.2f} s export/grid/metrics/checkpoint + {eval_seconds:.2f} s FID/IS")  # fmt: skip
         whole = statistics.median(r["epoch_seconds"] - r.get("eval_seconds", 0.0) for r in metrics["epochs"])
         with_eval = statistics.median(r["epoch_seconds"] for r in metrics["epochs"])
-        print(f"whole epoch after start-up (median): gan.train {whole:.2f} s ({with_eval:.2f} s with the per-epoch FID/IS) "
-              f"vs the tutorial's {tutorial_epoch:.2f} s | ratio {tutorial_epoch / whole:.2f}x ({tutorial_epoch / with_eval:.2f}x with FID/IS)")
+        print(
+            f"whole epoch after start-up (median): gan.train {whole:.2f} s ({with_eval:.2f} s with the per-epoch FID/IS) "
+            f"vs the tutorial's {tutorial_epoch:.2f} s | ratio {tutorial_epoch / whole:.2f}x ({tutorial_epoch / with_eval:.2f}x with FID/IS)"
+        )
 
 
 if __name__ == "__main__":

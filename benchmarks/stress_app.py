@@ -18,12 +18,29 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import httpx  # noqa: E402
 from bench_app import MIXED, free_port, run_clients, start_app, weights_or_synthetic  # noqa: E402
 
-import httpx  # noqa: E402
-
-HOSTILE = [-1, -(10**18), 10**18, 2**31, "abc", "", None, 2.5, 1e-9, True, False, "7" * 100_000, [], [1, 2, 3],
-           {"path": "/etc/passwd"}, "../../etc/passwd", "slerp", 0]
+HOSTILE = [
+    -1,
+    -(10**18),
+    10**18,
+    2**31,
+    "abc",
+    "",
+    None,
+    2.5,
+    1e-9,
+    True,
+    False,
+    "7" * 100_000,
+    [],
+    [1, 2, 3],
+    {"path": "/etc/passwd"},
+    "../../etc/passwd",
+    "slerp",
+    0,
+]
 SIGNATURES = {  # valid arguments per endpoint; one is spoiled at a time
     "/generate": lambda last: [last, 1, 4],
     "/timeline": lambda last: [1, 1, 4],
@@ -68,7 +85,12 @@ def fuzz(url: str, last: int, rounds: int) -> dict:
     from gradio_client.exceptions import AppError
 
     client = Client(url, verbose=False, download_files=False)
-    cases = [(name, position, value) for name, make in SIGNATURES.items() for position in range(len(make(1))) for value in HOSTILE] * rounds
+    cases = [
+        (name, position, value)
+        for name, make in SIGNATURES.items()
+        for position in range(len(make(1)))
+        for value in HOSTILE
+    ] * rounds
     counts = {"answered": 0, "gr.Error": 0, "other error": 0}
     failures: list[str] = []  # what each "other error" was: the case and the message
     lock = threading.Lock()
@@ -99,7 +121,11 @@ def fuzz(url: str, last: int, rounds: int) -> dict:
         for name, make in SIGNATURES.items():
             for bad in ("NaN", "Infinity", "-Infinity", "1e999"):
                 body = json.dumps(make(last)).replace(str(make(last)[0]), bad, 1)
-                event = http.post(f"{url}gradio_api/call{name}", content=f'{{"data": {body}}}', headers={"content-type": "application/json"}).json()
+                event = http.post(
+                    f"{url}gradio_api/call{name}",
+                    content=f'{{"data": {body}}}',
+                    headers={"content-type": "application/json"},
+                ).json()
                 text = http.get(f"{url}gradio_api/call{name}/{event['event_id']}").text
                 kind = "gr.Error" if "must be" in text else "other error"
                 counts[kind] += 1
@@ -153,7 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="an app already running (default: start python app.py)")
     parser.add_argument("--weights", default="weights", help="run folder when starting the app (synthetic if empty)")
-    parser.add_argument("--fuzz-rounds", type=int, default=1, help="passes over every endpoint x parameter x hostile value, per fuzz phase (3 phases)")
+    parser.add_argument(
+        "--fuzz-rounds",
+        type=int,
+        default=1,
+        help="passes over every endpoint x parameter x hostile value, per fuzz phase (3 phases)",
+    )
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the 100-client phase")
     args = parser.parse_args(argv)
     process = None
@@ -176,14 +207,20 @@ def main(argv: list[str] | None = None) -> int:
             counts = {key: counts[key] + more[key] for key in counts}
         for failure in counts["failures"][:10]:
             print(f"  other error: {failure}")
-        print(f"fuzz: {counts['calls']} hostile calls in {counts['seconds']:.1f} s: {counts['gr.Error']} gr.Error with a message, "
-              f"{counts['answered']} answered (value was acceptable), {counts['other error']} other errors")
+        print(
+            f"fuzz: {counts['calls']} hostile calls in {counts['seconds']:.1f} s: {counts['gr.Error']} gr.Error with a message, "
+            f"{counts['answered']} answered (value was acceptable), {counts['other error']} other errors"
+        )
         load = gradio_clients(url, last, 20, 50)
-        print(f"20 clients x 50 mixed requests (gradio_client): {load['requests']} answered, {load['errors']} errors, "
-              f"p50 {load['p50']:.0f} ms, p95 {load['p95']:.0f} ms, {load['rps']:.1f} req/s")
+        print(
+            f"20 clients x 50 mixed requests (gradio_client): {load['requests']} answered, {load['errors']} errors, "
+            f"p50 {load['p50']:.0f} ms, p95 {load['p95']:.0f} ms, {load['rps']:.1f} req/s"
+        )
         burst = rest_clients(url, last, 100, args.seconds)
-        print(f"100 clients for {burst['seconds']:.0f} s (REST): {burst['requests']} requests, {burst['errors']} errors, "
-              f"p50 {burst['p50']:.0f} ms, p95 {burst['p95']:.0f} ms, {burst['rps']:.1f} req/s")
+        print(
+            f"100 clients for {burst['seconds']:.0f} s (REST): {burst['requests']} requests, {burst['errors']} errors, "
+            f"p50 {burst['p50']:.0f} ms, p95 {burst['p95']:.0f} ms, {burst['rps']:.1f} req/s"
+        )
         memory["after load"] = rss_mb(process)
         if memory["start"] is not None:
             print("server memory (RSS): " + ", ".join(f"{name} {mb:.0f} MB" for name, mb in memory.items()))

@@ -57,7 +57,9 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "gan.train", *ARGS, "--epochs", str(args.epochs), "--out", str(reference)],
                        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}, check=True, capture_output=True)  # fmt: skip
         total = time.perf_counter() - began
-        epoch_time = statistics.median(r["epoch_seconds"] for r in json.loads((reference / "metrics.json").read_text())["epochs"])
+        epoch_time = statistics.median(
+            r["epoch_seconds"] for r in json.loads((reference / "metrics.json").read_text())["epochs"]
+        )
         print(f"uninterrupted run: {args.epochs} epochs in {total:.1f} s, {epoch_time:.2f} s per epoch")
         kills = 0
         while kills < args.kills:
@@ -81,9 +83,13 @@ def main() -> None:
             process.send_signal(signal.SIGKILL)
             process.wait()
             kills += 1
-            leftovers = sorted(p.name for p in out.glob(".tmp-*")) + sorted(p.name for p in (out / "samples").glob(".tmp-*"))
+            leftovers = sorted(p.name for p in out.glob(".tmp-*")) + sorted(
+                p.name for p in (out / "samples").glob(".tmp-*")
+            )
             where = f"during a write (left {', '.join(leftovers)})" if leftovers else "mid-epoch or between writes"
-            print(f"kill {kills} (aimed at {target.strip('.-') or 'random'}): checkpoint at epoch {checkpoint_epoch(out)} (was {before}), {where}")
+            print(
+                f"kill {kills} (aimed at {target.strip('.-') or 'random'}): checkpoint at epoch {checkpoint_epoch(out)} (was {before}), {where}"
+            )
         process = start(out, args.epochs, resume=checkpoint_epoch(out) > 0)
         _, stderr = process.communicate()
         if process.returncode != 0:

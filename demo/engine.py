@@ -31,7 +31,9 @@ MIN_SIDE = 512  # images are upscaled by a whole factor until at least this wide
 MAX_DIMS = {"latent_dim": 4096, "hidden_dim": 8192, "image_size": 256 * 256}  # refuse absurd configs
 
 
-GENERATOR_DEFAULTS = {name: p.default for name, p in inspect.signature(Generator.__init__).parameters.items() if name in MAX_DIMS}
+GENERATOR_DEFAULTS = {
+    name: p.default for name, p in inspect.signature(Generator.__init__).parameters.items() if name in MAX_DIMS
+}
 
 
 class RunError(Exception):
@@ -82,7 +84,9 @@ def generator_jacobians(generator: Generator, noise: torch.Tensor) -> torch.Tens
     return (1 - images**2)[:, :, None] * (w3 @ jacobian)  # (B, image_size, latent)
 
 
-def principal_directions(generator: Generator, count: int = 5, samples: int = 64, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def principal_directions(
+    generator: Generator, count: int = 5, samples: int = 64, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Top right-singular vectors of G's Jacobian, averaged over random z (eigenvectors of E[J^T J]).
 
     Returns (count, latent_dim) unit directions, largest effect first, and each one's share of the
@@ -126,7 +130,7 @@ def labelled_rows(rows: list[np.ndarray], labels: list[str], scale: int) -> Imag
     sheet = Image.new("L", (label_width + images[0].width, sum(im.height for im in images)), 0)
     draw = ImageDraw.Draw(sheet)
     top = 0
-    for image, label in zip(images, labels):
+    for image, label in zip(images, labels, strict=True):
         sheet.paste(image, (label_width, top))
         draw.text((2 * scale, top + image.height // 2), label, fill=255, font=font, anchor="lm")
         top += image.height
@@ -224,7 +228,11 @@ def _read_metrics(folder: Path, skipped: list[str]) -> tuple[dict[int, dict], di
         return {}, {}
     try:
         metrics = json.loads(path.read_text())
-        records = {int(r["epoch"]): r for r in metrics.get("epochs", []) if isinstance(r, dict) and isinstance(r.get("epoch"), int)}
+        records = {
+            int(r["epoch"]): r
+            for r in metrics.get("epochs", [])
+            if isinstance(r, dict) and isinstance(r.get("epoch"), int)
+        }
         reference = metrics.get("reference") or {}
         if not isinstance(reference, dict):
             reference = {}
@@ -327,7 +335,9 @@ class Engine:
         a, b = self.latents(seed_a, 1), self.latents(seed_b, 1)
         return (slerp if method == "slerp" else lerp)(a, b, t)
 
-    def interpolation_strip(self, epoch: int, seed_a: int, seed_b: int, frames: int, method: str) -> tuple[Image.Image, bytes]:
+    def interpolation_strip(
+        self, epoch: int, seed_a: int, seed_b: int, frames: int, method: str
+    ) -> tuple[Image.Image, bytes]:
         """A row of `frames` images from A to B, and the same as a GIF going there and back."""
         latents = torch.cat([self.mix(seed_a, seed_b, t, method) for t in np.linspace(0, 1, frames)])
         tiles = self.tiles(epoch, latents)
@@ -335,7 +345,9 @@ class Engine:
         strip = grid_array(tiles, math.ceil(frames / columns), columns, PAD)
         scale = display_scale(self.side)
         gif_frames = [upscale(tile, scale) for tile in tiles]
-        return fast_png(upscale(strip, display_scale(strip.shape[1]))), gif_bytes(gif_frames + gif_frames[-2:0:-1], 90, 90)
+        return fast_png(upscale(strip, display_scale(strip.shape[1]))), gif_bytes(
+            gif_frames + gif_frames[-2:0:-1], 90, 90
+        )
 
     def directions(self, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Principal directions of one epoch's Generator, computed on first use and cached."""
@@ -355,7 +367,9 @@ class Engine:
         shift = torch.tensor(strengths, dtype=directions.dtype) @ directions  # (latent_dim,)
         return self.latents(seed, count) + shift
 
-    def direction_sheet(self, epoch: int, seed: int, steps: tuple[float, ...] = (-3, -2, -1, 0, 1, 2, 3)) -> Image.Image:
+    def direction_sheet(
+        self, epoch: int, seed: int, steps: tuple[float, ...] = (-3, -2, -1, 0, 1, 2, 3)
+    ) -> Image.Image:
         """Rows: directions; columns: seed's digit pushed by each strength in `steps`."""
         directions, shares = self.directions(epoch)
         base = self.latents(seed, 1)

@@ -27,10 +27,19 @@ def quality_plot(records: dict[int, dict], reference: dict, path: Path, title: s
     if not scored:
         raise UsageError("metrics.json has no FID/IS records (train with a classifier in weights/classifier)")
     figure, (fid_axis, is_axis) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=110)
-    for axis, key, label, log in ((fid_axis, "fid", "FID (lower is better)", True), (is_axis, "inception_score", "classifier IS (higher is better)", False)):
+    for axis, key, label, log in (
+        (fid_axis, "fid", "FID (lower is better)", True),
+        (is_axis, "inception_score", "classifier IS (higher is better)", False),
+    ):
         axis.plot(scored, [records[e][key] for e in scored], color="#5b4bd6", linewidth=1.4, label="generated")
         if key in reference:
-            axis.axhline(reference[key], color="#2a9d4a", linestyle="--", linewidth=1.2, label=f"real data ({reference[key]:.2f})")
+            axis.axhline(
+                reference[key],
+                color="#2a9d4a",
+                linestyle="--",
+                linewidth=1.2,
+                label=f"real data ({reference[key]:.2f})",
+            )
         axis.set_xlabel("epoch")
         axis.set_title(label, fontsize=11)
         axis.grid(alpha=0.3)
@@ -47,7 +56,9 @@ def quality_plot(records: dict[int, dict], reference: dict, path: Path, title: s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo.figures", description=__doc__.split("\n\n")[0])
     parser.add_argument("weights_dir", type=Path, help="a folder written by python -m gan.train")
-    parser.add_argument("--seed", type=int, default=0, help="latent bank of the progression rows (default: 0, the trainer's own)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="latent bank of the progression rows (default: 0, the trainer's own)"
+    )
     parser.add_argument("--columns", type=int, default=10, help="latents per row (default: 10)")
     parser.add_argument("--title", default="Tutorial recipe", help="title of the quality plot")
     args = parser.parse_args(argv)
@@ -59,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     epochs = sorted({engine.nearest_epoch(e) for e in PROGRESSION_EPOCHS})
     engine.progression(epochs, args.seed, args.columns).save(args.weights_dir / "progression.png")
     quality_plot(run.records, run.reference, args.weights_dir / "quality.png", args.title)
-    print(f"wrote {args.weights_dir / 'progression.png'} (epochs {', '.join(map(str, epochs))}) and {args.weights_dir / 'quality.png'}")
+    print(
+        f"wrote {args.weights_dir / 'progression.png'} (epochs {', '.join(map(str, epochs))}) and {args.weights_dir / 'quality.png'}"
+    )
     return 0
 
 

@@ -24,8 +24,15 @@ MAX_SHEET_ROWS = 24  # progression sheet: at most this many epochs
 STRENGTH = 4.0  # edit sliders move a latent by up to this many standard deviations along a direction
 GIF_MAX_AGE_S = 1800  # our GIF temp files older than this are deleted (Gradio keeps its own copy)
 COLORS = {
-    "D loss": "#6366f1", "G loss": "#f59e0b", "D(x) on real": "#10b981", "D(G(z)) on fake": "#ef4444",
-    "FID": "#8b5cf6", "IS": "#0ea5e9", "digits present": "#f59e0b", "real data": "#94a3b8", "this epoch": "#111827",
+    "D loss": "#6366f1",
+    "G loss": "#f59e0b",
+    "D(x) on real": "#10b981",
+    "D(G(z)) on fake": "#ef4444",
+    "FID": "#8b5cf6",
+    "IS": "#0ea5e9",
+    "digits present": "#f59e0b",
+    "real data": "#94a3b8",
+    "this epoch": "#111827",
 }
 CSS = """
 .pixels img { image-rendering: pixelated; image-rendering: crisp-edges; }
@@ -51,7 +58,9 @@ CSS = """
 def theme() -> gr.themes.Base:
     """System fonts only: nothing is fetched from the internet when the page opens."""
     fonts = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "sans-serif"]
-    return gr.themes.Soft(primary_hue="violet", neutral_hue="slate", font=fonts, font_mono=["ui-monospace", "monospace"])
+    return gr.themes.Soft(
+        primary_hue="violet", neutral_hue="slate", font=fonts, font_mono=["ui-monospace", "monospace"]
+    )
 
 
 def launch_options() -> dict:
@@ -79,7 +88,13 @@ def shown_errors(fn):
 
 
 def _number(value: float | None, digits: int = 3) -> str:
-    return "n/a" if not isinstance(value, (int, float)) else f"{value:.{digits}g}" if abs(value) >= 100 else f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return (
+        "n/a"
+        if not isinstance(value, (int, float))
+        else f"{value:.{digits}g}"
+        if abs(value) >= 100
+        else f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    )
 
 
 class Endpoints:
@@ -129,20 +144,38 @@ class Endpoints:
                 ("D loss", _number(record.get("d_loss")), "G loss " + _number(record.get("g_loss"))),
             ]
         if "fid" in record:
-            floor = f"real data {_number(reference['fid'], 2)}" if isinstance(reference.get("fid"), (int, float)) else "lower is better"
+            floor = (
+                f"real data {_number(reference['fid'], 2)}"
+                if isinstance(reference.get("fid"), (int, float))
+                else "lower is better"
+            )
             cards.append(("FID", _number(record["fid"], 3), floor))
         if "inception_score" in record:
             floor = reference.get("inception_score")
-            cards.append(("IS", _number(record["inception_score"], 3), f"real data {_number(floor, 3)}" if isinstance(floor, (int, float)) else "higher is better, max 10"))
+            cards.append(
+                (
+                    "IS",
+                    _number(record["inception_score"], 3),
+                    f"real data {_number(floor, 3)}" if isinstance(floor, (int, float)) else "higher is better, max 10",
+                )
+            )
         if "digits_present" in record:
             cards.append(("Digits", f"{record['digits_present']}/10", "classes drawn"))
-        parts = [f'<div class="stat"><small>{html.escape(k)}</small><b>{html.escape(v)}</b><small>{html.escape(s)}</small></div>' for k, v, s in cards]
+        parts = [
+            f'<div class="stat"><small>{html.escape(k)}</small><b>{html.escape(v)}</b><small>{html.escape(s)}</small></div>'
+            for k, v, s in cards
+        ]
         histogram = record.get("class_histogram")
         if isinstance(histogram, list) and len(histogram) == 10 and all(isinstance(h, (int, float)) for h in histogram):
             top = max(max(histogram), 1e-9)
-            bars = "".join(f'<i style="height:{max(2, round(100 * h / top))}%" title="{d}: {h:.1%}"></i>' for d, h in enumerate(histogram))
+            bars = "".join(
+                f'<i style="height:{max(2, round(100 * h / top))}%" title="{d}: {h:.1%}"></i>'
+                for d, h in enumerate(histogram)
+            )
             labels = "".join(f"<span>{d}</span>" for d in range(10))
-            parts.append(f'<div class="stat" style="min-width:12rem"><small>Which digits (classifier)</small><div class="hist">{bars}</div><div class="hist-labels">{labels}</div></div>')
+            parts.append(
+                f'<div class="stat" style="min-width:12rem"><small>Which digits (classifier)</small><div class="hist">{bars}</div><div class="hist-labels">{labels}</div></div>'
+            )
         if not record:
             parts.append('<div class="stat"><small>No training record for this epoch in metrics.json</small></div>')
         note_html = f'<p class="note">{html.escape(note)}</p>' if note else ""
@@ -152,8 +185,15 @@ class Endpoints:
         """Long-format frames for the four plots, each with a vertical line at `epoch`."""
         records = [self.run.records[e] for e in sorted(self.run.records)]
 
-        def frame(series: dict[str, str], reference_key: str | None = None, bounds: tuple[float, float] | None = None) -> pd.DataFrame:
-            rows = [(r["epoch"], float(r[key]), label) for key, label in series.items() for r in records if isinstance(r.get(key), (int, float))]
+        def frame(
+            series: dict[str, str], reference_key: str | None = None, bounds: tuple[float, float] | None = None
+        ) -> pd.DataFrame:
+            rows = [
+                (r["epoch"], float(r[key]), label)
+                for key, label in series.items()
+                for r in records
+                if isinstance(r.get(key), (int, float))
+            ]
             if reference_key and isinstance(self.run.reference.get(reference_key), (int, float)) and rows:
                 value = float(self.run.reference[reference_key])
                 rows += [(self.first, value, "real data"), (self.last, value, "real data")]
@@ -251,7 +291,7 @@ class Endpoints:
         norms = [float(self.engine.latents(s, 1).norm()) for s in (seed_a, seed_b)]
         caption = (
             f"**t = {t:.2f}** with {method}, epoch {epoch}: the latent's length is **{float(latent.norm()):.2f}** "
-            f"(A: {norms[0]:.2f}, B: {norms[1]:.2f}; random latents have length about {self.engine.latent_dim ** 0.5:.0f})."
+            f"(A: {norms[0]:.2f}, B: {norms[1]:.2f}; random latents have length about {self.engine.latent_dim**0.5:.0f})."
         )
         return self.engine.grid(epoch, latent, 1, 1), caption + (f"\n\n{note}" if note else "")
 
@@ -272,8 +312,17 @@ class Endpoints:
         return strip, self._gif_file(gif, f"gan-{method}-epoch{epoch}-seeds{seed_a}-{seed_b}")
 
     @shown_errors
-    def edit(self, epoch: float, seed: float, grid_size: float, direction_1: float, direction_2: float,
-             direction_3: float, direction_4: float, direction_5: float):
+    def edit(
+        self,
+        epoch: float,
+        seed: float,
+        grid_size: float,
+        direction_1: float,
+        direction_2: float,
+        direction_3: float,
+        direction_4: float,
+        direction_5: float,
+    ):
         """Push the seed's latents along the Generator's top principal directions.
 
         Args:
@@ -319,8 +368,17 @@ def random_seed() -> int:
 
 def _image(label: str, value=None, **kwargs) -> gr.Image:
     """Exact pictures: PNG, greyscale, shown with crisp pixels; never lossy WebP."""
-    return gr.Image(value, label=label, format="png", image_mode="L", type="pil", interactive=False,
-                    buttons=["download", "fullscreen"], elem_classes="pixels", **kwargs)
+    return gr.Image(
+        value,
+        label=label,
+        format="png",
+        image_mode="L",
+        type="pil",
+        interactive=False,
+        buttons=["download", "fullscreen"],
+        elem_classes="pixels",
+        **kwargs,
+    )
 
 
 def _seed_box(label: str, value: int) -> tuple[gr.Number, gr.Button]:
@@ -340,14 +398,25 @@ def build_demo(engine: Engine) -> gr.Blocks:
     private = {"api_visibility": "private", "queue": False}
 
     def epoch_slider(value: int, label: str = "Epoch") -> gr.Slider:
-        return gr.Slider(first, last, value=value, step=1, label=label, interactive=first < last,
-                         info=f"Saved epochs: {saved}. In-between values show the nearest saved one.")
+        return gr.Slider(
+            first,
+            last,
+            value=value,
+            step=1,
+            label=label,
+            interactive=first < last,
+            info=f"Saved epochs: {saved}. In-between values show the nearest saved one.",
+        )
 
     def grid_slider(value: int, label: str = "Grid size (n x n)") -> gr.Slider:
         return gr.Slider(1, MAX_GRID, value=value, step=1, label=label)
 
     start_seed = 0
-    ep, sd, gs = f"epoch {first}-{last} (the nearest saved epoch is used)", f"seed 0-{SEED_MAX}", f"grid_size 1-{MAX_GRID}"
+    ep, sd, gs = (
+        f"epoch {first}-{last} (the nearest saved epoch is used)",
+        f"seed 0-{SEED_MAX}",
+        f"grid_size 1-{MAX_GRID}",
+    )
     with gr.Blocks(title="Watch a GAN learn", delete_cache=(1800, 3600)) as demo:
         gr.Markdown(
             "# Watch a GAN learn to write digits\n"
@@ -356,11 +425,16 @@ def build_demo(engine: Engine) -> gr.Blocks:
             elem_id="intro",
         )
         if run.skipped:
-            gr.Markdown("**Some files were skipped:**\n" + "\n".join(f"- {html.escape(s)}" for s in run.skipped), elem_classes="note")
+            gr.Markdown(
+                "**Some files were skipped:**\n" + "\n".join(f"- {html.escape(s)}" for s in run.skipped),
+                elem_classes="note",
+            )
 
         with gr.Tab("Generate", id="generate"):
-            gr.Markdown("Each seed picks a fixed set of random latent vectors *z*; the Generator saved after the chosen "
-                        "epoch turns them into 28x28 digits. Keep the seed and move the epoch to see the same *z* earlier or later in training.")
+            gr.Markdown(
+                "Each seed picks a fixed set of random latent vectors *z*; the Generator saved after the chosen "
+                "epoch turns them into 28x28 digits. Keep the seed and move the epoch to see the same *z* earlier or later in training."
+            )
             with gr.Row():
                 with gr.Column(scale=2, min_width=280):
                     gen_epoch = epoch_slider(last)
@@ -371,13 +445,24 @@ def build_demo(engine: Engine) -> gr.Blocks:
                     gen_image = _image("Generated digits", engine.seed_grid(last, start_seed, 6))
                     gen_stats = gr.HTML(api.stats_html(last))
             gen_inputs, gen_outputs = [gen_epoch, gen_seed, gen_size], [gen_image, gen_stats]
-            gr.on([gen_button.click, gen_seed.submit, gen_epoch.input, gen_size.input], api.generate, gen_inputs, gen_outputs,
-                  api_name="generate", api_description=f"Draw an n x n grid of digits from one epoch's Generator. {ep}; {sd}; {gs}. Returns (PNG, stats HTML).", **live)
-            gen_dice.click(random_seed, None, gen_seed, **private).then(api.generate, gen_inputs, gen_outputs, api_visibility="private", **live)
+            gr.on(
+                [gen_button.click, gen_seed.submit, gen_epoch.input, gen_size.input],
+                api.generate,
+                gen_inputs,
+                gen_outputs,
+                api_name="generate",
+                api_description=f"Draw an n x n grid of digits from one epoch's Generator. {ep}; {sd}; {gs}. Returns (PNG, stats HTML).",
+                **live,
+            )
+            gen_dice.click(random_seed, None, gen_seed, **private).then(
+                api.generate, gen_inputs, gen_outputs, api_visibility="private", **live
+            )
 
         with gr.Tab("Timeline", id="timeline"):
-            gr.Markdown("The **same latent vectors** drawn by the Generator after every saved epoch: drag the epoch slider "
-                        "(or use the arrow keys) to watch noise turn into digits. The plots are the training record; the dark line marks the epoch shown.")
+            gr.Markdown(
+                "The **same latent vectors** drawn by the Generator after every saved epoch: drag the epoch slider "
+                "(or use the arrow keys) to watch noise turn into digits. The plots are the training record; the dark line marks the epoch shown."
+            )
             with gr.Row():
                 with gr.Column(scale=1, min_width=300):
                     tl_epoch = epoch_slider(first, "Epoch (scrub through training)")
@@ -387,42 +472,98 @@ def build_demo(engine: Engine) -> gr.Blocks:
                     tl_size = grid_slider(8)
                 with gr.Column(scale=1, min_width=300):
                     losses, outputs, quality, scores = api.plots(first)
-                    plot_args = {"x": "epoch", "y": "value", "color": "series", "color_map": COLORS, "height": 220,
-                                 "x_lim": [first, last] if first < last else None, "buttons": ["fullscreen", "export"]}
+                    plot_args = {
+                        "x": "epoch",
+                        "y": "value",
+                        "color": "series",
+                        "color_map": COLORS,
+                        "height": 220,
+                        "x_lim": [first, last] if first < last else None,
+                        "buttons": ["fullscreen", "export"],
+                    }
                     tl_losses = gr.LinePlot(losses, title="Losses", y_title="BCE loss", **plot_args)
-                    tl_scores = gr.LinePlot(outputs, title="D's mean output", y_title="probability 'real'", y_lim=[0, 1], **plot_args)
+                    tl_scores = gr.LinePlot(
+                        outputs, title="D's mean output", y_title="probability 'real'", y_lim=[0, 1], **plot_args
+                    )
                     has_quality = not quality.empty
-                    tl_quality = gr.LinePlot(quality, title="FID (lower is better)", y_title="FID",
-                                             visible=has_quality, **plot_args)
-                    tl_is = gr.LinePlot(scores, title="Inception Score (higher is better)",
-                                        y_title="IS", visible=not scores.empty, **plot_args)
+                    tl_quality = gr.LinePlot(
+                        quality, title="FID (lower is better)", y_title="FID", visible=has_quality, **plot_args
+                    )
+                    tl_is = gr.LinePlot(
+                        scores,
+                        title="Inception Score (higher is better)",
+                        y_title="IS",
+                        visible=not scores.empty,
+                        **plot_args,
+                    )
                     if not has_quality:
-                        gr.Markdown("*No quality measures (FID, IS) in metrics.json for this run: train with a classifier to get them.*")
+                        gr.Markdown(
+                            "*No quality measures (FID, IS) in metrics.json for this run: train with a classifier to get them.*"
+                        )
             tl_inputs, tl_outputs = [tl_epoch, tl_seed, tl_size], [tl_image, tl_stats]
-            gr.on([tl_epoch.input, tl_size.input, tl_seed.submit], api.timeline, tl_inputs, tl_outputs, api_name="timeline",
-                  api_description=f"The seed's latents rendered by one epoch's Generator, with its training record. {ep}; {sd}; {gs}.", **live)
-            tl_dice.click(random_seed, None, tl_seed, **private).then(api.timeline, tl_inputs, tl_outputs, api_visibility="private", **live)
-            tl_epoch.input(api.metric_plots, tl_epoch, [tl_losses, tl_scores, tl_quality, tl_is], api_name="plots",
-                             api_description=f"The per-epoch records (losses, D outputs, FID, IS) as tables, with one epoch marked. {ep}.", **live)
+            gr.on(
+                [tl_epoch.input, tl_size.input, tl_seed.submit],
+                api.timeline,
+                tl_inputs,
+                tl_outputs,
+                api_name="timeline",
+                api_description=f"The seed's latents rendered by one epoch's Generator, with its training record. {ep}; {sd}; {gs}.",
+                **live,
+            )
+            tl_dice.click(random_seed, None, tl_seed, **private).then(
+                api.timeline, tl_inputs, tl_outputs, api_visibility="private", **live
+            )
+            tl_epoch.input(
+                api.metric_plots,
+                tl_epoch,
+                [tl_losses, tl_scores, tl_quality, tl_is],
+                api_name="plots",
+                api_description=f"The per-epoch records (losses, D outputs, FID, IS) as tables, with one epoch marked. {ep}.",
+                **live,
+            )
 
             with gr.Accordion("Progression sheet: one row per epoch, the same z in each column", open=True):
                 with gr.Row(equal_height=False):
-                    sheet_epochs = gr.Dropdown([str(e) for e in engine.epochs], value=[str(e) for e in default_sheet_epochs(engine.epochs)],
-                                               multiselect=True, label=f"Epochs (rows, up to {MAX_SHEET_ROWS})", scale=3, min_width=220)
+                    sheet_epochs = gr.Dropdown(
+                        [str(e) for e in engine.epochs],
+                        value=[str(e) for e in default_sheet_epochs(engine.epochs)],
+                        multiselect=True,
+                        label=f"Epochs (rows, up to {MAX_SHEET_ROWS})",
+                        scale=3,
+                        min_width=220,
+                    )
                     sheet_columns = gr.Slider(1, MAX_GRID, value=8, step=1, label="Columns", scale=1, min_width=140)
                     sheet_button = gr.Button("Draw sheet", variant="primary", scale=1, min_width=120)
-                sheet_image = _image("Progression sheet", show_label=False, value=engine.progression(default_sheet_epochs(engine.epochs), start_seed, 8))
-            sheet_button.click(api.progression, [tl_seed, sheet_columns, sheet_epochs], sheet_image, api_name="progression",
-                               api_description=f"One row per chosen epoch, the seed's latents in the columns. {sd}; columns 1-{MAX_GRID}; epochs: list of saved epochs ({saved}), at most {MAX_SHEET_ROWS}.", preprocess=False)
+                sheet_image = _image(
+                    "Progression sheet",
+                    show_label=False,
+                    value=engine.progression(default_sheet_epochs(engine.epochs), start_seed, 8),
+                )
+            sheet_button.click(
+                api.progression,
+                [tl_seed, sheet_columns, sheet_epochs],
+                sheet_image,
+                api_name="progression",
+                api_description=f"One row per chosen epoch, the seed's latents in the columns. {sd}; columns 1-{MAX_GRID}; epochs: list of saved epochs ({saved}), at most {MAX_SHEET_ROWS}.",
+                preprocess=False,
+            )
             with gr.Accordion("Animated GIF of the whole run", open=False):
                 gif_button = gr.Button("Make GIF (seed and grid size from above)")
                 gif_file = gr.File(label="Training GIF", interactive=False)
-            gif_button.click(api.timeline_gif, [tl_seed, tl_size], gif_file, api_name="timeline_gif",
-                             api_description=f"An animated GIF of every saved epoch rendering the same grid. {sd}; {gs}.", preprocess=False)
+            gif_button.click(
+                api.timeline_gif,
+                [tl_seed, tl_size],
+                gif_file,
+                api_name="timeline_gif",
+                api_description=f"An animated GIF of every saved epoch rendering the same grid. {sd}; {gs}.",
+                preprocess=False,
+            )
 
         with gr.Tab("Interpolate", id="interpolate"):
-            gr.Markdown("Walk through latent space from seed A's *z* to seed B's *z*. **Slerp** follows the sphere where Gaussian "
-                        "latents live; **lerp** cuts straight across, so half-way its *z* is shorter than any the Generator saw in training: watch the length below.")
+            gr.Markdown(
+                "Walk through latent space from seed A's *z* to seed B's *z*. **Slerp** follows the sphere where Gaussian "
+                "latents live; **lerp** cuts straight across, so half-way its *z* is shorter than any the Generator saw in training: watch the length below."
+            )
             with gr.Row():
                 with gr.Column(scale=1, min_width=280):
                     seed_a, dice_a = _seed_box("Seed A", 1)
@@ -435,48 +576,105 @@ def build_demo(engine: Engine) -> gr.Blocks:
                     in_image = _image("Digit at t", first_image, elem_id="interp-image", height=340)
                     in_caption = gr.Markdown(first_caption)
             in_inputs, in_outputs = [in_epoch, seed_a, seed_b, in_t, in_method], [in_image, in_caption]
-            gr.on([in_t.input, in_epoch.input, in_method.input, seed_a.submit, seed_b.submit], api.interpolate, in_inputs, in_outputs,
-                  api_name="interpolate", api_description=f"The digit at t between seed A's and seed B's latent. {ep}; seeds 0-{SEED_MAX}; t 0-1; method 'slerp' or 'lerp'. Returns (PNG, caption).", **live)
+            gr.on(
+                [in_t.input, in_epoch.input, in_method.input, seed_a.submit, seed_b.submit],
+                api.interpolate,
+                in_inputs,
+                in_outputs,
+                api_name="interpolate",
+                api_description=f"The digit at t between seed A's and seed B's latent. {ep}; seeds 0-{SEED_MAX}; t 0-1; method 'slerp' or 'lerp'. Returns (PNG, caption).",
+                **live,
+            )
             for box, dice in ((seed_a, dice_a), (seed_b, dice_b)):
-                dice.click(random_seed, None, box, **private).then(api.interpolate, in_inputs, in_outputs, api_visibility="private", **live)
+                dice.click(random_seed, None, box, **private).then(
+                    api.interpolate, in_inputs, in_outputs, api_visibility="private", **live
+                )
             with gr.Row(equal_height=False):
-                strip_frames = gr.Slider(2, MAX_FRAMES, value=10, step=1, label="Frames in the strip", scale=3, min_width=220)
+                strip_frames = gr.Slider(
+                    2, MAX_FRAMES, value=10, step=1, label="Frames in the strip", scale=3, min_width=220
+                )
                 strip_button = gr.Button("Draw strip and GIF", variant="primary", scale=1, min_width=160)
             with gr.Row(equal_height=False):
                 first_strip, first_gif = engine.interpolation_strip(last, 1, 2, 10, "slerp")
                 strip_image = _image("From A to B", first_strip, scale=3, min_width=300, show_label=False)
-                strip_gif = gr.File(api._gif_file(first_gif, f"gan-slerp-epoch{last}-seeds1-2"), label="Interpolation GIF",
-                                    interactive=False, scale=1, min_width=200)
-            strip_button.click(api.interpolation_strip, [in_epoch, seed_a, seed_b, strip_frames, in_method], [strip_image, strip_gif],
-                               api_name="interpolation_strip", api_description=f"N frames from seed A to seed B as a strip (PNG) and a GIF. {ep}; seeds 0-{SEED_MAX}; frames 2-{MAX_FRAMES}; method 'slerp' or 'lerp'.", preprocess=False)
+                strip_gif = gr.File(
+                    api._gif_file(first_gif, f"gan-slerp-epoch{last}-seeds1-2"),
+                    label="Interpolation GIF",
+                    interactive=False,
+                    scale=1,
+                    min_width=200,
+                )
+            strip_button.click(
+                api.interpolation_strip,
+                [in_epoch, seed_a, seed_b, strip_frames, in_method],
+                [strip_image, strip_gif],
+                api_name="interpolation_strip",
+                api_description=f"N frames from seed A to seed B as a strip (PNG) and a GIF. {ep}; seeds 0-{SEED_MAX}; frames 2-{MAX_FRAMES}; method 'slerp' or 'lerp'.",
+                preprocess=False,
+            )
 
         with gr.Tab("Edit", id="edit") as edit_tab:
-            gr.Markdown("Push one digit's latent along the directions that change the picture most at this epoch (the principal "
-                        "directions of the Generator's Jacobian, averaged over many *z*; + adds ink). The grid gets the same push, so you see what a direction does to many digits at once.")
+            gr.Markdown(
+                "Push one digit's latent along the directions that change the picture most at this epoch (the principal "
+                "directions of the Generator's Jacobian, averaged over many *z*; + adds ink). The grid gets the same push, so you see what a direction does to many digits at once."
+            )
             with gr.Row():
                 with gr.Column(scale=1, min_width=280):
                     ed_epoch = epoch_slider(last)
                     ed_seed, ed_dice = _seed_box("Seed", start_seed)
-                    strengths = [gr.Slider(-STRENGTH, STRENGTH, value=0, step=0.1, label=f"Direction {k + 1}") for k in range(engine.direction_count)]
+                    strengths = [
+                        gr.Slider(-STRENGTH, STRENGTH, value=0, step=0.1, label=f"Direction {k + 1}")
+                        for k in range(engine.direction_count)
+                    ]
                     ed_size = grid_slider(5, "Same edit on an n x n grid")
                     ed_reset = gr.Button("Reset directions to 0")
                 with gr.Column(scale=1, min_width=280):
                     first_latents = engine.latents(start_seed, 25)  # no edit yet, so no directions needed at start-up
-                    first_digit, first_grid = engine.grid(last, first_latents[:1], 1, 1), engine.grid(last, first_latents, 5, 5)
+                    first_digit, first_grid = (
+                        engine.grid(last, first_latents[:1], 1, 1),
+                        engine.grid(last, first_latents, 5, 5),
+                    )
                     first_caption = "Move a direction slider: the directions of each epoch are worked out the first time they are needed."
                     ed_digit = _image("Edited digit", first_digit, height=260)
                     ed_caption = gr.Markdown(first_caption)
                     ed_grid = _image("The same edit on many digits", first_grid)
             ed_inputs, ed_outputs = [ed_epoch, ed_seed, ed_size, *strengths], [ed_digit, ed_grid, ed_caption]
-            gr.on([s.input for s in strengths] + [ed_epoch.input, ed_size.input, ed_seed.submit], api.edit, ed_inputs, ed_outputs,
-                  api_name="edit", api_description=f"Move the seed's latents along the Generator's top {engine.direction_count} principal directions. {ep}; {sd}; {gs}; direction_k -{STRENGTH:g} to {STRENGTH:g}. Returns (digit PNG, grid PNG, caption).", **live)
-            ed_dice.click(random_seed, None, ed_seed, **private).then(api.edit, ed_inputs, ed_outputs, api_visibility="private", **live)
-            ed_reset.click(lambda: [0] * len(strengths), None, strengths, **private).then(api.edit, ed_inputs, ed_outputs, api_visibility="private", **live)
-            with gr.Accordion("All directions at a glance: rows are directions (share of image change), columns push from -3 to +3", open=True):
+            gr.on(
+                [s.input for s in strengths] + [ed_epoch.input, ed_size.input, ed_seed.submit],
+                api.edit,
+                ed_inputs,
+                ed_outputs,
+                api_name="edit",
+                api_description=f"Move the seed's latents along the Generator's top {engine.direction_count} principal directions. {ep}; {sd}; {gs}; direction_k -{STRENGTH:g} to {STRENGTH:g}. Returns (digit PNG, grid PNG, caption).",
+                **live,
+            )
+            ed_dice.click(random_seed, None, ed_seed, **private).then(
+                api.edit, ed_inputs, ed_outputs, api_visibility="private", **live
+            )
+            ed_reset.click(lambda: [0] * len(strengths), None, strengths, **private).then(
+                api.edit, ed_inputs, ed_outputs, api_visibility="private", **live
+            )
+            with gr.Accordion(
+                "All directions at a glance: rows are directions (share of image change), columns push from -3 to +3",
+                open=True,
+            ):
                 dir_button = gr.Button("Redraw for this epoch and seed")
                 dir_image = _image("Directions at a glance", show_label=False)
-            dir_button.click(api.directions, [ed_epoch, ed_seed], dir_image, api_name="directions",
-                             api_description=f"Rows: principal directions; columns: the seed's digit pushed from -3 to +3. {ep}; {sd}.", preprocess=False)
-            gr.on([edit_tab.select, ed_epoch.release, ed_seed.submit], api.directions, [ed_epoch, ed_seed], dir_image, api_visibility="private", **live)
+            dir_button.click(
+                api.directions,
+                [ed_epoch, ed_seed],
+                dir_image,
+                api_name="directions",
+                api_description=f"Rows: principal directions; columns: the seed's digit pushed from -3 to +3. {ep}; {sd}.",
+                preprocess=False,
+            )
+            gr.on(
+                [edit_tab.select, ed_epoch.release, ed_seed.submit],
+                api.directions,
+                [ed_epoch, ed_seed],
+                dir_image,
+                api_visibility="private",
+                **live,
+            )
     threading.Thread(target=engine.directions, args=(last,), daemon=True).start()  # warm the Edit tab's default epoch
     return demo

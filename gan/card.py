@@ -9,7 +9,21 @@ from gan.layout import epoch_folders, epoch_name, read_metrics
 
 PLACEHOLDER_REPO = "USER/REPO"
 # Settings worth showing in the recipe table, in this order (the rest of metrics["config"] is run plumbing).
-RECIPE_KEYS = ("epochs", "batch_size", "lr", "beta1", "ema", "label_smoothing", "lr_decay", "r1", "latent_dim", "hidden_dim", "recipe", "seed", "dataset")
+RECIPE_KEYS = (
+    "epochs",
+    "batch_size",
+    "lr",
+    "beta1",
+    "ema",
+    "label_smoothing",
+    "lr_decay",
+    "r1",
+    "latent_dim",
+    "hidden_dim",
+    "recipe",
+    "seed",
+    "dataset",
+)
 # (metrics key, column title, format)
 QUALITY_COLUMNS = (
     ("fid", "FID ↓", "{:.2f}"),
@@ -41,7 +55,9 @@ def quality_table(metrics: dict, epochs: list[int]) -> str:
     lines = [header, "|" + "---|" * (len(QUALITY_COLUMNS) + 1)]
     reference = metrics.get("reference")
     if reference:
-        lines.append("| real data (floor) | " + " | ".join(_cell(reference, k, f) for k, _, f in QUALITY_COLUMNS) + " |")
+        lines.append(
+            "| real data (floor) | " + " | ".join(_cell(reference, k, f) for k, _, f in QUALITY_COLUMNS) + " |"
+        )
     for record in metrics.get("epochs", []):
         if record["epoch"] not in epochs:
             continue

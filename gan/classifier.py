@@ -1,6 +1,6 @@
 """A small CNN that judges generated digits: its labels and penultimate features feed FID and IS.
 
-    python -m gan.classifier --data-dir ../shared/data --out weights/classifier
+python -m gan.classifier --data-dir ../shared/data --out weights/classifier
 """
 
 import argparse
@@ -143,7 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - start
     test_accuracy = accuracy(model, normalise(test_images), test_labels)
     out.parent.mkdir(parents=True, exist_ok=True)
-    info = {"test_accuracy": round(test_accuracy, 4), "epochs": args.epochs, "seed": args.seed, "train_seconds": round(seconds, 1)}
+    info = {
+        "test_accuracy": round(test_accuracy, 4),
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "train_seconds": round(seconds, 1),
+    }
     save_classifier(model, out, info)
     print(f"test accuracy {test_accuracy:.2%} after {args.epochs} epochs ({seconds:.0f} s); saved to {out}")
     return 0

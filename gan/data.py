@@ -44,7 +44,9 @@ def load_mnist(data_dir: str | os.PathLike, train: bool = True) -> tuple[torch.T
         ) from None
     images, labels = dataset.data, dataset.targets
     if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != torch.uint8:
-        raise UsageError(f"MNIST images in {raw_folder(root)} have shape {tuple(images.shape)}, expected (N, 28, 28) uint8")
+        raise UsageError(
+            f"MNIST images in {raw_folder(root)} have shape {tuple(images.shape)}, expected (N, 28, 28) uint8"
+        )
     if len(images) != len(labels) or len(images) == 0:
         raise UsageError(f"MNIST files in {raw_folder(root)} hold {len(images)} images but {len(labels)} labels")
     return images, labels.long()
@@ -85,7 +87,9 @@ def write_idx(data_dir: str | os.PathLike, images: torch.Tensor, labels: torch.T
     image_name, label_name = MNIST_FILES[train]
     array = images.numpy().astype(np.uint8)
     (folder / image_name).write_bytes(struct.pack(">IIII", 0x0803, *array.shape) + array.tobytes())
-    (folder / label_name).write_bytes(struct.pack(">II", 0x0801, len(labels)) + labels.numpy().astype(np.uint8).tobytes())
+    (folder / label_name).write_bytes(
+        struct.pack(">II", 0x0801, len(labels)) + labels.numpy().astype(np.uint8).tobytes()
+    )
     return folder
 
 

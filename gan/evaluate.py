@@ -1,6 +1,6 @@
 """Score per-epoch Generators: FID, classifier Inception Score, class balance, and optionally Parzen.
 
-    python -m gan.evaluate weights/ [--epochs 1 10 200] [--parzen]
+python -m gan.evaluate weights/ [--epochs 1 10 200] [--parzen]
 """
 
 import argparse
@@ -16,6 +16,7 @@ import torch
 from gan.classifier import load_classifier, predict
 from gan.data import denormalise, load_mnist, normalise
 from gan.errors import UsageError, run_cli
+from gan.layout import epoch_folders
 from gan.metrics import (
     PRESENT_FRACTION,
     choose_parzen_sigma,
@@ -26,7 +27,6 @@ from gan.metrics import (
     kl_divergence,
     parzen_log_likelihood,
 )
-from gan.layout import epoch_folders
 from gan.models import Generator, load_generator
 
 EVAL_SEED = 2014  # latents for scoring are the same for every epoch and every run
@@ -37,7 +37,9 @@ IS_SPLITS = 10
 class Evaluator:
     """Holds the judge classifier and the reference (test-set) statistics, computed once."""
 
-    def __init__(self, classifier_dir: str | Path, reference_images: torch.Tensor, reference_labels: torch.Tensor, device="cpu"):
+    def __init__(
+        self, classifier_dir: str | Path, reference_images: torch.Tensor, reference_labels: torch.Tensor, device="cpu"
+    ):
         self.device = torch.device(device)
         self.model = load_classifier(classifier_dir, self.device)
         features, _ = predict(self.model, normalise(reference_images).to(self.device))
@@ -95,7 +97,11 @@ def parzen(generator: Generator, train_images: torch.Tensor, test_images: torch.
     sigma, _ = choose_parzen_sigma(generated, validation, sigmas)
     log_likelihood = parzen_log_likelihood(generated, test_images.reshape(len(test_images), -1).double() / 255, sigma)
     stderr = float(log_likelihood.std() / math.sqrt(len(log_likelihood)))
-    return {"parzen": round(float(log_likelihood.mean()), 2), "parzen_stderr": round(stderr, 2), "parzen_sigma": round(sigma, 4)}
+    return {
+        "parzen": round(float(log_likelihood.mean()), 2),
+        "parzen_stderr": round(stderr, 2),
+        "parzen_sigma": round(sigma, 4),
+    }
 
 
 def chosen_epochs(weights_dir: Path, epochs: list[int] | None) -> dict[int, Path]:
@@ -108,7 +114,9 @@ def chosen_epochs(weights_dir: Path, epochs: list[int] | None) -> dict[int, Path
     if epochs:
         missing = sorted(set(epochs) - set(found))
         if missing:
-            raise UsageError(f"epoch(s) {', '.join(map(str, missing))} not in {weights_dir} (it has {min(found)}-{max(found)})")
+            raise UsageError(
+                f"epoch(s) {', '.join(map(str, missing))} not in {weights_dir} (it has {min(found)}-{max(found)})"
+            )
         return {e: found[e] for e in sorted(set(epochs))}
     return dict(sorted(found.items()))
 
@@ -117,7 +125,9 @@ def load_epoch(folder: Path) -> Generator:
     try:
         return load_generator(folder)
     except Exception as err:
-        raise UsageError(f"cannot load {folder} as a Generator ({type(err).__name__}: {str(err).splitlines()[0]})") from None
+        raise UsageError(
+            f"cannot load {folder} as a Generator ({type(err).__name__}: {str(err).splitlines()[0]})"
+        ) from None
 
 
 def checkpoint_generator(path: Path) -> tuple[str, Callable[[], Generator]]:
@@ -149,10 +159,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=10_000, help="generated images per epoch (default: 10000)")
     parser.add_argument("--classifier", default="weights/classifier", help="judge classifier folder")
     parser.add_argument("--data-dir", default="data", help="holds MNIST/raw/*-ubyte (default: data)")
-    parser.add_argument("--parzen", action="store_true", help="add the Parzen-window log-likelihood (Goodfellow et al. 2014)")
+    parser.add_argument(
+        "--parzen", action="store_true", help="add the Parzen-window log-likelihood (Goodfellow et al. 2014)"
+    )
     parser.add_argument("--json", type=Path, help="also write the rows (and the real-data floor) to this JSON file")
-    parser.add_argument("--raw-checkpoint", action="store_true",
-                        help="also score the raw Generator in WEIGHTS_DIR/checkpoint.pt (with --ema the epoch folders hold the average)")
+    parser.add_argument(
+        "--raw-checkpoint",
+        action="store_true",
+        help="also score the raw Generator in WEIGHTS_DIR/checkpoint.pt (with --ema the epoch folders hold the average)",
+    )
     args = parser.parse_args(argv)
     if args.samples < IS_SPLITS:
         raise UsageError(f"--samples must be at least {IS_SPLITS}, got {args.samples}")

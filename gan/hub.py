@@ -53,7 +53,9 @@ def local_epochs(folder: str | Path) -> list[int]:
     """Epoch numbers of the complete epoch-NNN/ folders (config.json + model.safetensors) in `folder`."""
     if not Path(folder).is_dir():
         return []
-    return [epoch for epoch, item in epoch_folders(folder).items() if all((item / name).is_file() for name in EPOCH_FILES)]
+    return [
+        epoch for epoch, item in epoch_folders(folder).items() if all((item / name).is_file() for name in EPOCH_FILES)
+    ]
 
 
 def check_layout(folder: str | Path, source: str) -> list[int]:
@@ -102,7 +104,6 @@ def _fallback(repo_id: str, fallback: str | Path) -> Path:
     return Path(fallback)
 
 
-
 RETRY_DELAYS = (2.0, 10.0, 30.0)  # seconds before each retry of a failed upload (transient errors only)
 CLOSE_TIMEOUT = 300.0  # the most close() waits for uploads still in flight, in seconds
 MIN_COMMIT_INTERVAL = 10.0  # seconds between commits: fast epochs go up together, within the Hub's rate limits
@@ -113,7 +114,9 @@ def require_token(api: HfApi | None, action: str) -> None:
     """A UsageError unless a token is set (HF_TOKEN or `hf auth login`); the token itself is never shown."""
     if (api is not None and api.token) or get_token():
         return
-    raise UsageError(f"{action} needs a Hugging Face token: set HF_TOKEN or run `hf auth login` (never pass it as a flag)")
+    raise UsageError(
+        f"{action} needs a Hugging Face token: set HF_TOKEN or run `hf auth login` (never pass it as a flag)"
+    )
 
 
 def is_transient(err: BaseException) -> bool:
@@ -145,7 +148,9 @@ def layout_files(folder: Path, epochs: list[int]) -> list[str]:
     return paths
 
 
-def commit_operations(folder: Path, epochs: list[int], metrics_bytes: bytes | None, repo_id: str) -> list[CommitOperationAdd]:
+def commit_operations(
+    folder: Path, epochs: list[int], metrics_bytes: bytes | None, repo_id: str
+) -> list[CommitOperationAdd]:
     """Additions for `epochs` plus metrics.json and the root card, read into memory now (files may be replaced later)."""
     operations = [CommitOperationAdd(path, (folder / path).read_bytes()) for path in layout_files(folder, epochs)]
     metrics = json.loads(metrics_bytes) if metrics_bytes else {"epochs": []}
@@ -215,7 +220,7 @@ class EpochUploader:
 
     def _upload(self, epochs: list[int]) -> None:
         """Commit `epochs` (and any earlier ones that failed) in one commit, retrying transient failures."""
-        for attempt, delay in enumerate((0.0, *RETRY_DELAYS)):
+        for _attempt, delay in enumerate((0.0, *RETRY_DELAYS)):
             if delay and self._stop.wait(delay):
                 return
             try:
@@ -223,20 +228,24 @@ class EpochUploader:
                     self.api.create_repo(self.repo_id, exist_ok=True)
                     self._repo_ready = True
                 operations = commit_operations(self.out_dir, epochs, self._metrics_bytes, self.repo_id)
-                commit = self.api.create_commit(
-                    self.repo_id, operations, commit_message=f"Add {epoch_span(epochs)}"
-                )
+                commit = self.api.create_commit(self.repo_id, operations, commit_message=f"Add {epoch_span(epochs)}")
             except Exception as err:  # noqa: BLE001 - the training loop must never see a Hub error
                 first_failure = self.last_error is None
                 self.last_error = describe(err)
                 if not is_transient(err):
                     self._fatal = self.last_error
-                    print(f"hub: cannot upload to {self.repo_id} ({self.last_error}); training goes on, "
-                          "epochs stay local", file=sys.stderr)
+                    print(
+                        f"hub: cannot upload to {self.repo_id} ({self.last_error}); training goes on, "
+                        "epochs stay local",
+                        file=sys.stderr,
+                    )
                     return
                 if first_failure:
-                    print(f"hub: upload of {epoch_span(epochs)} failed ({self.last_error}); "
-                          "training goes on, retrying in the background", file=sys.stderr)
+                    print(
+                        f"hub: upload of {epoch_span(epochs)} failed ({self.last_error}); "
+                        "training goes on, retrying in the background",
+                        file=sys.stderr,
+                    )
                 continue
             self._pending -= set(epochs)
             self.uploaded += epochs
@@ -265,7 +274,10 @@ class EpochUploader:
         try:
             self._worker.join(min(timeout, 1.0))
             if self._worker.is_alive():
-                print(f"hub: finishing uploads to {self.repo_id} (up to {timeout:.0f} s; Ctrl-C stops waiting)", file=sys.stderr)
+                print(
+                    f"hub: finishing uploads to {self.repo_id} (up to {timeout:.0f} s; Ctrl-C stops waiting)",
+                    file=sys.stderr,
+                )
                 self._worker.join(max(timeout - 1.0, 0.0))
         except KeyboardInterrupt:
             pass
@@ -274,11 +286,16 @@ class EpochUploader:
         pending = self.failed
         not_done = sorted(set(pending) | {e for e in self._drain()})
         if self.uploaded:
-            print(f"hub: {epoch_span(sorted(self.uploaded))} uploaded to {self.api.endpoint}/{self.repo_id}", file=sys.stderr)
+            print(
+                f"hub: {epoch_span(sorted(self.uploaded))} uploaded to {self.api.endpoint}/{self.repo_id}",
+                file=sys.stderr,
+            )
         if self.untagged:
             print(f"hub: tags not created for {epoch_span(sorted(self.untagged))} (the files are up)", file=sys.stderr)
         if not_done:
-            reason = self.last_error or ("still uploading when close() stopped waiting" if self._worker.is_alive() else "unknown")
+            reason = self.last_error or (
+                "still uploading when close() stopped waiting" if self._worker.is_alive() else "unknown"
+            )
             print(
                 f"hub: {epoch_span(not_done)} not uploaded to {self.repo_id} ({reason}); the files in {self.out_dir} "
                 f"are intact. Send them later with: {SEND_LATER.format(out=self.out_dir, repo_id=self.repo_id)}",
@@ -296,8 +313,9 @@ class EpochUploader:
         return items
 
 
-
-LAYOUT_PATH = re.compile(r"(epoch-\d{3,}/.+|samples/.+|metrics\.json|README\.md|progression\.png|quality\.png|\.gitattributes)")
+LAYOUT_PATH = re.compile(
+    r"(epoch-\d{3,}/.+|samples/.+|metrics\.json|README\.md|progression\.png|quality\.png|\.gitattributes)"
+)
 
 
 @dataclass
@@ -334,11 +352,17 @@ def push(weights_dir: str | Path, repo_id: str, api: HfApi | None = None) -> Pus
         remote = remote_files(api, repo_id)
         foreign = sorted(path for path in remote if not LAYOUT_PATH.fullmatch(path))
         if foreign and not any(EPOCH_DIR.match(path) for path in remote):
-            raise UsageError(f"Hub repo {repo_id} is not in the weights layout (it holds {', '.join(foreign[:3])}); push to another repo")
+            raise UsageError(
+                f"Hub repo {repo_id} is not in the weights layout (it holds {', '.join(foreign[:3])}); push to another repo"
+            )
         metrics_path = folder / METRICS
         metrics_bytes = metrics_path.read_bytes() if metrics_path.is_file() else None
         operations = commit_operations(folder, epochs, metrics_bytes, repo_id)
-        changed = [op for op in operations if op.path_in_repo not in remote or not same_content(remote[op.path_in_repo], op.path_or_fileobj)]
+        changed = [
+            op
+            for op in operations
+            if op.path_in_repo not in remote or not same_content(remote[op.path_in_repo], op.path_or_fileobj)
+        ]
         report = PushReport([op.path_in_repo for op in changed], len(operations) - len(changed), None)
         if not changed:
             return report
@@ -352,7 +376,9 @@ def push(weights_dir: str | Path, repo_id: str, api: HfApi | None = None) -> Pus
     except HfHubHTTPError as err:
         status = err.response.status_code if err.response is not None else None
         if status in (401, 403):
-            raise UsageError(f"the Hub refused the token for {repo_id} (HTTP {status}): it needs write access") from None
+            raise UsageError(
+                f"the Hub refused the token for {repo_id} (HTTP {status}): it needs write access"
+            ) from None
         raise UsageError(f"push to {repo_id} failed: {describe(err)}") from None
     except (httpx2.TransportError, ConnectionError) as err:
         raise UsageError(f"cannot reach the Hub at {api.endpoint} ({describe(err)}); nothing was pushed") from None
@@ -378,7 +404,9 @@ def pull(repo_id: str, epochs: list[int] | None = None, api: HfApi | None = None
         raise UsageError(f"cannot reach the Hub and {repo_id} is not in the cache") from None
     available = remote_epochs(repo_id, folder)
     if not available:
-        raise UsageError(f"Hub repo {repo_id} is not in the weights layout: no epoch-NNN/ folder with {' and '.join(EPOCH_FILES)}")
+        raise UsageError(
+            f"Hub repo {repo_id} is not in the weights layout: no epoch-NNN/ folder with {' and '.join(EPOCH_FILES)}"
+        )
     missing = sorted(set(epochs or []) - set(local_epochs(folder)))
     if missing:
         raise UsageError(f"{epoch_span(missing)} not in {repo_id} (it has {epoch_span(available)})")
@@ -389,7 +417,10 @@ def remote_epochs(repo_id: str, snapshot: Path) -> list[int]:
     """Complete epochs of the repo per the tree listing that snapshot_download cached (no network call)."""
     revision = snapshot.name  # the snapshot folder is named after its commit
     try:
-        paths = {item.path for item in get_cached_repo_tree(repo_id, revision=revision, cache_dir=snapshot.parent.parent.parent)}
+        paths = {
+            item.path
+            for item in get_cached_repo_tree(repo_id, revision=revision, cache_dir=snapshot.parent.parent.parent)
+        }
     except Exception:  # noqa: BLE001 - no cached listing: judge by what was downloaded
         return local_epochs(snapshot)
     found = {int(m.group(1)) for path in paths if (m := EPOCH_DIR.match(path))}
@@ -415,7 +446,9 @@ def main(argv: list[str] | None = None) -> int:
         if report.commit is None:
             print(f"{args.repo_id} is up to date ({report.unchanged} files unchanged)")
         else:
-            print(f"pushed {len(report.uploaded)} files to {args.repo_id} ({report.unchanged} unchanged), commit {report.commit[:8]}")
+            print(
+                f"pushed {len(report.uploaded)} files to {args.repo_id} ({report.unchanged} unchanged), commit {report.commit[:8]}"
+            )
     elif args.command == "pull":
         print(pull(args.repo_id, args.epochs))
     else:

@@ -1,4 +1,12 @@
-"""The run-folder layout every part shares: epoch-NNN/ folders, samples/epoch-NNN.png, metrics.json."""
+"""The run-folder layout every part shares; every name in a run folder is spelled here and only here.
+
+RUN/epoch-NNN/{config.json, model.safetensors}   one Generator per epoch
+RUN/samples/epoch-NNN.png                        the fixed latent bank drawn by that epoch
+RUN/metrics.json                                 one record per epoch (+ config, reference floor)
+RUN/README.md                                    the model card
+RUN/progression.png, RUN/quality.png             figures drawn by python -m demo.figures
+RUN/checkpoint.pt                                everything --resume needs (while training)
+"""
 
 import json
 import re
@@ -9,11 +17,22 @@ from gan.errors import UsageError
 EPOCH_DIR = re.compile(r"epoch-(\d{3,})")
 EPOCH_FILES = ("config.json", "model.safetensors")
 METRICS = "metrics.json"
+SAMPLES = "samples"
+CARD = "README.md"
+CHECKPOINT = "checkpoint.pt"
+PROGRESSION = "progression.png"
+QUALITY = "quality.png"
+FIGURES = (PROGRESSION, QUALITY)
 
 
 def epoch_name(epoch: int) -> str:
     """1 -> 'epoch-001' (the folder of that epoch's Generator, and the stem of its sample grid)."""
     return f"epoch-{epoch:03d}"
+
+
+def sample_path(folder: str | Path, epoch: int) -> Path:
+    """RUN/samples/epoch-NNN.png: the fixed latent bank as drawn by `epoch`."""
+    return Path(folder) / SAMPLES / f"{epoch_name(epoch)}.png"
 
 
 def epoch_folders(folder: str | Path) -> dict[int, Path]:

@@ -74,7 +74,9 @@ def parzen_log_likelihood(samples: torch.Tensor, points: torch.Tensor, sigma: fl
     return torch.cat(out)
 
 
-def choose_parzen_sigma(samples: torch.Tensor, validation: torch.Tensor, sigmas: torch.Tensor) -> tuple[float, list[float]]:
+def choose_parzen_sigma(
+    samples: torch.Tensor, validation: torch.Tensor, sigmas: torch.Tensor
+) -> tuple[float, list[float]]:
     """The sigma (from `sigmas`) that gives the validation points the highest mean log-likelihood."""
     scores = [float(parzen_log_likelihood(samples, validation, float(sigma)).mean()) for sigma in sigmas]
     best = max(range(len(scores)), key=scores.__getitem__)

@@ -46,7 +46,19 @@ RECIPES = {
     "stable": {"beta1": 0.5, "ema": 0.999, "label_smoothing": 0.0, "lr_decay": "none", "r1": 1.0},
 }
 # Fields that must match for --resume to continue a run (what changes the learned weights).
-RECIPE_FIELDS = ("batch_size", "lr", "beta1", "ema", "label_smoothing", "lr_decay", "r1", "latent_dim", "hidden_dim", "seed", "dataset")
+RECIPE_FIELDS = (
+    "batch_size",
+    "lr",
+    "beta1",
+    "ema",
+    "label_smoothing",
+    "lr_decay",
+    "r1",
+    "latent_dim",
+    "hidden_dim",
+    "seed",
+    "dataset",
+)
 
 
 @dataclass
@@ -109,7 +121,9 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         if item.type is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=item.default, help=help_text)
         else:
-            parser.add_argument(flag, type=_flag_type(item.type), default=item.default, choices=choices.get(item.name), help=help_text)
+            parser.add_argument(
+                flag, type=_flag_type(item.type), default=item.default, choices=choices.get(item.name), help=help_text
+            )
     return TrainConfig(**vars(parser.parse_args(argv))).resolved()
 
 
@@ -242,7 +256,9 @@ def update_ema(gan: GAN, ema: float) -> None:
             torch._foreach_lerp_(list(gan.ema_generator.parameters()), list(gan.generator.parameters()), 1 - ema)
 
 
-def epoch_statistics(d_logits: torch.Tensor, g_logits: torch.Tensor, targets: dict[str, torch.Tensor]) -> dict[str, float]:
+def epoch_statistics(
+    d_logits: torch.Tensor, g_logits: torch.Tensor, targets: dict[str, torch.Tensor]
+) -> dict[str, float]:
     """The epoch's mean D loss, G loss, D(x) and D(G(z)) from every step's logits, stacked as
     (steps, 2B) and (steps, B): the mean over steps of each step's loss, in one pass."""
     half = d_logits.shape[1] // 2
@@ -382,7 +398,9 @@ def train_epoch(gan: GAN, data: torch.Tensor, cfg: TrainConfig, epoch: int) -> d
         g_logits[step] = g_step.view(-1)
     record = epoch_statistics(d_logits, g_logits, gan.targets)
     seconds = time.perf_counter() - start
-    record.update(steps=steps, train_seconds=round(seconds, 3), images_per_sec=round(steps * cfg.batch_size / seconds, 1))
+    record.update(
+        steps=steps, train_seconds=round(seconds, 3), images_per_sec=round(steps * cfg.batch_size / seconds, 1)
+    )
     return record
 
 
@@ -422,7 +440,9 @@ def restore_checkpoint(gan: GAN, cfg: TrainConfig) -> int:
     fields = RECIPE_FIELDS + (("epochs",) if cfg.lr_decay == "linear" else ())  # the decay is spread over --epochs
     # A checkpoint written before a setting existed was trained with that setting's tutorial value.
     before = {name: saved.get(name, RECIPES["tutorial"].get(name)) for name in fields}
-    changed = [f"{name}={before[name]!r} (now {getattr(cfg, name)!r})" for name in fields if before[name] != getattr(cfg, name)]
+    changed = [
+        f"{name}={before[name]!r} (now {getattr(cfg, name)!r})" for name in fields if before[name] != getattr(cfg, name)
+    ]
     if changed:
         raise UsageError(f"--resume: the checkpoint in {cfg.out} was trained with " + ", ".join(changed))
     try:
@@ -433,7 +453,9 @@ def restore_checkpoint(gan: GAN, cfg: TrainConfig) -> int:
         if gan.ema_generator is not None:
             gan.ema_generator.load_state_dict(state["ema_generator"])
     except (KeyError, RuntimeError, ValueError) as err:
-        raise UsageError(f"--resume: checkpoint in {cfg.out} does not match this architecture ({str(err).splitlines()[0]})") from None
+        raise UsageError(
+            f"--resume: checkpoint in {cfg.out} does not match this architecture ({str(err).splitlines()[0]})"
+        ) from None
     torch.set_rng_state(state["rng_cpu"])
     if "rng_cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["rng_cuda"])
@@ -521,8 +543,7 @@ def train(cfg: TrainConfig) -> dict:
             except (OSError, SafetensorError) as err:  # safetensors reports a full disk as its own error
                 reason = getattr(err, "strerror", None) or str(err).rsplit(": ", 1)[-1]
                 raise UsageError(
-                    f"cannot write epoch {epoch} to {out}: {reason}; "
-                    f"epoch {epoch - 1} and its checkpoint are intact"
+                    f"cannot write epoch {epoch} to {out}: {reason}; epoch {epoch - 1} and its checkpoint are intact"
                 ) from None
             print(summary_line(record), flush=True)
             if uploader is not None:

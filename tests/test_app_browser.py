@@ -31,7 +31,9 @@ def app_url(tiny_weights, sync_playwright):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     demo = build_demo(Engine(load_run(tiny_weights))).queue(default_concurrency_limit=8)
-    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options())
+    _, url, _ = demo.launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options()
+    )
     yield url
     demo.close()
 

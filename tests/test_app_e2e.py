@@ -58,7 +58,9 @@ def app_weights(tiny_weights, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def app_url(app_weights):
     demo = build_demo(Engine(load_run(app_weights))).queue(default_concurrency_limit=8)
-    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **launch_options())
+    _, url, _ = demo.launch(
+        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **launch_options()
+    )
     yield url
     demo.close()
 
@@ -79,7 +81,16 @@ def test_api_lists_every_endpoint(client):
     assert set(VALID) <= set(endpoints)
     assert all(info["description"] for name, info in endpoints.items() if name in VALID)
     names = [p["parameter_name"] for p in endpoints["/edit"]["parameters"]]
-    assert names == ["epoch", "seed", "grid_size", "direction_1", "direction_2", "direction_3", "direction_4", "direction_5"]
+    assert names == [
+        "epoch",
+        "seed",
+        "grid_size",
+        "direction_1",
+        "direction_2",
+        "direction_3",
+        "direction_4",
+        "direction_5",
+    ]
 
 
 def test_generate_images_are_exact_and_deterministic(client):
@@ -157,7 +168,11 @@ def test_edit_moves_the_digit_and_zero_edit_is_identity(client):
         ("/interpolation_strip", [3, 1, 2, 1000, "slerp"], "frames must be a whole number from 2 to 30"),
         ("/edit", [3, 0, 2, 99, 0, 0, 0, 0], "direction 1 must be a number from -4 to 4"),
         ("/progression", [5, 3, ["2"]], "epochs must be saved epochs"),
-        ("/progression", [5, 3, [str(e) for e in range(1, 40)]], "each value in epochs must be a whole number from 1 to 3"),
+        (
+            "/progression",
+            [5, 3, [str(e) for e in range(1, 40)]],
+            "each value in epochs must be a whole number from 1 to 3",
+        ),
         ("/progression", [5, 3, []], "epochs must be a non-empty list"),
     ],
 )
@@ -225,6 +240,8 @@ def test_burst_of_concurrent_requests(client):
 
 
 def test_app_py_exits_with_one_line_when_nothing_is_usable(tmp_path):
-    result = subprocess.run([sys.executable, "app.py", "--weights", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "app.py", "--weights", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [f"error: no usable epoch-NNN/ folders in {tmp_path}"]

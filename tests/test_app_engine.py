@@ -54,7 +54,9 @@ def test_grid_layout_and_scale(tiny_weights):
     scale = display_scale(width)
     assert image.mode == "L" and image.size == (width * scale, width * scale)
     pixels = np.asarray(image)
-    assert np.array_equal(np.kron(pixels[::scale, ::scale], np.ones((scale, scale), np.uint8)), pixels)  # nearest-neighbour
+    assert np.array_equal(
+        np.kron(pixels[::scale, ::scale], np.ones((scale, scale), np.uint8)), pixels
+    )  # nearest-neighbour
     assert (pixels[: 2 * scale] == 0).all()  # padding row on top
     assert engine.seed_grid(engine.epochs[-1], 3, 1).size[0] >= 512
 

@@ -21,11 +21,11 @@ from urllib.parse import parse_qs, unquote, urlparse
 import pytest
 import torch
 import yaml
+from conftest import tiny_train
 from huggingface_hub import HfApi, constants
 from huggingface_hub.utils import sha
 
 import gan.hub
-from conftest import tiny_train
 from gan import Generator
 from gan.errors import UsageError, run_cli
 from gan.hub import EpochUploader, check_repo_id, pull, push, resolve_weights
@@ -53,7 +53,11 @@ class FakeHub:
 
     def add_repo(self, repo_id: str, files: dict[str, bytes] | None = None) -> None:
         self.repos[repo_id] = {"commits": {}, "main": None, "tags": {}, "log": []}
-        self.commit(repo_id, {".gitattributes": b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n", **(files or {})}, "initial commit")
+        self.commit(
+            repo_id,
+            {".gitattributes": b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n", **(files or {})},
+            "initial commit",
+        )
 
     def commit(self, repo_id: str, changes: dict[str, bytes], message: str) -> str:
         repo = self.repos[repo_id]
@@ -165,7 +169,9 @@ class FakeHubHandler(BaseHTTPRequestHandler):
         with self.hub.lock:
             if repo_id in self.hub.repos:
                 # The real Hub's 409 carries the url too; create_repo(exist_ok=True) reads it.
-                return self.reply(409, {"error": "You already created this model repo", "url": f"{self.hub.url}/{repo_id}"})
+                return self.reply(
+                    409, {"error": "You already created this model repo", "url": f"{self.hub.url}/{repo_id}"}
+                )
             self.hub.add_repo(repo_id)
         self.reply(200, {"url": f"{self.hub.url}/{repo_id}", "name": repo_id})
 
@@ -280,7 +286,11 @@ class FakeHubHandler(BaseHTTPRequestHandler):
             return self.error(404, "EntryNotFound", f"{path} does not exist")
         data = files[path]
         etag = hashlib.sha256(data).hexdigest() if path.endswith(LFS_SUFFIXES) else sha.git_hash(data)
-        self.reply(200, headers={"X-Repo-Commit": oid, "ETag": f'"{etag}"', "Content-Type": "application/octet-stream"}, raw=data)
+        self.reply(
+            200,
+            headers={"X-Repo-Commit": oid, "ETag": f'"{etag}"', "Content-Type": "application/octet-stream"},
+            raw=data,
+        )
 
 
 @pytest.fixture
@@ -308,12 +318,22 @@ def fake_api(hub: FakeHub) -> HfApi:
 def hub_env(hub_url: str, home: Path) -> dict[str, str]:
     """Environment for a CLI subprocess talking to the fake hub, with its own HF_HOME (cache and login)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    return {**env, "HF_ENDPOINT": hub_url, "HF_TOKEN": TOKEN, "HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_XET": "1",
-            "HF_HOME": str(home), "HF_HUB_DISABLE_PROGRESS_BARS": "1", "PYTHONPATH": str(REPO_ROOT)}
+    return {
+        **env,
+        "HF_ENDPOINT": hub_url,
+        "HF_TOKEN": TOKEN,
+        "HF_HUB_OFFLINE": "0",
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_HOME": str(home),
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "PYTHONPATH": str(REPO_ROOT),
+    }
 
 
 def run_hub_cli(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gan.hub", *args], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "gan.hub", *args], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def outputs(folder: Path, epochs: list[int]) -> dict[int, torch.Tensor]:
@@ -331,7 +351,10 @@ def test_push_pull_round_trip_through_the_cli(tiny_weights, fake_hub, tmp_path):
     for epoch in (1, 2, 3):
         for name in ("config.json", "model.safetensors"):
             assert files[f"epoch-{epoch:03d}/{name}"] == (tiny_weights / f"epoch-{epoch:03d}" / name).read_bytes()
-        assert files[f"samples/epoch-{epoch:03d}.png"] == (tiny_weights / "samples" / f"epoch-{epoch:03d}.png").read_bytes()
+        assert (
+            files[f"samples/epoch-{epoch:03d}.png"]
+            == (tiny_weights / "samples" / f"epoch-{epoch:03d}.png").read_bytes()
+        )
     assert files["metrics.json"] == (tiny_weights / "metrics.json").read_bytes()
     card = files["README.md"].decode()
     assert card.startswith("---\n") and "library_name: pytorch" in card and "- mnist" in card and "license: mit" in card
@@ -352,7 +375,6 @@ def test_push_pull_round_trip_through_the_cli(tiny_weights, fake_hub, tmp_path):
     local, remote = outputs(tiny_weights, [1, 2, 3]), outputs(folder, [1, 2, 3])
     for epoch in (1, 2, 3):
         assert torch.equal(local[epoch], remote[epoch]), f"epoch {epoch} differs after the round trip"
-
 
 
 def test_pull_names_a_missing_epoch(tiny_weights, fake_hub, online, monkeypatch, capsys):
@@ -386,7 +408,12 @@ def test_push_sends_only_what_changed(tiny_weights, fake_hub, online, tmp_path):
     (weights / "metrics.json").write_text((tiny_weights / "metrics.json").read_text())
     puts_before = sum(call.startswith("PUT") for call in fake_hub.calls)
     second = push(weights, "bob/gan", api=fake_api(fake_hub))
-    assert sorted(second.uploaded) == ["README.md", "epoch-003/config.json", "epoch-003/model.safetensors", "metrics.json"]
+    assert sorted(second.uploaded) == [
+        "README.md",
+        "epoch-003/config.json",
+        "epoch-003/model.safetensors",
+        "metrics.json",
+    ]
     assert second.unchanged == 4
     assert sum(call.startswith("PUT") for call in fake_hub.calls) == puts_before + 1  # one new LFS object
     assert fake_hub.repos["bob/gan"]["tags"]["epoch-003"] == second.commit
@@ -456,13 +483,20 @@ def test_resolve_weights_downloads_like_the_app(tiny_weights, fake_hub, tmp_path
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
     push(tiny_weights, "gina/gan", api=fake_api(fake_hub))
     app_env = {**hub_env(fake_hub.url, tmp_path / "app-home"), "HF_TOKEN": ""}
-    code = "from gan.hub import resolve_weights, local_epochs; p = resolve_weights('gina/gan'); print(p, local_epochs(p))"
-    done = subprocess.run([sys.executable, "-c", code], env=app_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    code = (
+        "from gan.hub import resolve_weights, local_epochs; p = resolve_weights('gina/gan'); print(p, local_epochs(p))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=app_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("[1, 2, 3]") and str(tmp_path / "app-home") in done.stdout
 
 
-@pytest.mark.parametrize("repo_id", ["alice", "alice/", "a/b/c", "alice/my gan", "-alice/gan", "alice/gan--x", "https://huggingface.co/alice/gan"])
+@pytest.mark.parametrize(
+    "repo_id",
+    ["alice", "alice/", "a/b/c", "alice/my gan", "-alice/gan", "alice/gan--x", "https://huggingface.co/alice/gan"],
+)
 def test_bad_repo_ids_are_named(repo_id):
     with pytest.raises(UsageError, match="is not a Hub repo id"):
         check_repo_id(repo_id)
@@ -482,7 +516,7 @@ def test_cli_errors_are_one_line(tiny_weights, tmp_path, monkeypatch, capsys):
     ]
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
     for argv, message in cases:
-        assert run_cli(lambda: gan.hub.main(argv)) == 2
+        assert run_cli(lambda argv=argv: gan.hub.main(argv)) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("error: ") and message in err, (argv, err)
     with pytest.raises(UsageError, match="needs a Hugging Face token"):

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from conftest import tiny_train
+
 from gan.classifier import DigitClassifier, accuracy, load_classifier, predict, save_classifier, train_classifier
 from gan.data import fake_digits, normalise
 from gan.metrics import (
@@ -41,7 +41,11 @@ def test_fid_of_a_set_with_itself_is_zero_and_grows_with_a_shift():
 def test_frechet_distance_matches_the_direct_formula(seed):
     generator = torch.Generator().manual_seed(seed)
     a = torch.randn(50, 6, generator=generator, dtype=torch.float64)
-    b = torch.randn(40, 6, generator=generator, dtype=torch.float64) @ torch.randn(6, 6, generator=generator, dtype=torch.float64) + 0.3
+    b = (
+        torch.randn(40, 6, generator=generator, dtype=torch.float64)
+        @ torch.randn(6, 6, generator=generator, dtype=torch.float64)
+        + 0.3
+    )
     (mu1, cov1), (mu2, cov2) = feature_stats(a), feature_stats(b)
     expected = numpy_frechet(mu1.numpy(), cov1.numpy(), mu2.numpy(), cov2.numpy())
     assert frechet_distance(mu1, cov1, mu2, cov2) == pytest.approx(expected, rel=1e-8)
@@ -72,7 +76,10 @@ def test_parzen_matches_a_direct_sum():
     samples, points, sigma = torch.rand(30, 5, generator=generator), torch.rand(7, 5, generator=generator), 0.3
     direct = []
     for x in points.double():
-        densities = [torch.exp(-((x - s.double()) ** 2).sum() / (2 * sigma**2)) / (2 * math.pi * sigma**2) ** 2.5 for s in samples]
+        densities = [
+            torch.exp(-((x - s.double()) ** 2).sum() / (2 * sigma**2)) / (2 * math.pi * sigma**2) ** 2.5
+            for s in samples
+        ]
         direct.append(math.log(sum(float(d) for d in densities) / len(samples)))
     assert parzen_log_likelihood(samples, points, sigma, batch=3).tolist() == pytest.approx(direct, rel=1e-9)
     best, scores = choose_parzen_sigma(samples, samples[:10], torch.logspace(-1, 0, 10))
@@ -86,13 +93,13 @@ def test_classifier_trains_and_round_trips(tmp_path):
     model = train_classifier(data, labels, batch_size=50, steps=60, progress=False)
     assert accuracy(model, data, labels) > max(0.5, before + 0.2)
     again = train_classifier(data, labels, batch_size=50, steps=60, progress=False)
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))  # seeded
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True))  # seeded
     save_classifier(model, tmp_path / "judge", {"test_accuracy": 0})
     loaded = load_classifier(tmp_path / "judge")
     features, probs = predict(model, data[:20])
     features2, probs2 = predict(loaded, data[:20])
     assert features.shape == (20, DigitClassifier.feature_dim) and probs.shape == (20, 10)
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values(), strict=True))
     # loaded in channels_last: another convolution kernel, so equal up to float rounding
     torch.testing.assert_close(features2, features, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(probs2, probs, rtol=1e-5, atol=1e-6)
@@ -100,7 +107,9 @@ def test_classifier_trains_and_round_trips(tmp_path):
 
 def test_tiny_run_records_the_quality_fields(tmp_path):
     images, labels = fake_digits(400, seed=0)
-    save_classifier(train_classifier(normalise(images), labels, batch_size=50, steps=30, progress=False), tmp_path / "judge", {})
+    save_classifier(
+        train_classifier(normalise(images), labels, batch_size=50, steps=30, progress=False), tmp_path / "judge", {}
+    )
     out = tiny_train(tmp_path / "run", 2, "--classifier", str(tmp_path / "judge"), "--eval-samples", "200")
     metrics = json.loads((out / "metrics.json").read_text())
     floor = metrics["reference"]
@@ -119,9 +128,21 @@ def test_evaluate_cli_prints_a_table_with_parzen(tmp_path, tiny_weights, capsys)
 
     write_fake_mnist(tmp_path / "data", train_count=1200, test_count=200)
     images, labels = fake_digits(400, seed=0)
-    save_classifier(train_classifier(normalise(images), labels, batch_size=50, steps=20, progress=False), tmp_path / "judge", {})
-    args = [str(tiny_weights), "--classifier", str(tmp_path / "judge"), "--data-dir", str(tmp_path / "data"), "--samples", "300"]
-    assert run_cli(lambda: main([*args, "--epochs", "1", "3", "--parzen", "--json", str(tmp_path / "scores.json")])) == 0
+    save_classifier(
+        train_classifier(normalise(images), labels, batch_size=50, steps=20, progress=False), tmp_path / "judge", {}
+    )
+    args = [
+        str(tiny_weights),
+        "--classifier",
+        str(tmp_path / "judge"),
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--samples",
+        "300",
+    ]
+    assert (
+        run_cli(lambda: main([*args, "--epochs", "1", "3", "--parzen", "--json", str(tmp_path / "scores.json")])) == 0
+    )
     table = capsys.readouterr().out.splitlines()
     assert table[0].startswith("epoch | fid | inception_score") and "parzen" in table[0]
     assert [line.split(" | ")[0] for line in table[1:]] == ["real", "1", "3"]

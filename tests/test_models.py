@@ -20,8 +20,16 @@ def test_discriminator_shape_and_range():
 
 def test_tutorial_layer_sizes():
     generator, discriminator = Generator(), Discriminator()
-    assert [tuple(m.weight.shape) for m in (generator.linear1, generator.linear2, generator.linear3)] == [(256, 100), (256, 256), (784, 256)]
-    assert [tuple(m.weight.shape) for m in (discriminator.linear1, discriminator.linear2, discriminator.linear3)] == [(256, 784), (256, 256), (1, 256)]
+    assert [tuple(m.weight.shape) for m in (generator.linear1, generator.linear2, generator.linear3)] == [
+        (256, 100),
+        (256, 256),
+        (784, 256),
+    ]
+    assert [tuple(m.weight.shape) for m in (discriminator.linear1, discriminator.linear2, discriminator.linear3)] == [
+        (256, 784),
+        (256, 256),
+        (1, 256),
+    ]
     # ReLU (not leaky) in G: negative pre-activations become exactly zero
     assert generator.relu(torch.tensor([-1.0])).item() == 0.0
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import TINY_ARGS, tiny_train
+
 from gan import train as train_module
 from gan.errors import run_cli
 from gan.models import load_generator
@@ -52,7 +52,9 @@ def test_disk_full_during_checkpoint_write(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(train_module, "atomic_write_bytes", full_disk)
     assert cli(*TINY_ARGS, "--epochs", "2", "--out", str(out), "--resume") == 2
-    assert error_lines(capsys.readouterr().err) == [f"error: cannot write epoch 2 to {out}: No space left on device; epoch 1 and its checkpoint are intact"]
+    assert error_lines(capsys.readouterr().err) == [
+        f"error: cannot write epoch 2 to {out}: No space left on device; epoch 1 and its checkpoint are intact"
+    ]
     assert_epoch_one_intact(out)
 
 
@@ -61,7 +63,9 @@ def small_filesystem(tmp_path: Path, megabytes: int):
     """A real tmpfs of a few MB (needs root and mount rights; the test skips otherwise)."""
     mount_point = tmp_path / "fs"
     mount_point.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={megabytes}m", "tmpfs", str(mount_point)], capture_output=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={megabytes}m", "tmpfs", str(mount_point)], capture_output=True
+    )
     if result.returncode != 0:
         pytest.skip("cannot mount a tmpfs here (needs root); the injected disk-full test covers the error path")
     try:
@@ -101,7 +105,14 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     args = [*TINY_ARGS, "--fake-size", "2000", "--epochs", "50", "--out", str(out)]
-    process = subprocess.Popen([sys.executable, "-m", "gan.train", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gan.train", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while not (out / "checkpoint.pt").exists() and time.monotonic() < deadline:
         time.sleep(0.05)

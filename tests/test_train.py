@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import TINY_ARGS, tiny_train
 from safetensors.torch import load_file
 
-from conftest import TINY_ARGS, tiny_train
 from gan.data import write_fake_mnist, write_idx
 from gan.errors import run_cli
 from gan.models import Generator
@@ -40,7 +40,11 @@ def same_weights(a: Path, b: Path) -> bool:
 def test_tiny_run_writes_every_artefact(tiny_weights):
     for epoch in (1, 2, 3):
         folder = tiny_weights / f"epoch-{epoch:03d}"
-        assert json.loads((folder / "config.json").read_text()) == {"latent_dim": 100, "hidden_dim": 256, "image_size": 784}
+        assert json.loads((folder / "config.json").read_text()) == {
+            "latent_dim": 100,
+            "hidden_dim": 256,
+            "image_size": 784,
+        }
         Generator.from_pretrained(folder, strict=True)
         png = tiny_weights / "samples" / f"epoch-{epoch:03d}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -90,7 +94,12 @@ def test_stable_recipe_exports_the_ema_generator(tmp_path):
     out = tiny_train(tmp_path / "stable", 1, "--recipe", "stable")
     state = torch.load(out / "checkpoint.pt", weights_only=True)
     exported = weights(out / "epoch-001")
-    assert (state["config"]["beta1"], state["config"]["ema"], state["config"]["label_smoothing"], state["config"]["r1"]) == (0.5, 0.999, 0.0, 1.0)
+    assert (
+        state["config"]["beta1"],
+        state["config"]["ema"],
+        state["config"]["label_smoothing"],
+        state["config"]["r1"],
+    ) == (0.5, 0.999, 0.0, 1.0)
     assert all(torch.equal(exported[k], state["ema_generator"][k]) for k in exported)
     assert not torch.equal(exported["linear3.weight"], state["generator"]["linear3.weight"])
 
@@ -170,7 +179,19 @@ def test_existing_run_is_not_overwritten(tiny_weights, capsys):
 
 
 def mnist_args(data_dir: Path, out: Path) -> list[str]:
-    return ["--data-dir", str(data_dir), "--epochs", "1", "--batch-size", "50", "--no-progress", "--classifier", "", "--out", str(out)]
+    return [
+        "--data-dir",
+        str(data_dir),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "50",
+        "--no-progress",
+        "--classifier",
+        "",
+        "--out",
+        str(out),
+    ]
 
 
 def test_trains_from_idx_files(tmp_path):
@@ -233,7 +254,20 @@ def test_resume_with_a_checkpoint_of_other_shapes(tiny_weights, capsys, tmp_path
 
 def test_help_documents_every_flag():
     result = subprocess.run([sys.executable, "-m", "gan.train", "--help"], cwd=ROOT, capture_output=True, text=True)
-    for flag in ("--epochs", "--batch-size", "--lr", "--latent-dim", "--hidden-dim", "--seed", "--data-dir", "--out", "--device", "--resume", "--push-to-hub", "--recipe"):
+    for flag in (
+        "--epochs",
+        "--batch-size",
+        "--lr",
+        "--latent-dim",
+        "--hidden-dim",
+        "--seed",
+        "--data-dir",
+        "--out",
+        "--device",
+        "--resume",
+        "--push-to-hub",
+        "--recipe",
+    ):
         assert flag in result.stdout
     assert "tutorial: 100" in result.stdout  # the dataclass comments reach --help
 
@@ -258,7 +292,9 @@ def test_reference_r1_penalty_is_the_squared_input_gradient():
     penalty = r1_penalty(x @ weight.T, x)
     assert penalty.item() == pytest.approx(25.0)
     x2 = torch.randn(5, 2, requires_grad=True)
-    assert r1_penalty((x2**2).sum(1, keepdim=True), x2).item() == pytest.approx((4 * x2**2).sum(1).mean().item())  # grad 2x
+    assert r1_penalty((x2**2).sum(1, keepdim=True), x2).item() == pytest.approx(
+        (4 * x2**2).sum(1).mean().item()
+    )  # grad 2x
 
 
 def test_r1_changes_the_discriminator_and_is_recorded(tmp_path):
@@ -280,13 +316,13 @@ def test_adam_step_matches_the_stock_step_bit_for_bit():
     models = [torch.nn.Linear(5, 3) for _ in range(2)]
     models[1].load_state_dict(models[0].state_dict())
     optimizers = [torch.optim.Adam(m.parameters(), lr=1e-2, betas=(0.5, 0.999), fused=True) for m in models]
-    for step in range(5):
+    for _step in range(5):
         x = torch.randn(4, 5)
-        for model, optimizer, update in zip(models, optimizers, (lambda o: o.step(), adam_step)):
+        for model, optimizer, update in zip(models, optimizers, (lambda o: o.step(), adam_step), strict=True):
             optimizer.zero_grad()
             model(x).pow(2).sum().backward()
             update(optimizer)
-    assert all(torch.equal(a, b) for a, b in zip(models[0].parameters(), models[1].parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True))
     assert not torch.equal(models[0].weight, torch.nn.Linear(5, 3).weight)
     a, b = (o.state_dict()["state"] for o in optimizers)
     assert all(torch.equal(a[i][k], b[i][k]) for i in a for k in a[i])
@@ -307,32 +343,35 @@ def test_resume_of_a_decaying_run_keeps_its_length(tmp_path, capsys):
 )
 def test_train_step_computes_what_autograd_computes(flags):
     """The hand-written backward (R1 included) against autograd's, from the same weights and draws."""
-    from gan.train import TrainConfig, build_gan, train_step
     from reference_step import autograd_step
+
+    from gan.train import TrainConfig, build_gan, train_step
 
     cfg = dataclasses.replace(TrainConfig(), batch_size=32, **flags).resolved()
     gans = [build_gan(cfg, torch.device("cpu")) for _ in range(2)]
     real = torch.rand(64, 784, generator=torch.Generator().manual_seed(1)) * 2 - 1
     for step in range(6):
         records = []
-        for gan, update in zip(gans, (autograd_step, train_step)):
+        for gan, update in zip(gans, (autograd_step, train_step), strict=True):
             torch.manual_seed(step)
             records.append(update(gan, real[step % 2 * 32 :][:32], cfg.latent_dim, cfg.ema, cfg.r1))
-        for direct, reference in zip(records[1], records[0]):  # D's logits, then the G step's
+        for direct, reference in zip(records[1], records[0], strict=True):  # D's logits, then the G step's
             torch.testing.assert_close(direct, reference, rtol=1e-5, atol=1e-5)
     # Adam moves every weight by about lr (2e-4) a step, so a wrong gradient would show far above 1e-6.
-    for a, b in zip(gans[0].generator.parameters(), gans[1].generator.parameters()):
+    for a, b in zip(gans[0].generator.parameters(), gans[1].generator.parameters(), strict=True):
         torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
-    for a, b in zip(gans[0].discriminator.parameters(), gans[1].discriminator.parameters()):
+    for a, b in zip(gans[0].discriminator.parameters(), gans[1].discriminator.parameters(), strict=True):
         torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
     for optimizer in ("g_optimizer", "d_optimizer"):
         a, b = (getattr(gan, optimizer).state_dict()["state"] for gan in gans)
         for i in a:
             torch.testing.assert_close(b[i]["exp_avg_sq"], a[i]["exp_avg_sq"], rtol=1e-4, atol=1e-12)
     if cfg.ema:
-        for a, b in zip(gans[0].ema_generator.parameters(), gans[1].ema_generator.parameters()):
+        for a, b in zip(gans[0].ema_generator.parameters(), gans[1].ema_generator.parameters(), strict=True):
             torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
-    assert not torch.equal(gans[1].generator.linear1.weight, build_gan(cfg, torch.device("cpu")).generator.linear1.weight)
+    assert not torch.equal(
+        gans[1].generator.linear1.weight, build_gan(cfg, torch.device("cpu")).generator.linear1.weight
+    )
 
 
 def test_epoch_statistics_are_the_mean_of_each_steps_figures():
@@ -355,8 +394,9 @@ def test_epoch_statistics_are_the_mean_of_each_steps_figures():
 
 def test_epoch_record_is_the_mean_of_the_reference_steps_figures():
     """train_epoch's losses and scores against the autograd reference step, figures taken per step."""
-    from gan.train import TrainConfig, build_gan, train_epoch
     from reference_step import autograd_step
+
+    from gan.train import TrainConfig, build_gan, train_epoch
 
     cfg = dataclasses.replace(TrainConfig(), batch_size=20, label_smoothing=0.1, progress=False).resolved()
     data = torch.rand(100, 784, generator=torch.Generator().manual_seed(3)) * 2 - 1
