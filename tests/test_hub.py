@@ -26,6 +26,8 @@ from huggingface_hub import HfApi, constants
 from huggingface_hub.utils import sha
 
 import gan.hub
+import gan.hub.repo
+import gan.hub.upload
 from gan import Generator
 from gan.errors import UsageError, run_cli
 from gan.hub import EpochUploader, check_repo_id, pull, push, resolve_weights
@@ -306,8 +308,8 @@ def online(monkeypatch, tmp_path):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub-cache"))
-    monkeypatch.setattr(gan.hub, "RETRY_DELAYS", (0.05, 0.05))
-    monkeypatch.setattr(gan.hub, "MIN_COMMIT_INTERVAL", 0.0)
+    monkeypatch.setattr(gan.hub.upload, "RETRY_DELAYS", (0.05, 0.05))
+    monkeypatch.setattr(gan.hub.upload, "MIN_COMMIT_INTERVAL", 0.0)
     return tmp_path / "hub-cache"
 
 
@@ -421,7 +423,7 @@ def test_push_sends_only_what_changed(tiny_weights, fake_hub, online, tmp_path):
 
 
 def test_train_pushes_every_epoch_and_retries(fake_hub, online, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(gan.hub, "HfApi", functools.partial(HfApi, endpoint=fake_hub.url, token=TOKEN))
+    monkeypatch.setattr(gan.hub.upload, "HfApi", functools.partial(HfApi, endpoint=fake_hub.url, token=TOKEN))
     fake_hub.fail_commits = 1  # the first commit meets a 503 and is retried
     out = tiny_train(tmp_path / "run", 3, "--push-to-hub", "carol/live-gan")
     err = capsys.readouterr().err
@@ -443,7 +445,7 @@ def test_unreachable_hub_never_stops_training(online, tmp_path, monkeypatch, cap
     with socket.socket() as probe:  # a port with nothing listening: connection refused
         probe.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    monkeypatch.setattr(gan.hub, "HfApi", functools.partial(HfApi, endpoint=dead, token=TOKEN))
+    monkeypatch.setattr(gan.hub.upload, "HfApi", functools.partial(HfApi, endpoint=dead, token=TOKEN))
     out = tiny_train(tmp_path / "run", 3, "--push-to-hub", "dave/offline-gan")
     err = capsys.readouterr().err
     metrics = json.loads((out / "metrics.json").read_text())
@@ -505,7 +507,7 @@ def test_bad_repo_ids_are_named(repo_id):
 
 def test_cli_errors_are_one_line(tiny_weights, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("HF_TOKEN", raising=False)
-    monkeypatch.setattr(gan.hub, "get_token", lambda: None)
+    monkeypatch.setattr(gan.hub.repo, "get_token", lambda: None)
     cases = [
         (["push", str(tiny_weights), "not-a-repo"], "'not-a-repo' is not a Hub repo id"),
         (["push", str(tiny_weights), "alice/gan"], "push needs a Hugging Face token"),

@@ -1,14 +1,8 @@
-"""Per-epoch Generator weights on the Hugging Face Hub: the repo layout is the weights folder's layout.
+"""Weights to the Hub: the background uploader that training uses, and push/pull of a whole run folder.
 
-    python -m gan.hub push runs/mnist USER/REPO      # upload what is missing or changed
-    python -m gan.hub pull USER/REPO --epochs 1 5 10 # download into the cache, print the folder
-    python -m gan.hub card runs/mnist                 # write the root model card README.md
-
-The token comes from HF_TOKEN or the login cache (`hf auth login`), never from a flag.
+The repo layout is the run folder's layout (gan.layout); only the files missing or changed on the Hub are sent.
 """
 
-import argparse
-import hashlib
 import json
 import queue
 import re
@@ -19,90 +13,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
-from huggingface_hub import CommitOperationAdd, HfApi, get_cached_repo_tree, get_token, snapshot_download
+from huggingface_hub import CommitOperationAdd, HfApi, get_cached_repo_tree, snapshot_download
 from huggingface_hub.errors import (
     HfHubHTTPError,
-    IncompleteSnapshotError,
     LocalEntryNotFoundError,
     OfflineModeIsEnabled,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-from huggingface_hub.utils import sha
 
 from gan.card import render_card
-from gan.errors import UsageError, run_cli
-from gan.layout import EPOCH_DIR, EPOCH_FILES, METRICS, epoch_folders, epoch_name, read_metrics
-
-# owner/name as the Hub accepts it: letters, digits, '-', '_', '.'; no leading/trailing '-' or '.', no '--' or '..'.
-_NAME = r"(?!.*(?:--|\.\.))[A-Za-z0-9](?:[\w.-]{0,94}[A-Za-z0-9])?"
-REPO_ID = re.compile(rf"{_NAME}/{_NAME}")
-# What the app needs from a weights repo (the card README.md and anything else stays on the Hub).
-FIGURES = ("progression.png", "quality.png")  # made by python -m demo.figures; they travel with the weights
-WEIGHTS_PATTERNS = ["epoch-*/config.json", "epoch-*/model.safetensors", "metrics.json", "samples/*.png", "*.png"]
-
-
-def check_repo_id(repo_id: str) -> str:
-    """Return `repo_id` if it is owner/name, else raise a UsageError naming it."""
-    if not REPO_ID.fullmatch(repo_id):
-        raise UsageError(f"{repo_id!r} is not a Hub repo id: expected owner/name, e.g. alice/mnist-gan")
-    return repo_id
-
-
-def local_epochs(folder: str | Path) -> list[int]:
-    """Epoch numbers of the complete epoch-NNN/ folders (config.json + model.safetensors) in `folder`."""
-    if not Path(folder).is_dir():
-        return []
-    return [
-        epoch for epoch, item in epoch_folders(folder).items() if all((item / name).is_file() for name in EPOCH_FILES)
-    ]
-
-
-def check_layout(folder: str | Path, source: str) -> list[int]:
-    """The epochs in `folder`; a UsageError naming `source` when it holds none."""
-    if not Path(folder).is_dir():
-        raise UsageError(f"{source} does not exist")
-    epochs = local_epochs(folder)
-    if not epochs:
-        raise UsageError(
-            f"{source} is not in the weights layout: no epoch-NNN/ folder with {' and '.join(EPOCH_FILES)}"
-        )
-    return epochs
-
-
-def resolve_weights(spec: str | Path, fallback: str | Path = "weights") -> Path:
-    """A local weights folder as is; a Hub repo id (owner/name) fetched or read from the cache; else `fallback`.
-
-    Offline with nothing cached, says so in one line on stderr and returns `fallback`.
-    """
-    path = Path(spec).expanduser()
-    if path.is_dir():
-        return path
-    repo_id = str(spec)
-    if not REPO_ID.fullmatch(repo_id):
-        raise UsageError(f"weights {repo_id!r} is neither a folder nor a Hub repo id (owner/name)")
-    try:
-        local = snapshot_download(repo_id, allow_patterns=WEIGHTS_PATTERNS)
-    except IncompleteSnapshotError as err:
-        # Offline with part of the repo cached (e.g. an earlier `pull --epochs`): use what is there.
-        if not local_epochs(err.snapshot_path):
-            return _fallback(repo_id, fallback)
-        print(f"weights: the Hub is unreachable; using the epochs of {repo_id} found in the cache", file=sys.stderr)
-        return Path(err.snapshot_path)
-    except RepositoryNotFoundError:
-        raise UsageError(f"Hub repo {repo_id} not found (or private, and no token is set)") from None
-    except RevisionNotFoundError:
-        raise UsageError(f"Hub repo {repo_id} has no main branch") from None
-    except LocalEntryNotFoundError:
-        return _fallback(repo_id, fallback)
-    check_layout(local, f"Hub repo {repo_id}")
-    return Path(local)
-
-
-def _fallback(repo_id: str, fallback: str | Path) -> Path:
-    print(f"weights: cannot reach the Hub and {repo_id} is not in the cache; using {fallback}/", file=sys.stderr)
-    return Path(fallback)
-
+from gan.errors import UsageError
+from gan.hub.repo import (
+    check_layout,
+    check_repo_id,
+    describe,
+    is_transient,
+    local_epochs,
+    remote_files,
+    require_token,
+    same_content,
+)
+from gan.hub.resolve import WEIGHTS_PATTERNS
+from gan.layout import CARD, EPOCH_DIR, EPOCH_FILES, FIGURES, METRICS, SAMPLES, epoch_name, sample_path
 
 RETRY_DELAYS = (2.0, 10.0, 30.0)  # seconds before each retry of a failed upload (transient errors only)
 CLOSE_TIMEOUT = 300.0  # the most close() waits for uploads still in flight, in seconds
@@ -110,40 +43,13 @@ MIN_COMMIT_INTERVAL = 10.0  # seconds between commits: fast epochs go up togethe
 SEND_LATER = "python -m gan.hub push {out} {repo_id}"
 
 
-def require_token(api: HfApi | None, action: str) -> None:
-    """A UsageError unless a token is set (HF_TOKEN or `hf auth login`); the token itself is never shown."""
-    if (api is not None and api.token) or get_token():
-        return
-    raise UsageError(
-        f"{action} needs a Hugging Face token: set HF_TOKEN or run `hf auth login` (never pass it as a flag)"
-    )
-
-
-def is_transient(err: BaseException) -> bool:
-    """Worth retrying: the network, a timeout, rate limiting or a server-side error."""
-    if isinstance(err, OfflineModeIsEnabled):
-        return False
-    if isinstance(err, HfHubHTTPError):
-        status = err.response.status_code if err.response is not None else None
-        return status is None or status in (408, 429) or status >= 500
-    return isinstance(err, (httpx2.TransportError, ConnectionError, TimeoutError))
-
-
-def describe(err: BaseException) -> str:
-    """One line about a failed Hub call (HTTP errors name the URL and status, never the token)."""
-    if isinstance(err, OfflineModeIsEnabled):
-        return "HF_HUB_OFFLINE is set"
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
-
-
 def layout_files(folder: Path, epochs: list[int]) -> list[str]:
     """Repo paths of the files that make up `epochs` (weights and sample grid), as found in `folder`."""
     paths = []
     for epoch in epochs:
         paths += [f"{epoch_name(epoch)}/{name}" for name in EPOCH_FILES]
-        if (folder / "samples" / f"{epoch_name(epoch)}.png").is_file():
-            paths.append(f"samples/{epoch_name(epoch)}.png")
+        if sample_path(folder, epoch).is_file():
+            paths.append(sample_path("", epoch).as_posix())
     paths += [name for name in FIGURES if (folder / name).is_file()]
     return paths
 
@@ -151,12 +57,12 @@ def layout_files(folder: Path, epochs: list[int]) -> list[str]:
 def commit_operations(
     folder: Path, epochs: list[int], metrics_bytes: bytes | None, repo_id: str
 ) -> list[CommitOperationAdd]:
-    """Additions for `epochs` plus metrics.json and the root card, read into memory now (files may be replaced later)."""
+    """Additions for `epochs` plus the metrics and the root card, read into memory now (files may be replaced later)."""
     operations = [CommitOperationAdd(path, (folder / path).read_bytes()) for path in layout_files(folder, epochs)]
     metrics = json.loads(metrics_bytes) if metrics_bytes else {"epochs": []}
     if metrics_bytes:
         operations.append(CommitOperationAdd(METRICS, metrics_bytes))
-    operations.append(CommitOperationAdd("README.md", render_card(metrics, folder, repo_id).encode()))
+    operations.append(CommitOperationAdd(CARD, render_card(metrics, folder, repo_id).encode()))
     return operations
 
 
@@ -195,9 +101,9 @@ class EpochUploader:
         self._worker.start()
 
     def submit(self, epoch: int) -> None:
-        """Queue a finished epoch (its folder, sample grid, metrics.json and the card); returns at once."""
+        """Queue a finished epoch (its folder, sample grid, the metrics and the card); returns at once."""
         try:
-            # Snapshot metrics.json now: the next epoch rewrites it before this upload may have started.
+            # Snapshot the metrics now: the next epoch rewrites it before this upload may have started.
             self._metrics_bytes = (self.out_dir / METRICS).read_bytes()
         except OSError:
             pass
@@ -313,8 +219,11 @@ class EpochUploader:
         return items
 
 
+# Paths a weights repo may hold besides the epochs (the Hub itself adds .gitattributes).
 LAYOUT_PATH = re.compile(
-    r"(epoch-\d{3,}/.+|samples/.+|metrics\.json|README\.md|progression\.png|quality\.png|\.gitattributes)"
+    "|".join(
+        [r"epoch-\d{3,}/.+", rf"{re.escape(SAMPLES)}/.+", *map(re.escape, (METRICS, CARD, *FIGURES, ".gitattributes"))]
+    )
 )
 
 
@@ -323,21 +232,6 @@ class PushReport:
     uploaded: list[str]  # repo paths sent in this commit
     unchanged: int  # files already on the Hub with the same content
     commit: str | None  # the new commit, None when nothing changed
-
-
-def remote_files(api: HfApi, repo_id: str) -> dict:
-    """path -> RepoFile for every file on the repo's main branch ({} for a new, empty repo)."""
-    try:
-        return {item.path: item for item in api.list_repo_tree(repo_id, recursive=True) if hasattr(item, "blob_id")}
-    except RevisionNotFoundError:  # no commit yet
-        return {}
-
-
-def same_content(remote, data: bytes) -> bool:
-    """Compare with the Hub's hash: sha256 for LFS/Xet files, the git blob sha1 for small ones."""
-    if remote.lfs is not None:
-        return remote.lfs.sha256 == hashlib.sha256(data).hexdigest()
-    return remote.blob_id == sha.git_hash(data)
 
 
 def push(weights_dir: str | Path, repo_id: str, api: HfApi | None = None) -> PushReport:
@@ -353,7 +247,8 @@ def push(weights_dir: str | Path, repo_id: str, api: HfApi | None = None) -> Pus
         foreign = sorted(path for path in remote if not LAYOUT_PATH.fullmatch(path))
         if foreign and not any(EPOCH_DIR.match(path) for path in remote):
             raise UsageError(
-                f"Hub repo {repo_id} is not in the weights layout (it holds {', '.join(foreign[:3])}); push to another repo"
+                f"Hub repo {repo_id} is not in the weights layout (it holds {', '.join(foreign[:3])}); "
+                "push to another repo"
             )
         metrics_path = folder / METRICS
         metrics_bytes = metrics_path.read_bytes() if metrics_path.is_file() else None
@@ -390,7 +285,7 @@ def pull(repo_id: str, epochs: list[int] | None = None, api: HfApi | None = None
     check_repo_id(repo_id)
     if epochs:
         names = [epoch_name(epoch) for epoch in sorted(set(epochs))]
-        patterns = [f"{name}/*" for name in names] + [f"samples/{name}.png" for name in names] + ["metrics.json"]
+        patterns = [f"{name}/*" for name in names] + [f"{SAMPLES}/{name}.png" for name in names] + [METRICS]
     else:
         patterns = WEIGHTS_PATTERNS
     endpoint = {"endpoint": api.endpoint, "token": api.token} if api is not None else {}
@@ -425,42 +320,3 @@ def remote_epochs(repo_id: str, snapshot: Path) -> list[int]:
         return local_epochs(snapshot)
     found = {int(m.group(1)) for path in paths if (m := EPOCH_DIR.match(path))}
     return sorted(e for e in found if all(f"{epoch_name(e)}/{name}" in paths for name in EPOCH_FILES))
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gan.hub", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    push_parser = commands.add_parser("push", help="upload a weights folder (only files missing or changed on the Hub)")
-    push_parser.add_argument("weights_dir", help="folder with epoch-NNN/, samples/, metrics.json (a training --out)")
-    push_parser.add_argument("repo_id", help="USER/REPO (created if needed)")
-    pull_parser = commands.add_parser("pull", help="download a weights repo into the cache and print its folder")
-    pull_parser.add_argument("repo_id", help="USER/REPO")
-    pull_parser.add_argument("--epochs", type=int, nargs="+", help="only these epochs (default: all)")
-    card_parser = commands.add_parser("card", help="write the root model card README.md of a weights folder")
-    card_parser.add_argument("weights_dir")
-    card_parser.add_argument("--repo-id", help="USER/REPO shown in the loading example (default: a placeholder)")
-    args = parser.parse_args(argv)
-
-    if args.command == "push":
-        report = push(args.weights_dir, args.repo_id)
-        if report.commit is None:
-            print(f"{args.repo_id} is up to date ({report.unchanged} files unchanged)")
-        else:
-            print(
-                f"pushed {len(report.uploaded)} files to {args.repo_id} ({report.unchanged} unchanged), commit {report.commit[:8]}"
-            )
-    elif args.command == "pull":
-        print(pull(args.repo_id, args.epochs))
-    else:
-        if args.repo_id:
-            check_repo_id(args.repo_id)
-        folder = Path(args.weights_dir)
-        check_layout(folder, str(folder))
-        from gan.card import write_card
-
-        print(write_card(folder, args.repo_id, read_metrics(folder)))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(run_cli(lambda: main()))
