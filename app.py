@@ -68,9 +68,17 @@ torch.set_num_threads(1)  # tiny matrices: one thread per request beats threads 
 args = parse_args(sys.argv[1:] if __name__ == "__main__" else [])
 engine = load_engine(args.weights)
 
-from demo.ui import build_demo, launch_options  # noqa: E402  (gradio is imported only once weights loaded)
 
-demo = build_demo(engine).queue(default_concurrency_limit=QUEUE_WORKERS, max_size=512)
+def build(engine: Engine):
+    """The Blocks with its queue; gradio is imported only here, once the weights are known to load."""
+    from demo.ui import build_demo
+
+    return build_demo(engine).queue(default_concurrency_limit=QUEUE_WORKERS, max_size=512)
+
+
+demo = build(engine)
 
 if __name__ == "__main__":
+    from demo.ui import launch_options
+
     demo.launch(server_name=args.host, server_port=args.port, share=False, **launch_options())

@@ -1,12 +1,15 @@
 """App speed: start-up of `python app.py`, compute time of a 10x10 grid, and 20 clients at once.
 
-    python benchmarks/bench_app.py                     # weights/ (or synthetic weights if it holds no epochs)
-    python benchmarks/bench_app.py --weights runs/mnist --clients 20 --requests 10
+    python -m benchmarks.bench_app                     # weights/ (or synthetic weights if it holds no epochs)
+    python -m benchmarks.bench_app --weights runs/mnist --clients 20 --requests 10
+
+What it prints also goes to benchmarks/results/bench_app.txt.
 
 Budget (DESIGN.md): ready within 10 s, a 10x10 grid under 50 ms of compute, 20 clients with no error.
 """
 
 import argparse
+import contextlib
 import os
 import socket
 import statistics
@@ -17,20 +20,52 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
+
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "benchmarks" / "results"
 
-import httpx  # noqa: E402
-
-# Valid arguments per endpoint; benchmarks mix them like people clicking around.
+# Request i of a mix like people clicking around: the tab modules' valid examples with these values changed.
 MIXED = {
-    "/generate": lambda i, last: [last, i, 10],
-    "/timeline": lambda i, last: [1 + i % max(last, 1), i, 8],
-    "/interpolate": lambda i, last: [last, i, i + 1, (i % 11) / 10, "slerp"],
-    "/edit": lambda i, last: [last, i, 5, (i % 9) - 4, 1.5, 0, 0, -1],
+    "generate": lambda i, facts: {"seed": i, "grid_size": 10},
+    "timeline": lambda i, facts: {"epoch": facts.first + i % max(facts.last - facts.first + 1, 1), "seed": i},
+    "interpolate": lambda i, facts: {"seed_a": i, "seed_b": i + 1, "t": (i % 11) / 10},
+    "edit": lambda i, facts: {"seed": i, "grid_size": 5, "direction_1": (i % 9) - 4, "direction_2": 1.5},
 }
+
+
+def mixed_call(i: int, facts) -> tuple[str, list]:
+    """The i-th request of the mix: (API name, arguments)."""
+    from demo.ui import examples
+
+    name = list(MIXED)[i % len(MIXED)]
+    return f"/{name}", list({**examples(facts)[name], **MIXED[name](i, facts)}.values())
+
+
+class Tee:
+    """A text stream writing to several others (the terminal and a results file)."""
+
+    def __init__(self, *streams):
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+
+@contextlib.contextmanager
+def results_file(name: str):
+    """Everything printed inside the block also goes to benchmarks/results/<name>.txt (replaced each run)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with (RESULTS / f"{name}.txt").open("w") as handle, contextlib.redirect_stdout(Tee(sys.stdout, handle)):
+        yield
 
 
 def synthetic_weights(folder: Path) -> Path:
@@ -125,20 +160,18 @@ def grid_compute_ms(weights: Path, repeats: int = 50) -> dict[str, float]:
     }
 
 
-def client_load(url: str, clients: int, requests: int, last: int) -> dict:
+def client_load(url: str, clients: int, requests: int, facts) -> dict:
     """`clients` gradio_client Clients at once, each sending `requests` mixed calls one after another."""
     from gradio_client import Client
-
-    names = list(MIXED)
 
     def user(index: int) -> tuple[list[float], int]:
         client = Client(url, verbose=False, download_files=False)
         latencies, errors = [], 0
         for step in range(requests):
-            name = names[(index + step) % len(names)]
+            name, args = mixed_call(index * requests + step, facts)
             start = time.perf_counter()
             try:
-                client.predict(*MIXED[name](index * requests + step, last), api_name=name)
+                client.predict(*args, api_name=name)
             except Exception:  # counted, not raised: the figure is how many failed
                 errors += 1
             latencies.append((time.perf_counter() - start) * 1000)
@@ -187,13 +220,15 @@ def main(argv: list[str] | None = None) -> int:
             f"10x10 grid: {grid['grid_p50']:.1f} ms median, {grid['grid_p95']:.1f} ms p95 of compute "
             f"(budget 50 ms); PNG encoding of the {grid['size']} px image {grid['png_p50']:.1f} ms more"
         )
+        from demo.context import Facts
         from gan.layout import epoch_folders
 
-        last = max(epoch_folders(weights))
-        load = client_load(url, args.clients, args.requests, last)
+        epochs = list(epoch_folders(weights))
+        load = client_load(url, args.clients, args.requests, Facts(first=epochs[0], last=epochs[-1]))
         print(
-            f"{args.clients} clients x {args.requests} mixed requests: {load['requests']} answered, {load['errors']} errors, "
-            f"p50 {load['p50']:.0f} ms, p95 {load['p95']:.0f} ms, {load['rps']:.1f} req/s over {load['seconds']:.1f} s"
+            f"{args.clients} clients x {args.requests} mixed requests: {load['requests']} answered, "
+            f"{load['errors']} errors, p50 {load['p50']:.0f} ms, p95 {load['p95']:.0f} ms, "
+            f"{load['rps']:.1f} req/s over {load['seconds']:.1f} s"
         )
     finally:
         process.terminate()
@@ -202,4 +237,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with results_file("bench_app"):
+        status = main()
+    sys.exit(status)

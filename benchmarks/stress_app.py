@@ -1,12 +1,13 @@
 """Full-size stress of the app: >=1000 hostile calls, 20 clients x 50 mixed requests, then 100 clients for 10 s.
 
-    python benchmarks/stress_app.py                    # starts python app.py on weights/ (synthetic if empty)
-    python benchmarks/stress_app.py --url http://127.0.0.1:7860/   # an app that is already running
+    python -m benchmarks.stress_app                    # starts python app.py on weights/ (synthetic if empty)
+    python -m benchmarks.stress_app --url http://127.0.0.1:7860/   # an app that is already running
 
 The fuzz and the 20-client phase use gradio_client; the 100-client phase speaks Gradio's REST protocol
 (POST /gradio_api/call/NAME, then read the result stream) with one httpx connection per client, which is
-what a browser does and keeps the load generator light. Exit status 1 if any valid request failed or the
-server stopped answering.
+what a browser does and keeps the load generator light. The valid arguments come from the tab modules
+(demo.ui.examples). Exit status 1 if any valid request failed or the server stopped answering. What it
+prints also goes to benchmarks/results/stress_app.txt.
 """
 
 import argparse
@@ -17,9 +18,19 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import httpx  # noqa: E402
-from bench_app import MIXED, free_port, run_clients, start_app, weights_or_synthetic  # noqa: E402
+import httpx
+
+from benchmarks.bench_app import (
+    client_load,
+    free_port,
+    mixed_call,
+    results_file,
+    run_clients,
+    start_app,
+    weights_or_synthetic,
+)
+from demo.context import Facts
+from demo.ui import examples
 
 HOSTILE = [
     -1,
@@ -41,17 +52,6 @@ HOSTILE = [
     "slerp",
     0,
 ]
-SIGNATURES = {  # valid arguments per endpoint; one is spoiled at a time
-    "/generate": lambda last: [last, 1, 4],
-    "/timeline": lambda last: [1, 1, 4],
-    "/plots": lambda last: [last],
-    "/progression": lambda last: [1, 4, [str(last)]],
-    "/timeline_gif": lambda last: [1, 2],
-    "/interpolate": lambda last: [last, 1, 2, 0.5, "slerp"],
-    "/interpolation_strip": lambda last: [last, 1, 2, 5, "lerp"],
-    "/edit": lambda last: [last, 0, 3, 1.0, 0, 0, 0, -1.0],
-    "/directions": lambda last: [last, 0],
-}
 
 
 def rss_mb(process) -> float | None:
@@ -67,37 +67,40 @@ def rss_mb(process) -> float | None:
     return None
 
 
-def last_epoch(url: str) -> int:
-    """The highest epoch the app accepts, read from the /generate endpoint's error message."""
+def probe_facts(url: str) -> Facts:
+    """The epochs the app accepts, read from the /generate endpoint's error message for an absurd epoch."""
     from gradio_client import Client
     from gradio_client.exceptions import AppError
 
+    args = examples(Facts(first=1, last=1))["generate"]
     try:
-        Client(url, verbose=False, download_files=False).predict(10**9, 0, 1, api_name="/generate")
+        Client(url, verbose=False, download_files=False).predict(
+            *{**args, "epoch": 10**9}.values(), api_name="/generate"
+        )
     except AppError as err:
-        return int(str(err).split(" to ")[1].split(";")[0])
+        first, last = str(err).split(" from ")[1].split(";")[0].split(" to ")
+        return Facts(first=int(first), last=int(last))
     raise SystemExit("the app accepted epoch 10**9")
 
 
-def fuzz(url: str, last: int, rounds: int) -> dict:
+def fuzz(url: str, facts: Facts, rounds: int) -> dict:
     """Every endpoint x every parameter x every hostile value, `rounds` times, 8 calls in flight at once."""
     from gradio_client import Client
     from gradio_client.exceptions import AppError
 
     client = Client(url, verbose=False, download_files=False)
+    valid = {f"/{name}": list(args.values()) for name, args in examples(facts).items()}
     cases = [
-        (name, position, value)
-        for name, make in SIGNATURES.items()
-        for position in range(len(make(1)))
-        for value in HOSTILE
-    ] * rounds
+        (name, position, value) for name, args in valid.items() for position in range(len(args)) for value in HOSTILE
+    ]
+    cases *= rounds
     counts = {"answered": 0, "gr.Error": 0, "other error": 0}
     failures: list[str] = []  # what each "other error" was: the case and the message
     lock = threading.Lock()
 
     def call(case) -> None:
         name, position, value = case
-        args = SIGNATURES[name](last)
+        args = list(valid[name])
         args[position] = value
         message = ""
         try:
@@ -106,7 +109,7 @@ def fuzz(url: str, last: int, rounds: int) -> dict:
         except AppError as err:
             kind = "gr.Error" if ("must" in str(err) or "may" in str(err)) else "other error"
             message = str(err)
-        except Exception as err:  # noqa: BLE001 - counted and shown, the stress goes on
+        except Exception as err:  # counted and shown, the stress goes on
             kind, message = "other error", f"{type(err).__name__}: {err}"
         with lock:
             counts[kind] += 1
@@ -118,9 +121,9 @@ def fuzz(url: str, last: int, rounds: int) -> dict:
         list(pool.map(call, cases))
     nan_cases = 0
     with httpx.Client(timeout=30) as http:  # NaN and Infinity cannot come through gradio_client's JSON
-        for name, make in SIGNATURES.items():
+        for name, args in valid.items():
             for bad in ("NaN", "Infinity", "-Infinity", "1e999"):
-                body = json.dumps(make(last)).replace(str(make(last)[0]), bad, 1)
+                body = json.dumps(args).replace(json.dumps(args[0]), bad, 1)
                 event = http.post(
                     f"{url}gradio_api/call{name}",
                     content=f'{{"data": {body}}}',
@@ -138,12 +141,6 @@ def fuzz(url: str, last: int, rounds: int) -> dict:
     return counts
 
 
-def gradio_clients(url: str, last: int, clients: int, requests: int) -> dict:
-    from bench_app import client_load
-
-    return client_load(url, clients, requests, last)
-
-
 def rest_call(http: httpx.Client, url: str, name: str, args: list) -> bool:
     event = http.post(f"{url}gradio_api/call{name}", json={"data": args})
     if event.status_code != 200:
@@ -152,19 +149,18 @@ def rest_call(http: httpx.Client, url: str, name: str, args: list) -> bool:
     return "event: complete" in text
 
 
-def rest_clients(url: str, last: int, clients: int, seconds: float) -> dict:
+def rest_clients(url: str, facts: Facts, clients: int, seconds: float) -> dict:
     """`clients` users each sending mixed requests back to back for `seconds`."""
-    names = list(MIXED)
     deadline = time.perf_counter() + seconds
 
     def user(index: int) -> tuple[list[float], int]:
         latencies, errors, step = [], 0, 0
         with httpx.Client(timeout=60) as http:
             while time.perf_counter() < deadline:
-                name = names[(index + step) % len(names)]
+                name, args = mixed_call(index * 1000 + step, facts)
                 start = time.perf_counter()
                 try:
-                    ok = rest_call(http, url, name, MIXED[name](index * 1000 + step, last))
+                    ok = rest_call(http, url, name, args)
                 except httpx.HTTPError:
                     ok = False
                 latencies.append((time.perf_counter() - start) * 1000)
@@ -197,26 +193,27 @@ def main(argv: list[str] | None = None) -> int:
     url = url.rstrip("/") + "/"
     failed = False
     try:
-        last = last_epoch(url)
+        facts = probe_facts(url)
         memory = {"start": rss_mb(process)}
-        counts = fuzz(url, last, args.fuzz_rounds)
+        counts = fuzz(url, facts, args.fuzz_rounds)
         memory["after fuzz 1"] = rss_mb(process)
         for again in (2, 3):  # the same again: memory should level off, not keep climbing
-            more = fuzz(url, last, args.fuzz_rounds)
+            more = fuzz(url, facts, args.fuzz_rounds)
             memory[f"after fuzz {again}"] = rss_mb(process)
             counts = {key: counts[key] + more[key] for key in counts}
         for failure in counts["failures"][:10]:
             print(f"  other error: {failure}")
         print(
-            f"fuzz: {counts['calls']} hostile calls in {counts['seconds']:.1f} s: {counts['gr.Error']} gr.Error with a message, "
-            f"{counts['answered']} answered (value was acceptable), {counts['other error']} other errors"
+            f"fuzz: {counts['calls']} hostile calls in {counts['seconds']:.1f} s: {counts['gr.Error']} gr.Error "
+            f"with a message, {counts['answered']} answered (value was acceptable), "
+            f"{counts['other error']} other errors"
         )
-        load = gradio_clients(url, last, 20, 50)
+        load = client_load(url, 20, 50, facts)
         print(
             f"20 clients x 50 mixed requests (gradio_client): {load['requests']} answered, {load['errors']} errors, "
             f"p50 {load['p50']:.0f} ms, p95 {load['p95']:.0f} ms, {load['rps']:.1f} req/s"
         )
-        burst = rest_clients(url, last, 100, args.seconds)
+        burst = rest_clients(url, facts, 100, args.seconds)
         print(
             f"100 clients for {burst['seconds']:.0f} s (REST): {burst['requests']} requests, {burst['errors']} errors, "
             f"p50 {burst['p50']:.0f} ms, p95 {burst['p95']:.0f} ms, {burst['rps']:.1f} req/s"
@@ -224,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         memory["after load"] = rss_mb(process)
         if memory["start"] is not None:
             print("server memory (RSS): " + ", ".join(f"{name} {mb:.0f} MB" for name, mb in memory.items()))
-        alive = rest_call(httpx.Client(timeout=30), url, "/generate", [last, 1, 10])
+        alive = rest_call(httpx.Client(timeout=30), url, *mixed_call(0, facts))
         print(f"after the stress the app {'still answers' if alive else 'DOES NOT ANSWER'}")
         failed = counts["other error"] > 0 or load["errors"] > 0 or burst["errors"] > 0 or not alive
     finally:
@@ -235,4 +232,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with results_file("stress_app"):
+        status = main()
+    sys.exit(status)

@@ -18,8 +18,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from gan.errors import UsageError
 from gan.images import grid_array, to_uint8, upscale
-from gan.layout import epoch_folders, epoch_name
+from gan.layout import METRICS, epoch_folders, epoch_name, read_metrics
 from gan.models import Generator, load_generator
 
 log = logging.getLogger("demo")
@@ -223,23 +224,19 @@ def _load_generator(folder: Path) -> Generator:
 
 
 def _read_metrics(folder: Path, skipped: list[str]) -> tuple[dict[int, dict], dict]:
-    path = folder / "metrics.json"
-    if not path.is_file():
-        return {}, {}
+    """metrics.json's records by epoch and its real-data floor; when unreadable, none, and a line in `skipped`."""
     try:
-        metrics = json.loads(path.read_text())
+        metrics = read_metrics(folder)
         records = {
             int(r["epoch"]): r
             for r in metrics.get("epochs", [])
             if isinstance(r, dict) and isinstance(r.get("epoch"), int)
         }
         reference = metrics.get("reference") or {}
-        if not isinstance(reference, dict):
-            reference = {}
-    except (ValueError, UnicodeDecodeError, AttributeError, TypeError):
-        skipped.append("metrics.json: not valid JSON in the expected layout; plots and quality numbers are left out")
+    except (UsageError, AttributeError, TypeError):
+        skipped.append(f"{METRICS}: not valid JSON in the expected layout; plots and quality numbers are left out")
         return {}, {}
-    return records, reference
+    return records, reference if isinstance(reference, dict) else {}
 
 
 def load_run(folder: str | Path) -> Run:

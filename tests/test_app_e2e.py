@@ -14,23 +14,16 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+from demo.context import Facts
 from demo.engine import Engine, load_run
-from demo.ui import build_demo, launch_options
+from demo.ui import build_demo, examples, launch_options
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = [-1, 10**12, "abc", None, 2.5, True, "9" * 20_000, [1, 2], {"path": "/etc/passwd"}]
-# Valid arguments per endpoint (for weights with epochs 1 and 3 saved); the fuzz test spoils one at a time.
-VALID = {
-    "/generate": [3, 5, 4],
-    "/timeline": [1, 5, 4],
-    "/plots": [3],
-    "/progression": [5, 3, ["1", "3"]],
-    "/timeline_gif": [5, 2],
-    "/interpolate": [3, 1, 2, 0.5, "slerp"],
-    "/interpolation_strip": [3, 1, 2, 4, "lerp"],
-    "/edit": [3, 0, 2, 1.0, 0, 0, 0, -1.0],
-    "/directions": [3, 0],
-}
+# Valid arguments per endpoint, as the tab modules declare them for weights with epochs 1 and 3 saved;
+# the fuzz test spoils one at a time.
+EXAMPLES = examples(Facts(first=1, last=3))
+VALID = {f"/{name}": list(args.values()) for name, args in EXAMPLES.items()}
 
 
 def free_port() -> int:
@@ -78,19 +71,10 @@ def load(path: str) -> Image.Image:
 
 def test_api_lists_every_endpoint(client):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-    assert set(VALID) <= set(endpoints)
+    assert set(VALID) == set(endpoints)  # every public endpoint has examples, so the fuzz test covers it
     assert all(info["description"] for name, info in endpoints.items() if name in VALID)
-    names = [p["parameter_name"] for p in endpoints["/edit"]["parameters"]]
-    assert names == [
-        "epoch",
-        "seed",
-        "grid_size",
-        "direction_1",
-        "direction_2",
-        "direction_3",
-        "direction_4",
-        "direction_5",
-    ]
+    for name, args in EXAMPLES.items():  # the declared examples name every parameter, in order
+        assert [p["parameter_name"] for p in endpoints[f"/{name}"]["parameters"]] == list(args)
 
 
 def test_generate_images_are_exact_and_deterministic(client):
@@ -228,13 +212,13 @@ def test_fuzz_every_endpoint_with_hostile_values(app_url):
 
 def test_burst_of_concurrent_requests(client):
     """A short burst: 40 mixed requests in flight at once all get answers (the full-size run is benchmarks/)."""
-    endpoints = ["/generate", "/interpolate", "/edit", "/timeline"]
+    endpoints = ["generate", "interpolate", "edit", "timeline"]
     jobs = []
     for index in range(40):
         endpoint = endpoints[index % len(endpoints)]
-        args = list(VALID[endpoint])
-        args[1] = index  # a different seed per request
-        jobs.append(client.submit(*args, api_name=endpoint))
+        args = dict(EXAMPLES[endpoint])
+        args["seed" if "seed" in args else "seed_a"] = index  # a different seed per request
+        jobs.append(client.submit(*args.values(), api_name=f"/{endpoint}"))
     results = [job.result(timeout=60) for job in jobs]
     assert all(Path(result[0] if isinstance(result, tuple) else result).is_file() for result in results)
 

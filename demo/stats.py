@@ -1,0 +1,110 @@
+"""What the person sees next to an image: an epoch's numbers as small HTML cards, and plot tables."""
+
+import html
+
+import pandas as pd
+
+from demo.engine import Run
+
+
+def number(value: float | None, digits: int = 3) -> str:
+    """A short rendering of a metric: 'n/a' when absent, 3 significant figures from 100 up."""
+    if not isinstance(value, (int, float)):
+        return "n/a"
+    if abs(value) >= 100:
+        return f"{value:.{digits}g}"
+    return f"{value:.{digits}f}".rstrip("0").rstrip(".")
+
+
+def card(title: str, value: str, detail: str) -> str:
+    return (
+        f'<div class="stat"><small>{html.escape(title)}</small><b>{html.escape(value)}</b>'
+        f"<small>{html.escape(detail)}</small></div>"
+    )
+
+
+def valid_histogram(histogram: object) -> bool:
+    """metrics.json's class_histogram: ten shares, one per digit."""
+    return (
+        isinstance(histogram, list)
+        and len(histogram) == 10
+        and all(isinstance(h, (int, float)) and not isinstance(h, bool) for h in histogram)
+    )
+
+
+def histogram_html(histogram: list[float], title: str = "Which digits (classifier)") -> str:
+    """Ten bars, one per digit, scaled to the most common one; the share shows on hover."""
+    top = max(max(histogram), 1e-9)
+    bars = "".join(
+        f'<i style="height:{max(2, round(100 * h / top))}%" title="{d}: {h:.1%}"></i>' for d, h in enumerate(histogram)
+    )
+    labels = "".join(f"<span>{d}</span>" for d in range(10))
+    return (
+        f'<div class="stat" style="min-width:12rem"><small>{html.escape(title)}</small>'
+        f'<div class="hist">{bars}</div><div class="hist-labels">{labels}</div></div>'
+    )
+
+
+def stats_html(run: Run, epoch: int, note: str = "") -> str:
+    """The epoch's training record and quality measures as small cards."""
+    record = run.records.get(epoch, {})
+    reference = run.reference
+    cards = [card("Epoch", str(epoch), f"of {max(run.generators)}")]
+    if record:
+        cards += [
+            card("D(x)", number(record.get("d_real")), "D's score on real digits"),
+            card("D(G(z))", number(record.get("d_fake")), "D's score on fakes"),
+            card("D loss", number(record.get("d_loss")), "G loss " + number(record.get("g_loss"))),
+        ]
+    if "fid" in record:
+        floor = reference.get("fid")
+        detail = f"real data {number(floor, 2)}" if isinstance(floor, (int, float)) else "lower is better"
+        cards.append(card("FID", number(record["fid"], 3), detail))
+    if "inception_score" in record:
+        floor = reference.get("inception_score")
+        detail = f"real data {number(floor, 3)}" if isinstance(floor, (int, float)) else "higher is better, max 10"
+        cards.append(card("IS", number(record["inception_score"], 3), detail))
+    if "digits_present" in record:
+        cards.append(card("Digits", f"{record['digits_present']}/10", "classes drawn"))
+    if valid_histogram(record.get("class_histogram")):
+        cards.append(histogram_html(record["class_histogram"]))
+    if not record:
+        cards.append('<div class="stat"><small>No training record for this epoch in metrics.json</small></div>')
+    note_html = f'<p class="note">{html.escape(note)}</p>' if note else ""
+    return f'{note_html}<div class="stats">{"".join(cards)}</div>'
+
+
+def series_frame(
+    run: Run,
+    epoch: int,
+    series: dict[str, str],
+    reference_key: str | None = None,
+    bounds: tuple[float, float] | None = None,
+) -> pd.DataFrame:
+    """Long-format (epoch, value, series) rows of metrics.json keys, the real-data floor and a line at `epoch`."""
+    records = [run.records[e] for e in sorted(run.records)]
+    rows = [
+        (r["epoch"], float(r[key]), label)
+        for key, label in series.items()
+        for r in records
+        if isinstance(r.get(key), (int, float))
+    ]
+    floor = run.reference.get(reference_key) if reference_key else None
+    if isinstance(floor, (int, float)) and rows:
+        first, last = min(run.generators), max(run.generators)
+        rows += [(first, float(floor), "real data"), (last, float(floor), "real data")]
+    if rows:
+        values = [v for _, v, _ in rows]
+        low, high = bounds or (min(values), max(values))
+        rows += [(epoch, low, "this epoch"), (epoch, high, "this epoch")]
+    return pd.DataFrame(rows, columns=["epoch", "value", "series"])
+
+
+def metric_frames(run: Run, epoch: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The Timeline's four plots (losses, D outputs, FID, IS), each with a vertical line at `epoch`."""
+    return (
+        series_frame(run, epoch, {"d_loss": "D loss", "g_loss": "G loss"}),
+        series_frame(run, epoch, {"d_real": "D(x) on real", "d_fake": "D(G(z)) on fake"}, bounds=(0.0, 1.0)),
+        series_frame(run, epoch, {"fid": "FID"}, "fid"),
+        series_frame(run, epoch, {"inception_score": "IS"}, "inception_score"),
+    )

@@ -1,0 +1,142 @@
+"""Edit: push a digit's latent along the directions that change the picture most at one epoch."""
+
+import threading
+
+import gradio as gr
+
+from demo import widgets
+from demo.context import Context, Facts, shown_errors
+from demo.validation import real_number
+
+TITLE = "Edit"
+STRENGTH = 4.0  # edit sliders move a latent by up to this many standard deviations along a direction
+
+
+def examples(facts: Facts) -> dict[str, dict]:
+    strengths = {"direction_1": 1.0, "direction_2": 0, "direction_3": 0, "direction_4": 0, "direction_5": -1.0}
+    return {
+        "edit": {"epoch": facts.last, "seed": 0, "grid_size": 2, **strengths},
+        "directions": {"epoch": facts.last, "seed": 0},
+    }
+
+
+class Handlers:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    @shown_errors
+    def edit(
+        self,
+        epoch: float,
+        seed: float,
+        grid_size: float,
+        direction_1: float,
+        direction_2: float,
+        direction_3: float,
+        direction_4: float,
+        direction_5: float,
+    ):
+        """Push the seed's latents along the Generator's top principal directions.
+
+        Args:
+            epoch: training epoch whose Generator (and directions) to use.
+            seed: whole number from 0 to 2147483647; the single digit is the grid's top-left one.
+            grid_size: n for the n x n grid that gets the same edit, 1 to 10.
+            direction_1: strength along direction 1, -4 to 4 (standard deviations); likewise direction_2..5.
+        """
+        ctx, engine = self.ctx, self.ctx.engine
+        (epoch, note), seed, size = ctx.epoch(epoch), ctx.seed(seed), ctx.size(grid_size)
+        strengths = (direction_1, direction_2, direction_3, direction_4, direction_5)
+        values = [real_number(s, f"direction {k + 1}", -STRENGTH, STRENGTH) for k, s in enumerate(strengths)]
+        latents = engine.edited_latents(epoch, seed, size * size, values)
+        _, shares = engine.directions(epoch)
+        caption = f"Epoch {epoch}. Share of the image change each direction explains: " + ", ".join(
+            f"**{k + 1}**: {share:.0%}" for k, share in enumerate(shares.tolist())
+        )
+        digit = engine.grid(epoch, latents[:1], 1, 1)
+        return digit, engine.grid(epoch, latents, size, size), caption + (f"\n\n{note}" if note else "")
+
+    @shown_errors
+    def directions(self, epoch: float, seed: float):
+        """What each principal direction does: rows are directions, columns strengths -3 to 3.
+
+        Args:
+            epoch: training epoch whose directions to show.
+            seed: whole number from 0 to 2147483647.
+        """
+        (epoch, _), seed = self.ctx.epoch(epoch), self.ctx.seed(seed)
+        return self.ctx.engine.direction_sheet(epoch, seed)
+
+
+def build(ctx: Context, tab: gr.Tab) -> None:
+    handlers, engine = Handlers(ctx), ctx.engine
+    last, seed = engine.epochs[-1], 0
+    epoch_doc = widgets.epoch_doc(engine)
+    gr.Markdown(
+        "Push one digit's latent along the directions that change the picture most at this epoch (the principal "
+        "directions of the Generator's Jacobian, averaged over many *z*; + adds ink). The grid gets the same push, "
+        "so you see what a direction does to many digits at once."
+    )
+    with gr.Row():
+        with gr.Column(scale=1, min_width=280):
+            epoch = widgets.epoch_slider(engine, last)
+            seed_box, dice = widgets.seed_box("Seed", seed)
+            strengths = [
+                gr.Slider(-STRENGTH, STRENGTH, value=0, step=0.1, label=f"Direction {k + 1}")
+                for k in range(engine.direction_count)
+            ]
+            size = widgets.grid_slider(5, "Same edit on an n x n grid")
+            reset = gr.Button("Reset directions to 0")
+        with gr.Column(scale=1, min_width=280):
+            latents = engine.latents(seed, 25)  # no edit yet, so no directions needed at start-up
+            digit = widgets.image("Edited digit", engine.grid(last, latents[:1], 1, 1), height=260)
+            caption = gr.Markdown(
+                "Move a direction slider: the directions of each epoch are worked out the first time they are needed."
+            )
+            grid = widgets.image("The same edit on many digits", engine.grid(last, latents, 5, 5))
+    inputs, outputs = [epoch, seed_box, size, *strengths], [digit, grid, caption]
+    gr.on(
+        [s.input for s in strengths] + [epoch.input, size.input, seed_box.submit],
+        handlers.edit,
+        inputs,
+        outputs,
+        api_name="edit",
+        api_description=(
+            f"Move the seed's latents along the Generator's top {engine.direction_count} principal directions. "
+            f"{epoch_doc}; {widgets.SEED_DOC}; {widgets.GRID_DOC}; direction_k -{STRENGTH:g} to {STRENGTH:g}. "
+            "Returns (digit PNG, grid PNG, caption)."
+        ),
+        **widgets.LIVE,
+    )
+    dice.click(widgets.random_seed, None, seed_box, **widgets.PRIVATE).then(
+        handlers.edit, inputs, outputs, api_visibility="private", **widgets.LIVE
+    )
+    reset.click(lambda: [0] * len(strengths), None, strengths, **widgets.PRIVATE).then(
+        handlers.edit, inputs, outputs, api_visibility="private", **widgets.LIVE
+    )
+    with gr.Accordion(
+        "All directions at a glance: rows are directions (share of image change), columns push from -3 to +3",
+        open=True,
+    ):
+        sheet_button = gr.Button("Redraw for this epoch and seed")
+        sheet = widgets.image("Directions at a glance", show_label=False)
+    sheet_button.click(
+        handlers.directions,
+        [epoch, seed_box],
+        sheet,
+        api_name="directions",
+        api_description=(
+            f"Rows: principal directions; columns: the seed's digit pushed from -3 to +3. {epoch_doc}; "
+            f"{widgets.SEED_DOC}."
+        ),
+        preprocess=False,
+    )
+    gr.on(
+        [tab.select, epoch.release, seed_box.submit],
+        handlers.directions,
+        [epoch, seed_box],
+        sheet,
+        api_visibility="private",
+        **widgets.LIVE,
+    )
+    threading.Thread(target=engine.directions, args=(last,), daemon=True).start()  # warm the default epoch

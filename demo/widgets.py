@@ -1,0 +1,108 @@
+"""Gradio pieces every tab uses: exact images, seed boxes, sliders, event settings, the look."""
+
+import secrets
+
+import gradio as gr
+
+from demo.engine import MAX_GRID, Engine, epoch_ranges
+from demo.validation import SEED_MAX
+
+# Live controls: the last value of a drag wins, no spinner, raw values reach the handler (it validates).
+LIVE = {"trigger_mode": "always_last", "show_progress": "hidden", "preprocess": False}
+# Helper events (dice, resets, slider ranges): not part of the API, answered without the queue.
+PRIVATE = {"api_visibility": "private", "queue": False}
+SEED_DOC = f"seed 0-{SEED_MAX}"  # pieces of the endpoints' API descriptions
+GRID_DOC = f"grid_size 1-{MAX_GRID}"
+COLORS = {
+    "D loss": "#6366f1",
+    "G loss": "#f59e0b",
+    "D(x) on real": "#10b981",
+    "D(G(z)) on fake": "#ef4444",
+    "FID": "#8b5cf6",
+    "IS": "#0ea5e9",
+    "digits present": "#f59e0b",
+    "real data": "#94a3b8",
+    "this epoch": "#111827",
+}
+CSS = """
+.pixels img { image-rendering: pixelated; image-rendering: crisp-edges; }
+.pixels .image-frame img, .pixels img { object-fit: contain; }
+#intro p { margin: 0.2rem 0; }
+.note { border-left: 4px solid #f59e0b; padding: 0.4rem 0.8rem; background: var(--background-fill-secondary); }
+.stats { display: flex; flex-wrap: wrap; gap: 0.4rem; }
+.stat { padding: 0.35rem 0.6rem; border-radius: 8px; background: var(--background-fill-secondary); min-width: 6.2rem; }
+.stat b { display: block; font-size: 1.2rem; line-height: 1.4; }
+.stat small { color: var(--body-text-color-subdued); }
+.hist { display: flex; align-items: flex-end; gap: 2px; height: 2.6rem; }
+.hist i { flex: 1; background: var(--color-accent); border-radius: 2px 2px 0 0; min-height: 1px; }
+.hist-labels { display: flex; gap: 2px; font-size: 0.7rem; text-align: center; }
+.hist-labels span { flex: 1; }
+.seed-row .dice { align-self: stretch; }
+@media (max-width: 640px) {
+  .tab-container button { padding: 0 8px !important; }
+  #intro h1 { font-size: 1.5rem; }
+}
+"""
+
+
+def theme() -> gr.themes.Base:
+    """System fonts only: nothing is fetched from the internet when the page opens."""
+    fonts = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "sans-serif"]
+    return gr.themes.Soft(
+        primary_hue="violet", neutral_hue="slate", font=fonts, font_mono=["ui-monospace", "monospace"]
+    )
+
+
+def launch_options() -> dict:
+    """Keyword arguments for demo.launch() that belong to the look (Gradio 6 takes them there)."""
+    # No run history: every slider step is a run, and the browser would keep them all.
+    return {"theme": theme(), "css": CSS, "run_history": False, "footer_links": ["api", "gradio", "settings"]}
+
+
+def epoch_doc(engine: Engine) -> str:
+    return f"epoch {engine.epochs[0]}-{engine.epochs[-1]} (the nearest saved epoch is used)"
+
+
+def random_seed() -> int:
+    return secrets.randbelow(SEED_MAX + 1)
+
+
+def image(label: str, value=None, **kwargs) -> gr.Image:
+    """Exact pictures: PNG, greyscale, shown with crisp pixels; never lossy WebP."""
+    return gr.Image(
+        value,
+        label=label,
+        format="png",
+        image_mode="L",
+        type="pil",
+        interactive=False,
+        buttons=["download", "fullscreen"],
+        elem_classes="pixels",
+        **kwargs,
+    )
+
+
+def seed_box(label: str, value: int) -> tuple[gr.Number, gr.Button]:
+    """A seed field with a dice button beside it."""
+    with gr.Row(equal_height=True, elem_classes="seed-row"):
+        box = gr.Number(value, label=label, precision=0, minimum=0, maximum=SEED_MAX, scale=3, min_width=120)
+        dice = gr.Button("Random", scale=1, min_width=90, elem_classes="dice")
+    return box, dice
+
+
+def epoch_slider(engine: Engine, value: int, label: str = "Epoch") -> gr.Slider:
+    """A slider over the run's first to last saved epoch; in-between values snap to a saved one."""
+    first, last = engine.epochs[0], engine.epochs[-1]
+    return gr.Slider(
+        first,
+        last,
+        value=value,
+        step=1,
+        label=label,
+        interactive=first < last,
+        info=f"Saved epochs: {epoch_ranges(engine.epochs)}. In-between values show the nearest saved one.",
+    )
+
+
+def grid_slider(value: int, label: str = "Grid size (n x n)") -> gr.Slider:
+    return gr.Slider(1, MAX_GRID, value=value, step=1, label=label)
