@@ -1,11 +1,22 @@
-"""The root model card (README.md) of a weights folder / Hub repo: metadata, per-epoch quality, recipe, usage."""
+"""The root model card of a weights folder / Hub repo: metadata, epochs and tags, per-epoch quality, recipe, usage."""
 
 from pathlib import Path
 
 from huggingface_hub import ModelCardData
 
 from gan.io import atomic_write_bytes
-from gan.layout import epoch_folders, epoch_name, read_metrics
+from gan.layout import (
+    CARD,
+    EPOCH_FILES,
+    METRICS,
+    PROGRESSION,
+    QUALITY,
+    SAMPLES,
+    epoch_folders,
+    epoch_name,
+    read_metrics,
+    sample_path,
+)
 
 PLACEHOLDER_REPO = "USER/REPO"
 # Settings worth showing in the recipe table, in this order (the rest of metrics["config"] is run plumbing).
@@ -67,49 +78,68 @@ def quality_table(metrics: dict, epochs: list[int]) -> str:
 
 def recipe_table(config: dict) -> str:
     rows = [f"| `{key}` | `{config[key]}` |" for key in RECIPE_KEYS if key in config]
-    return "\n".join(["| setting | value |", "|---|---|", *rows]) if rows else "(no recipe recorded in metrics.json)"
+    return "\n".join(["| setting | value |", "|---|---|", *rows]) if rows else f"(no recipe recorded in {METRICS})"
 
 
 def sample_picture(folder: Path, last_epoch: int | None) -> str | None:
     """Repo-relative path of the picture to show: a progression image if there is one, else the last epoch's grid."""
-    for candidate in ("progression.png", "samples/progression.png"):
+    for candidate in (PROGRESSION, f"{SAMPLES}/{PROGRESSION}"):
         if (folder / candidate).is_file():
             return candidate
-    if last_epoch is not None and (folder / "samples" / f"{epoch_name(last_epoch)}.png").is_file():
-        return f"samples/{epoch_name(last_epoch)}.png"
+    if last_epoch is not None and sample_path(folder, last_epoch).is_file():
+        return sample_path("", last_epoch).as_posix()
     return None
 
 
+def epoch_ranges(epochs: list[int]) -> str:
+    """[1, 2, 3, 5, 10] -> '1-3, 5, 10': consecutive epochs as one range."""
+    runs: list[list[int]] = []
+    for epoch in sorted(epochs):
+        if runs and epoch == runs[-1][-1] + 1:
+            runs[-1].append(epoch)
+        else:
+            runs.append([epoch])
+    return ", ".join(f"{run[0]}-{run[-1]}" if len(run) > 2 else ", ".join(map(str, run)) for run in runs)
+
+
 def render_card(metrics: dict, folder: Path, repo_id: str | None = None) -> str:
-    """The whole README.md for a weights folder whose metrics document is `metrics`."""
+    """The whole card for a weights folder whose metrics document is `metrics`."""
     repo_id = repo_id or PLACEHOLDER_REPO
     recorded = [record["epoch"] for record in metrics.get("epochs", [])]
     # The folder may keep a subset of the trained epochs: describe those that are there.
     saved = list(epoch_folders(folder)) if folder.is_dir() else []
     epochs = saved or recorded
     last = max(epochs) if epochs else None
-    example = f"{last:03d}" if last else "010"
+    example = epoch_name(last or 10)
     picture = sample_picture(folder, last)
     parts = [
         f"---\n{card_metadata().to_yaml()}\n---",
         "# MNIST MLP GAN, one Generator per epoch",
         "The tutorial's MLP GAN (G: 100→256→256→784, ReLU, Tanh; D: 784→256→256→1, LeakyReLU 0.2) trained "
         "with BCE and Adam, its Generator exported after every epoch so you can watch it learn. "
-        f"Each `epoch-NNN/` folder holds `config.json` and `model.safetensors`; this repo has {len(epochs)} epochs "
-        f"of a {max(recorded, default=len(epochs))}-epoch run, tagged `epoch-NNN` on the commit that added them.",
+        f"Each `epoch-NNN/` folder holds {' and '.join(f'`{name}`' for name in EPOCH_FILES)}; this repo has "
+        f"{len(epochs)} epochs of a {max(recorded, default=len(epochs))}-epoch run.",
     ]
     if picture:
-        if picture.endswith("progression.png"):
+        if picture.endswith(PROGRESSION):
             caption = "One row per epoch, the same latents in every column"
         else:
             caption = "Samples" if last is None else f"The same fixed latents, epoch {last}"
         parts.append(f"![{caption}]({picture})")
+    if epochs:
+        first_tag, last_tag = epoch_name(min(epochs)), epoch_name(max(epochs))
+        parts += [
+            "## Epochs and tags",
+            f"Epochs: {epoch_ranges(epochs)}. Each is tagged `epoch-NNN` (`{first_tag}` … `{last_tag}`) on the "
+            f'commit that added it: `snapshot_download("{repo_id}", revision="{example}")` gives the repo as it '
+            "stood then.",
+        ]
     parts += [
         "## Quality per epoch",
         "FID and Inception Score come from a small MNIST classifier (not Inception-v3), so they compare epochs "
         "of this repo, not papers. *digits present*: how many of the 10 digits hold at least 2% of the samples. "
         "D(x), D(G(z)): the discriminator's mean output on real and generated images during the epoch.",
-        *(["![FID and IS against epoch](quality.png)"] if (folder / "quality.png").is_file() else []),
+        *([f"![FID and IS against epoch]({QUALITY})"] if (folder / QUALITY).is_file() else []),
         quality_table(metrics, epochs),
         "## Recipe",
         recipe_table(metrics.get("config", {})),
@@ -117,9 +147,9 @@ def render_card(metrics: dict, folder: Path, repo_id: str | None = None) -> str:
         "With this project's `gan` package on the path:",
         "```python\n"
         "import torch\nfrom huggingface_hub import snapshot_download\nfrom gan import Generator\n\n"
-        f'local = snapshot_download("{repo_id}", allow_patterns=["epoch-{example}/*"])\n'
-        f'generator = Generator.from_pretrained(f"{{local}}/epoch-{example}", strict=True)\n'
-        f"images = generator(torch.randn(16, generator.latent_dim))  # (16, 784) in [-1, 1]\n"
+        f'folder = snapshot_download("{repo_id}", allow_patterns=["{example}/*"])\n'
+        f'generator = Generator.from_pretrained(f"{{folder}}/{example}", strict=True)\n'
+        "images = generator(torch.randn(16, generator.latent_dim))  # (16, 784) in [-1, 1]\n"
         "```",
         "To watch all epochs, run the app against this repo: `python app.py --weights " + repo_id + "`.",
     ]
@@ -127,9 +157,9 @@ def render_card(metrics: dict, folder: Path, repo_id: str | None = None) -> str:
 
 
 def write_card(folder: str | Path, repo_id: str | None = None, metrics: dict | None = None) -> Path:
-    """Write FOLDER/README.md (atomically) from FOLDER/metrics.json; returns its path."""
+    """Write the card into `folder` (atomically) from its metrics; returns the card's path."""
     folder = Path(folder)
     text = render_card(read_metrics(folder) if metrics is None else metrics, folder, repo_id)
-    path = folder / "README.md"
+    path = folder / CARD
     atomic_write_bytes(path, text.encode())
     return path

@@ -1,19 +1,26 @@
-"""gan.hub against a local fake of the Hub's HTTP endpoints: push, pull, train --push-to-hub, offline paths.
+"""gan.hub against a local fake of the Hub's HTTP endpoints: push, pull, train --push-to-hub, Space deploys, offline.
 
 The fake speaks the endpoints huggingface_hub 2.x calls for these operations (LFS "basic" transfer; Xet is
-disabled): repo creation, preupload, LFS batch + PUT, commit, tag, repo info, tree listing, resolve (HEAD/GET).
+disabled): repo creation, preupload, LFS batch + PUT, commit, tag, repo info, tree listing, resolve (HEAD/GET),
+Space variables. It enforces the rules the real Hub does that matter here: a binary file sent as a regular
+(inline) file is refused, preupload sends binary files to LFS, a Space needs an SDK.
 """
 
 import base64
+import codecs
 import functools
 import hashlib
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -27,21 +34,43 @@ from huggingface_hub.utils import sha
 
 import gan.hub
 import gan.hub.repo
+import gan.hub.space
 import gan.hub.upload
 from gan import Generator
 from gan.errors import UsageError, run_cli
 from gan.hub import EpochUploader, check_repo_id, pull, push, resolve_weights
+from gan.hub.space import WEIGHTS_VARIABLE, deploy_space, space_files
 
 # huggingface_hub's own LFS PUT passes data=<file> to httpx2, which warns; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning")
 
 TOKEN = "hf_fake_token_for_tests"
 REPO_ROOT = Path(__file__).resolve().parent.parent
-LFS_SUFFIXES = (".safetensors", ".png", ".bin", ".pt")
+LFS_THRESHOLD = 10 * 2**20  # the Hub sends text files this large to LFS too
+BINARY_REJECTED = (
+    "Your push was rejected because it contains binary files. Please use https://git-lfs.github.com/ or "
+    "https://huggingface.co/docs/hub/xet to store binary files."
+)
+
+
+def is_binary(data: bytes, complete: bool = True) -> bool:
+    """The Hub's test: a NUL byte, or not UTF-8 (`complete=False` for a prefix that may end inside a character)."""
+    if b"\0" in data:
+        return True
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=complete)
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def repo_key(kind: str | None, repo_id: str) -> str:
+    """Where the fake keeps a repo: model repos by owner/name, others under their URL prefix (spaces/owner/name)."""
+    return repo_id if kind in (None, "model", "models") else f"{kind.rstrip('s')}s/{repo_id}"
 
 
 class FakeHub:
-    """In-memory model repos: commits (path -> bytes), branch main, tags, LFS objects by sha256."""
+    """In-memory repos: commits (path -> bytes), which paths are LFS, branch main, tags, LFS objects by sha256."""
 
     def __init__(self):
         self.repos: dict[str, dict] = {}
@@ -53,20 +82,27 @@ class FakeHub:
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def add_repo(self, repo_id: str, files: dict[str, bytes] | None = None) -> None:
-        self.repos[repo_id] = {"commits": {}, "main": None, "tags": {}, "log": []}
-        self.commit(
-            repo_id,
-            {".gitattributes": b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n", **(files or {})},
-            "initial commit",
-        )
+    def add_repo(self, repo_id: str, files: dict[str, bytes] | None = None, **settings) -> None:
+        """A repo as the Hub creates it (its .gitattributes), plus `files` (binary ones stored as LFS)."""
+        self.repos[repo_id] = {"commits": {}, "lfs_paths": {}, "main": None, "tags": {}, "log": [], **settings}
+        files = {".gitattributes": b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n", **(files or {})}
+        self.commit(repo_id, files, "initial commit", lfs={path for path, data in files.items() if is_binary(data)})
 
-    def commit(self, repo_id: str, changes: dict[str, bytes], message: str) -> str:
+    def commit(
+        self, repo_id: str, changes: dict[str, bytes], message: str, lfs: set[str] = frozenset(), deleted=()
+    ) -> str:
         repo = self.repos[repo_id]
         files = dict(repo["commits"][repo["main"]]) if repo["main"] else {}
+        lfs_paths = set(repo["lfs_paths"][repo["main"]]) if repo["main"] else set()
+        for prefix in deleted:
+            for path in [p for p in files if p == prefix or p.startswith(prefix.rstrip("/") + "/")]:
+                del files[path]
+                lfs_paths.discard(path)
         files.update(changes)
+        lfs_paths = (lfs_paths - set(changes)) | set(lfs)
         oid = hashlib.sha1(f"{repo['main']}{message}{sorted(changes)}{len(repo['log'])}".encode()).hexdigest()
         repo["commits"][oid] = files
+        repo["lfs_paths"][oid] = frozenset(lfs_paths)
         repo["main"] = oid
         repo["log"].append((oid, message))
         return oid
@@ -74,6 +110,10 @@ class FakeHub:
     def files(self, repo_id: str, revision: str = "main") -> dict[str, bytes]:
         repo = self.repos[repo_id]
         return repo["commits"][self.resolve(repo_id, revision)]
+
+    def lfs_paths(self, repo_id: str, revision: str = "main") -> frozenset[str]:
+        """Paths whose content the repo stores as LFS objects (a pointer in git)."""
+        return self.repos[repo_id]["lfs_paths"][self.resolve(repo_id, revision)]
 
     def resolve(self, repo_id: str, revision: str) -> str | None:
         repo = self.repos[repo_id]
@@ -84,6 +124,10 @@ class FakeHub:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+API = r"/api/(?P<kind>models|spaces|datasets)/(?P<repo>[^/]+/[^/]+)"
+GIT = r"/(?:(?P<kind>spaces|datasets)/)?(?P<repo>[^/]+/[^/]+)"
 
 
 class FakeHubHandler(BaseHTTPRequestHandler):
@@ -139,27 +183,37 @@ class FakeHubHandler(BaseHTTPRequestHandler):
     def do_HEAD(self):
         self.route("HEAD")
 
+    def do_DELETE(self):
+        self.route("DELETE")
+
     def route(self, method: str) -> None:
         url = urlparse(self.path)
         path = unquote(url.path)
         self.hub.calls.append(f"{method} {path}")
+        variables = r"/api/(?P<kind>spaces)/(?P<repo>[^/]+/[^/]+)/variables"
         routes = [
             ("POST", r"/api/repos/create", self.create_repo),
             ("POST", r"/api/validate-yaml", self.validate_yaml),
-            ("POST", r"/api/models/([^/]+/[^/]+)/preupload/([^/]+)", self.preupload),
-            ("POST", r"/([^/]+/[^/]+)\.git/info/lfs/objects/batch", self.lfs_batch),
-            ("PUT", r"/lfs-upload/([0-9a-f]{64})", self.lfs_put),
-            ("POST", r"/api/models/([^/]+/[^/]+)/commit/([^/]+)", self.create_commit),
-            ("POST", r"/api/models/([^/]+/[^/]+)/tag/([^/]+)", self.create_tag),
-            ("GET", r"/api/models/([^/]+/[^/]+)/revision/([^/]+)", self.repo_info),
-            ("GET", r"/api/models/([^/]+/[^/]+)/tree/([^/]+)(?:/(.*))?", self.tree),
-            ("GET", r"/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", self.resolve_file),
-            ("HEAD", r"/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", self.resolve_file),
+            ("POST", API + r"/preupload/(?P<revision>[^/]+)", self.preupload),
+            ("POST", GIT + r"\.git/info/lfs/objects/batch", self.lfs_batch),
+            ("PUT", r"/lfs-upload/(?P<oid>[0-9a-f]{64})", self.lfs_put),
+            ("POST", API + r"/commit/(?P<revision>[^/]+)", self.create_commit),
+            ("POST", API + r"/tag/(?P<revision>[^/]+)", self.create_tag),
+            ("GET", API + r"/revision/(?P<revision>[^/]+)", self.repo_info),
+            ("GET", API + r"/tree/(?P<revision>[^/]+)(?:/(?P<prefix>.*))?", self.tree),
+            ("GET", GIT + r"/resolve/(?P<revision>[^/]+)/(?P<path>.+)", self.resolve_file),
+            ("HEAD", GIT + r"/resolve/(?P<revision>[^/]+)/(?P<path>.+)", self.resolve_file),
+            ("GET", variables, self.get_variables),
+            ("POST", variables, self.add_variable),
+            ("DELETE", variables, self.delete_variable),
         ]
         for route_method, pattern, handler in routes:
             match = re.fullmatch(pattern, path)
             if route_method == method and match:
-                return handler(*match.groups(), query=parse_qs(url.query))
+                args = match.groupdict()
+                if "repo" in args:
+                    args["repo_id"] = repo_key(args.pop("kind"), args.pop("repo"))
+                return handler(**args, query=parse_qs(url.query))
         self.error(404, message=f"fake hub: no route for {method} {path}")
 
     # -- endpoints
@@ -167,37 +221,52 @@ class FakeHubHandler(BaseHTTPRequestHandler):
         if not self.authorised():
             return
         payload = json.loads(self.body())
-        repo_id = f"{payload['organization']}/{payload['name']}"
+        kind = payload.get("type", "model")
+        if kind == "space" and payload.get("sdk") not in ("gradio", "streamlit", "docker", "static"):
+            return self.error(400, message="Invalid Space SDK: choose one of gradio, streamlit, docker, static")
+        repo_id = repo_key(kind, f"{payload['organization']}/{payload['name']}")
         with self.hub.lock:
             if repo_id in self.hub.repos:
                 # The real Hub's 409 carries the url too; create_repo(exist_ok=True) reads it.
                 return self.reply(
-                    409, {"error": "You already created this model repo", "url": f"{self.hub.url}/{repo_id}"}
+                    409, {"error": f"You already created this {kind} repo", "url": f"{self.hub.url}/{repo_id}"}
                 )
-            self.hub.add_repo(repo_id)
+            settings = {"type": kind, "private": payload.get("visibility") == "private", "variables": {}}
+            if kind == "space":
+                settings["sdk"] = payload["sdk"]
+            self.hub.add_repo(repo_id, **settings)
         self.reply(200, {"url": f"{self.hub.url}/{repo_id}", "name": repo_id})
 
     def validate_yaml(self, query):
-        content = json.loads(self.body())["content"]
-        match = re.match(r"---\n(.*?)\n---\n", content, flags=re.DOTALL)
+        request = json.loads(self.body())
+        match = re.match(r"---\n(.*?)\n---\n", request["content"], flags=re.DOTALL)
         try:
             metadata = yaml.safe_load(match.group(1)) if match else None
         except yaml.YAMLError as err:
             return self.reply(400, {"errors": [{"message": str(err)}]})
         if not isinstance(metadata, dict):
             return self.reply(400, {"errors": [{"message": "no metadata block"}]})
+        if request.get("repoType") == "space" and "sdk" not in metadata:
+            return self.reply(400, {"errors": [{"message": '"sdk" is required'}]})
         self.reply(200, {"errors": [], "warnings": []})
 
     def preupload(self, repo_id, revision, query):
         if not self.authorised() or (repo := self.repo_or_404(repo_id)) is None:
             return
         current = self.hub.files(repo_id) if repo["main"] else {}
+        stored_lfs = self.hub.lfs_paths(repo_id) if repo["main"] else frozenset()
         answer = []
         for item in json.loads(self.body())["files"]:
-            mode = "lfs" if item["path"].endswith(LFS_SUFFIXES) else "regular"
+            # As the Hub decides: binary content (judged on the first 512 bytes) or a large file goes to LFS.
+            sample = base64.b64decode(item["sample"])
+            binary = is_binary(sample, complete=item["size"] <= len(sample))
+            mode = "lfs" if binary or item["size"] >= LFS_THRESHOLD else "regular"
             data = current.get(item["path"])
             # The remote oid as huggingface_hub compares it: sha256 for LFS files, git blob sha1 for others.
-            oid = None if data is None else (hashlib.sha256(data).hexdigest() if mode == "lfs" else sha.git_hash(data))
+            if data is None:
+                oid = None
+            else:
+                oid = hashlib.sha256(data).hexdigest() if item["path"] in stored_lfs else sha.git_hash(data)
             answer.append({"path": item["path"], "uploadMode": mode, "shouldIgnore": False, "oid": oid})
         self.reply(200, {"files": answer, "commitOid": repo["main"]})
 
@@ -227,20 +296,27 @@ class FakeHubHandler(BaseHTTPRequestHandler):
             if self.hub.fail_commits > 0:
                 self.hub.fail_commits -= 1
                 return self.error(503, message="Service Unavailable")
-            changes, message = {}, ""
+            changes, lfs, deleted, message, binaries = {}, set(), [], "", []
             for line in lines:
                 value = line["value"]
                 if line["key"] == "header":
                     message = value["summary"]
                 elif line["key"] == "file":
                     changes[value["path"]] = base64.b64decode(value["content"])
+                    if is_binary(changes[value["path"]]):
+                        binaries.append(value["path"])
                 elif line["key"] == "lfsFile":
                     if value["oid"] not in self.hub.lfs:
                         return self.error(422, message=f"LFS object {value['oid']} was not uploaded")
                     changes[value["path"]] = self.hub.lfs[value["oid"]]
+                    lfs.add(value["path"])
+                elif line["key"] in ("deletedFile", "deletedFolder"):
+                    deleted.append(value["path"])
                 else:
                     return self.error(400, message=f"fake hub: unsupported commit op {line['key']}")
-            oid = self.hub.commit(repo_id, changes, message)
+            if binaries:
+                return self.error(400, message=f"{BINARY_REJECTED} Offending files: {', '.join(binaries)}")
+            oid = self.hub.commit(repo_id, changes, message, lfs=lfs, deleted=deleted)
         self.reply(200, {"commitUrl": f"{self.hub.url}/{repo_id}/commit/{oid}", "commitOid": oid})
 
     def create_tag(self, repo_id, revision, query):
@@ -254,13 +330,15 @@ class FakeHubHandler(BaseHTTPRequestHandler):
         self.reply(200, {})
 
     def repo_info(self, repo_id, revision, query):
-        if self.repo_or_404(repo_id) is None:
+        if (repo := self.repo_or_404(repo_id)) is None:
             return
         oid = self.hub.resolve(repo_id, revision)
         if oid is None:
             return self.error(404, "RevisionNotFound", "Invalid rev id")
         siblings = [{"rfilename": path} for path in self.hub.files(repo_id, oid)]
-        self.reply(200, {"id": repo_id, "modelId": repo_id, "sha": oid, "private": False, "siblings": siblings})
+        name = repo_id.split("/", 1)[1] if repo_id.count("/") == 2 else repo_id
+        info = {"id": name, "sha": oid, "private": repo.get("private", False), "siblings": siblings}
+        self.reply(200, {**info, "modelId": name})
 
     def tree(self, repo_id, revision, prefix, query):
         if self.repo_or_404(repo_id) is None:
@@ -268,12 +346,12 @@ class FakeHubHandler(BaseHTTPRequestHandler):
         oid = self.hub.resolve(repo_id, revision)
         if oid is None:
             return self.error(404, "RevisionNotFound", "Invalid rev id")
-        entries, folders = [], set()
+        entries, folders, lfs_paths = [], set(), self.hub.lfs_paths(repo_id, oid)
         for path, data in sorted(self.hub.files(repo_id, oid).items()):
             parts = path.split("/")
             folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
             entry = {"type": "file", "path": path, "size": len(data), "oid": sha.git_hash(data)}
-            if path.endswith(LFS_SUFFIXES):
+            if path in lfs_paths:
                 entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 130}
             entries.append(entry)
         entries += [{"type": "directory", "path": folder, "oid": "0" * 40} for folder in sorted(folders)]
@@ -287,12 +365,37 @@ class FakeHubHandler(BaseHTTPRequestHandler):
         if path not in files:
             return self.error(404, "EntryNotFound", f"{path} does not exist")
         data = files[path]
-        etag = hashlib.sha256(data).hexdigest() if path.endswith(LFS_SUFFIXES) else sha.git_hash(data)
+        etag = hashlib.sha256(data).hexdigest() if path in self.hub.lfs_paths(repo_id, oid) else sha.git_hash(data)
         self.reply(
             200,
             headers={"X-Repo-Commit": oid, "ETag": f'"{etag}"', "Content-Type": "application/octet-stream"},
             raw=data,
         )
+
+    def space_variables(self, repo_id) -> dict | None:
+        if not self.authorised() or (repo := self.repo_or_404(repo_id)) is None:
+            return None
+        return repo["variables"]
+
+    def get_variables(self, repo_id, query):
+        if (variables := self.space_variables(repo_id)) is not None:
+            self.reply(200, variables)
+
+    def add_variable(self, repo_id, query):
+        if (variables := self.space_variables(repo_id)) is None:
+            return
+        payload = json.loads(self.body())
+        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        variables[payload["key"]] = {"value": payload["value"], "updatedAt": now}
+        if "description" in payload:
+            variables[payload["key"]]["description"] = payload["description"]
+        self.reply(200, variables)
+
+    def delete_variable(self, repo_id, query):
+        if (variables := self.space_variables(repo_id)) is None:
+            return
+        variables.pop(json.loads(self.body())["key"], None)
+        self.reply(200, variables)
 
 
 @pytest.fixture
@@ -515,6 +618,9 @@ def test_cli_errors_are_one_line(tiny_weights, tmp_path, monkeypatch, capsys):
         (["push", str(tmp_path / "nope"), "alice/gan"], "does not exist"),
         (["pull", "alice/gan"], "cannot reach the Hub and alice/gan is not in the cache"),
         (["card", str(tmp_path)], "is not in the weights layout"),
+        (["space", "alice/gan"], "space needs a Hugging Face token: set HF_TOKEN or run `hf auth login`"),
+        (["space", "alice/gan", "--weights-repo", "nope"], "'nope' is not a Hub repo id"),
+        (["space", "alice"], "'alice' is not a Hub repo id"),
     ]
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
     for argv, message in cases:
@@ -557,3 +663,201 @@ def test_card_command_writes_the_root_card(tiny_weights, tmp_path):
     assert "![" in card and "(samples/epoch-003.png)" in card
     assert "`batch_size` | `50`" in card
     assert 'snapshot_download("ivy/gan", allow_patterns=["epoch-003/*"])' in card
+
+
+def post(hub: FakeHub, path: str, body: bytes, token: str = TOKEN) -> tuple[int, str]:
+    """A raw POST to the fake Hub, for requests huggingface_hub itself would never send."""
+    request = urllib.request.Request(
+        f"{hub.url}{path}", data=body, method="POST", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def test_fake_hub_enforces_the_hub_rules(fake_hub, online):
+    api = fake_api(fake_hub)
+    api.create_repo("kim/rules")
+    png = (REPO_ROOT / "weights" / "classifier" / "model.safetensors").read_bytes()[:4096]
+    inline = [
+        {"key": "header", "value": {"summary": "inline binary", "description": ""}},
+        {"key": "file", "value": {"path": "w.bin", "content": base64.b64encode(png).decode(), "encoding": "base64"}},
+    ]
+    status, text = post(fake_hub, "/api/models/kim/rules/commit/main", "\n".join(map(json.dumps, inline)).encode())
+    assert status == 400 and "Your push was rejected because it contains binary files" in text and "w.bin" in text
+    for data in (b"caf\xe9 latin-1", b"text with a \0 NUL"):
+        assert is_binary(data)
+    assert not is_binary("naïve ✍️ text\n".encode()) and not is_binary("✍".encode()[:2], complete=False)
+
+    # Through the client: preupload sends the binary file to LFS and the text file inline, and both land.
+    from huggingface_hub import CommitOperationAdd
+
+    api.create_commit(
+        "kim/rules",
+        [CommitOperationAdd("w.bin", png), CommitOperationAdd("notes.md", "naïve ✍️\n".encode())],
+        commit_message="both",
+    )
+    assert fake_hub.files("kim/rules")["w.bin"] == png
+    assert "w.bin" in fake_hub.lfs_paths("kim/rules") and "notes.md" not in fake_hub.lfs_paths("kim/rules")
+
+    no_sdk = json.dumps({"name": "space", "organization": "kim", "type": "space"}).encode()
+    status, text = post(fake_hub, "/api/repos/create", no_sdk)
+    assert status == 400 and "SDK" in text and "spaces/kim/space" not in fake_hub.repos
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A copy of this project as a deploy sees it, plus what a deploy must leave out."""
+    root = tmp_path / "project"
+    root.mkdir()
+    for name in ("app.py", "requirements.txt", "README.md"):
+        shutil.copy2(REPO_ROOT / name, root / name)
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+    for name in ("demo", "gan", "weights"):
+        shutil.copytree(REPO_ROOT / name, root / name, ignore=skip)
+    left_out = {
+        "gan/__pycache__/models.cpython-311.pyc": b"\0compiled",
+        "demo/.DS_Store": b"\0",
+        "weights/tutorial/checkpoint.pt": b"\0checkpoint",
+        "weights/tutorial/.tmp-epoch-201.abc/model.safetensors": b"\0half written",
+        "tests/test_app.py": b"assert True\n",
+        "runs/mnist/metrics.json": b"{}\n",
+        ".cache/x": b"cache",
+    }
+    for path, data in left_out.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(data)
+    return root
+
+
+@pytest.fixture
+def space_api(fake_hub, online, project, monkeypatch) -> HfApi:
+    """gan.hub.space deploys `project` to the fake Hub."""
+    monkeypatch.setattr(gan.hub.space, "PROJECT_ROOT", project)
+    monkeypatch.setattr(gan.hub.space, "HfApi", functools.partial(HfApi, endpoint=fake_hub.url, token=TOKEN))
+    return fake_api(fake_hub)
+
+
+def front_matter(readme: bytes) -> dict:
+    return yaml.safe_load(re.match(r"---\n(.*?)\n---\n", readme.decode(), flags=re.DOTALL).group(1))
+
+
+def test_space_deploy_with_weights(fake_hub, space_api, project, capsys):
+    assert run_cli(lambda: gan.hub.main(["space", "lena/watch-a-gan"])) == 0
+    out = capsys.readouterr().out
+    assert out.strip().splitlines()[-1] == f"{fake_hub.url}/spaces/lena/watch-a-gan"
+    space = "spaces/lena/watch-a-gan"
+    assert fake_hub.repos[space]["sdk"] == "gradio" and not fake_hub.repos[space]["private"]
+    files, lfs = fake_hub.files(space), fake_hub.lfs_paths(space)
+    expected = space_files(project)
+    assert set(files) - {".gitattributes"} == set(expected)
+    for path, local in expected.items():
+        assert files[path] == local.read_bytes(), path
+    assert {"app.py", "requirements.txt", "README.md", "gan/hub/space.py", "demo/ui.py"} <= set(files)
+    assert "weights/classifier/model.safetensors" in files and "weights/tutorial/epoch-200/model.safetensors" in files
+    assert not [p for p in files if p.startswith(("tests/", "runs/", ".cache/")) or "__pycache__" in p or "/." in p]
+    assert not [p for p in files if p.endswith("checkpoint.pt")]
+    binaries = {path for path, data in files.items() if is_binary(data)}
+    assert binaries and binaries <= lfs  # every weight and picture went through LFS, none inline
+    assert "app.py" not in lfs and "README.md" not in lfs
+    assert files["README.md"] == (project / "README.md").read_bytes()  # front matter intact: the Space's config
+    config = front_matter(files["README.md"])
+    assert config["sdk"] == "gradio" and config["app_file"] == "app.py" and "models" not in config
+    assert fake_hub.repos[space]["variables"] == {}
+    assert f"uploaded {len(expected)} files" in out
+
+
+def test_space_redeploy_sends_only_what_changed(fake_hub, space_api, project, capsys):
+    first = deploy_space("lena/gan-space")
+    assert first.commit and first.unchanged == 0
+    commits = len(fake_hub.repos["spaces/lena/gan-space"]["log"])
+    puts_before = sum(call.startswith("PUT") for call in fake_hub.calls)
+
+    assert run_cli(lambda: gan.hub.main(["space", "lena/gan-space"])) == 0
+    assert "nothing changed" in capsys.readouterr().out
+    assert len(fake_hub.repos["spaces/lena/gan-space"]["log"]) == commits  # no empty commit
+
+    with (project / "demo" / "ui.py").open("a") as handle:
+        handle.write("# edited\n")
+    (project / "gan" / "milestones.py").unlink()
+    third = deploy_space("lena/gan-space")
+    assert third.uploaded == ["demo/ui.py"] and third.deleted == ["gan/milestones.py"]
+    assert sum(call.startswith("PUT") for call in fake_hub.calls) == puts_before  # no binary sent again
+    files = fake_hub.files("spaces/lena/gan-space")
+    assert files["demo/ui.py"].endswith(b"# edited\n") and "gan/milestones.py" not in files
+
+
+def test_space_deploy_with_a_weights_repo(fake_hub, space_api, tiny_weights, capsys):
+    push(tiny_weights, "lena/tiny-gan", api=space_api)
+    assert run_cli(lambda: gan.hub.main(["space", "lena/app", "--weights-repo", "lena/tiny-gan", "--private"])) == 0
+    out = capsys.readouterr().out
+    space = "spaces/lena/app"
+    assert fake_hub.repos[space]["private"]
+    files = fake_hub.files(space)
+    assert "app.py" in files and "gan/models.py" in files
+    assert not [path for path in files if path.startswith("weights/")]
+    assert "POST /api/spaces/lena/app/variables" in fake_hub.calls
+    assert space_api.get_space_variables("lena/app")[WEIGHTS_VARIABLE].value == "lena/tiny-gan"
+    assert f"{WEIGHTS_VARIABLE}=lena/tiny-gan" in out
+    config = front_matter(files["README.md"])
+    assert config["models"] == ["lena/tiny-gan"] and config["sdk"] == "gradio"
+
+    # Back to the bundled weights: weights/ goes up and the variable goes away.
+    back = deploy_space("lena/app")
+    assert "weights/classifier/model.safetensors" in back.uploaded and "README.md" in back.uploaded
+    assert WEIGHTS_VARIABLE not in space_api.get_space_variables("lena/app")
+    # ... and to the repo again: weights/ is removed from the Space.
+    again = deploy_space("lena/app", weights_repo="lena/tiny-gan")
+    assert again.deleted and all(path.startswith("weights/") for path in again.deleted)
+    with pytest.raises(UsageError, match="weights repo lena/nothing not found"):
+        deploy_space("lena/app", weights_repo="lena/nothing")
+
+
+def test_space_dry_run_from_any_folder(tmp_path):
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("HF_")}, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "gan.hub", "space", "lena/app", "--dry-run"],
+        env={**env, "HF_HUB_OFFLINE": "1"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    *rows, total = done.stdout.strip().splitlines()
+    listed = {row.split()[1]: int(row.split()[0].replace(",", "")) for row in rows}
+    assert {
+        "app.py",
+        "README.md",
+        "requirements.txt",
+        "gan/hub/space.py",
+        "weights/classifier/model.safetensors",
+    } <= set(listed)
+    assert not [path for path in listed if "__pycache__" in path or path.startswith(("tests/", "runs/"))]
+    assert listed["app.py"] == (REPO_ROOT / "app.py").stat().st_size
+    assert total.startswith(f"{len(listed)} files, {sum(listed.values()):,} bytes")
+
+
+def test_card_snippet_runs_as_written(tiny_weights, fake_hub, online, tmp_path):
+    push(tiny_weights, "ivy/snippet-gan", api=fake_api(fake_hub))
+    card = fake_hub.files("ivy/snippet-gan")["README.md"].decode()
+    assert "## Epochs and tags" in card and "Epochs: 1-3." in card and "`epoch-001` … `epoch-003`" in card
+    assert {"gan", "mnist"} <= set(front_matter(card.encode())["tags"])
+    snippet = re.search(r"```python\n(.*?)```", card, flags=re.DOTALL).group(1)
+    assert 'folder = snapshot_download("ivy/snippet-gan", allow_patterns=["epoch-003/*"])' in snippet
+    assert 'Generator.from_pretrained(f"{folder}/epoch-003", strict=True)' in snippet
+    reference = tiny_weights / "epoch-003" / "model.safetensors"
+    check = (
+        "from safetensors.torch import load_file\n"
+        f"expected = load_file({str(reference)!r})\n"
+        "assert all(torch.equal(generator.state_dict()[k], v) for k, v in expected.items())\n"
+        "print(tuple(images.shape), folder)\n"
+    )
+    env = {**hub_env(fake_hub.url, tmp_path / "reader-home"), "HF_TOKEN": ""}
+    done = subprocess.run(
+        [sys.executable, "-c", snippet + check], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1].startswith("(16, 784) " + str(tmp_path / "reader-home"))

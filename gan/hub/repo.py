@@ -1,7 +1,9 @@
 """What every Hub command shares: repo ids, the local weights layout, the token, one-line errors, remote hashes."""
 
+import contextlib
 import hashlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
@@ -89,3 +91,21 @@ def same_content(remote, data: bytes) -> bool:
     if remote.lfs is not None:
         return remote.lfs.sha256 == hashlib.sha256(data).hexdigest()
     return remote.blob_id == sha.git_hash(data)
+
+
+@contextlib.contextmanager
+def hub_errors(action: str, repo_id: str, endpoint: str) -> Iterator[None]:
+    """Turn what the Hub (or the network) answers during `action` on `repo_id` into one-line UsageErrors."""
+    try:
+        yield
+    except OfflineModeIsEnabled:
+        raise UsageError(f"HF_HUB_OFFLINE is set: unset it to {action}") from None
+    except HfHubHTTPError as err:
+        status = err.response.status_code if err.response is not None else None
+        if status in (401, 403):
+            raise UsageError(
+                f"the Hub refused the token for {repo_id} (HTTP {status}): it needs write access"
+            ) from None
+        raise UsageError(f"{action} to {repo_id} failed: {describe(err)}") from None
+    except (httpx2.TransportError, ConnectionError) as err:
+        raise UsageError(f"cannot reach the Hub at {endpoint} ({describe(err)}); nothing was sent") from None

@@ -12,12 +12,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx2
 from huggingface_hub import CommitOperationAdd, HfApi, get_cached_repo_tree, snapshot_download
 from huggingface_hub.errors import (
-    HfHubHTTPError,
     LocalEntryNotFoundError,
-    OfflineModeIsEnabled,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
@@ -28,6 +25,7 @@ from gan.hub.repo import (
     check_layout,
     check_repo_id,
     describe,
+    hub_errors,
     is_transient,
     local_epochs,
     remote_files,
@@ -241,7 +239,7 @@ def push(weights_dir: str | Path, repo_id: str, api: HfApi | None = None) -> Pus
     epochs = check_layout(folder, str(folder))
     require_token(api, "push")
     api = api or HfApi()
-    try:
+    with hub_errors("push", repo_id, api.endpoint):
         api.create_repo(repo_id, exist_ok=True)
         remote = remote_files(api, repo_id)
         foreign = sorted(path for path in remote if not LAYOUT_PATH.fullmatch(path))
@@ -266,17 +264,6 @@ def push(weights_dir: str | Path, repo_id: str, api: HfApi | None = None) -> Pus
         report.commit = api.create_commit(repo_id, changed, commit_message=message).oid
         for epoch in new_epochs:
             api.create_tag(repo_id, tag=epoch_name(epoch), revision=report.commit, exist_ok=True)
-    except OfflineModeIsEnabled:
-        raise UsageError("HF_HUB_OFFLINE is set: unset it to push") from None
-    except HfHubHTTPError as err:
-        status = err.response.status_code if err.response is not None else None
-        if status in (401, 403):
-            raise UsageError(
-                f"the Hub refused the token for {repo_id} (HTTP {status}): it needs write access"
-            ) from None
-        raise UsageError(f"push to {repo_id} failed: {describe(err)}") from None
-    except (httpx2.TransportError, ConnectionError) as err:
-        raise UsageError(f"cannot reach the Hub at {api.endpoint} ({describe(err)}); nothing was pushed") from None
     return report
 
 
