@@ -798,11 +798,15 @@ def test_space_deploy_with_a_weights_repo(fake_hub, space_api, tiny_weights, cap
     files = fake_hub.files(space)
     assert "app.py" in files and "gan/models.py" in files
     assert not [path for path in files if path.startswith("weights/")]
-    assert "POST /api/spaces/lena/app/variables" in fake_hub.calls
+    calls = fake_hub.calls
+    assert calls.index("POST /api/spaces/lena/app/variables") < calls.index("POST /api/spaces/lena/app/commit/main")
     assert space_api.get_space_variables("lena/app")[WEIGHTS_VARIABLE].value == "lena/tiny-gan"
     assert f"{WEIGHTS_VARIABLE}=lena/tiny-gan" in out
     config = front_matter(files["README.md"])
     assert config["models"] == ["lena/tiny-gan"] and config["sdk"] == "gradio"
+
+    same = deploy_space("lena/app", weights_repo="lena/tiny-gan")
+    assert same.commit is None and not same.variables and not same.deleted
 
     # Back to the bundled weights: weights/ goes up and the variable goes away.
     back = deploy_space("lena/app")

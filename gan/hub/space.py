@@ -111,6 +111,14 @@ def deploy_space(
             )
         # private only counts when the Space is created; None leaves the owner's default.
         api.create_repo(repo_id, repo_type="space", space_sdk="gradio", exist_ok=True, private=private or None)
+        # The variable goes in before the files (the first build already reads the weights repo) and out after
+        # them (the Space keeps serving the repo until weights/ is there).
+        current = api.get_space_variables(repo_id).get(WEIGHTS_VARIABLE)
+        if weights_repo is not None and (current is None or current.value != weights_repo):
+            api.add_space_variable(
+                repo_id, WEIGHTS_VARIABLE, weights_repo, description="Hub repo of the Generator weights the app serves"
+            )
+            report.variables.append(f"set the Space variable {WEIGHTS_VARIABLE}={weights_repo}")
         remote = remote_files(api, repo_id, repo_type="space")
         changed = [path for path, data in payload.items() if path not in remote or not same_content(remote[path], data)]
         # Files an earlier deploy sent that the app no longer has (a removed module, weights now read from a repo).
@@ -121,23 +129,11 @@ def deploy_space(
         if changed or stale:
             operations = [CommitOperationAdd(path, payload[path]) for path in changed]
             operations += [CommitOperationDelete(path) for path in stale]
-            message = (
-                "Deploy the app" if not remote else f"Update the app ({len(changed)} changed, {len(stale)} removed)"
-            )
+            message = f"Deploy the app: {len(changed)} files added or changed, {len(stale)} removed"
             report.commit = api.create_commit(repo_id, operations, commit_message=message, repo_type="space").oid
-        report.variables += set_weights_variable(api, repo_id, weights_repo)
+        if weights_repo is None and current is not None:
+            api.delete_space_variable(repo_id, WEIGHTS_VARIABLE)
+            report.variables.append(
+                f"removed the Space variable {WEIGHTS_VARIABLE} (it serves the uploaded {WEIGHTS_FOLDER}/ now)"
+            )
     return report
-
-
-def set_weights_variable(api: HfApi, repo_id: str, weights_repo: str | None) -> list[str]:
-    """GAN_WEIGHTS names the weights repo, or is removed when the Space serves its own weights/; what changed."""
-    current = api.get_space_variables(repo_id).get(WEIGHTS_VARIABLE)
-    if weights_repo is not None and (current is None or current.value != weights_repo):
-        api.add_space_variable(
-            repo_id, WEIGHTS_VARIABLE, weights_repo, description="Hub repo of the Generator weights the app serves"
-        )
-        return [f"set the Space variable {WEIGHTS_VARIABLE}={weights_repo}"]
-    if weights_repo is None and current is not None:
-        api.delete_space_variable(repo_id, WEIGHTS_VARIABLE)
-        return [f"removed the Space variable {WEIGHTS_VARIABLE} (it serves the uploaded {WEIGHTS_FOLDER}/ now)"]
-    return []
