@@ -1,0 +1,210 @@
+"""The live run manager (demo.live): a real `python -m gan.train` child on generated digits, started, watched,
+stopped, killed, starved of disk, orphaned by a dying app, idled out and cleaned up."""
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from demo.engine import load_run
+from demo.live import LiveOptions, LiveSettings, LiveTrainer, check_settings, preset
+from demo.validation import InputError
+
+ROOT = Path(__file__).resolve().parent.parent
+FAKE = ("--dataset", "fake", "--fake-size", "400", "--batch-size", "50", "--classifier", "")
+LONG = 1000  # epochs: far more than a test waits for, so the run is still going when the test acts
+
+
+@contextlib.contextmanager
+def small_filesystem(tmp_path: Path, megabytes: int):
+    """A real tmpfs of a few MB (needs root and mount rights; the test skips otherwise)."""
+    mount_point = tmp_path / "fs"
+    mount_point.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={megabytes}m", "tmpfs", str(mount_point)])
+    if result.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
+
+
+def options(root: Path, **changes) -> LiveOptions:
+    return LiveOptions(root=root, max_epochs=LONG, trainer_args=FAKE, threads=1, **changes)
+
+
+def wait_for(predicate, timeout: float = 60.0, every: float = 0.05):
+    """Poll `predicate` until it returns something true; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"not true within {timeout} s")
+
+
+def epochs_reached(trainer: LiveTrainer, count: int):
+    return lambda: (status := trainer.status()).epoch >= count and status
+
+
+@pytest.fixture
+def trainer(tmp_path):
+    live = LiveTrainer(options(tmp_path / "live"))
+    yield live
+    live.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"recipe": "fancy"}, "recipe must be one of 'tutorial', 'stable'"),
+        ({"lr": float("nan")}, "lr must be a number from 1e-05 to 0.01; got nan"),
+        ({"lr": 0.5}, "lr must be a number from 1e-05 to 0.01; got 0.5"),
+        ({"beta1": True}, "beta1 must be a number"),
+        ({"ema": "0.9"}, "ema must be a number from 0 to 0.9999"),
+        ({"label_smoothing": -0.1}, "label_smoothing must be a number from 0 to 0.4"),
+        ({"r1": float("inf")}, "r1 must be a number from 0 to 100"),
+        ({"seed": 2.5}, "seed must be a whole number"),
+        ({"epochs": 0}, "epochs must be a whole number from 1 to 20"),
+        ({"epochs": 21}, "epochs must be a whole number from 1 to 20; got 21"),
+    ],
+)
+def test_settings_out_of_range_get_one_line(change, message):
+    values = {**vars(LiveSettings()), **change}
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")) as caught:
+        check_settings(**values, max_epochs=20)
+    assert "\n" not in str(caught.value)
+
+
+def test_presets_and_trainer_flags():
+    assert preset("tutorial") == LiveSettings(recipe="tutorial", beta1=0.9, ema=0.0, label_smoothing=0.0, r1=0.0)
+    assert preset("stable", seed=3) == LiveSettings(seed=3)
+    assert check_settings(**vars(LiveSettings()), max_epochs=20) == LiveSettings()
+    args = LiveSettings(lr=1e-3, epochs=7).trainer_args()
+    assert args[args.index("--lr") + 1] == "0.001" and args[args.index("--epochs") + 1] == "7"
+
+
+def test_start_watch_stop_keeps_the_finished_epochs(trainer):
+    assert trainer.status().state == "idle"
+    started = trainer.start(LiveSettings(epochs=LONG))
+    assert started.state == "starting" and started.name.startswith("live-")
+    with pytest.raises(InputError, match=r"already training .* one runs at a time per server\. The trainer is free in"):
+        trainer.start(LiveSettings(epochs=3))
+    status = wait_for(epochs_reached(trainer, 2))
+    assert status.state == "training" and status.grid is not None and status.images_per_sec > 0
+    assert status.eta_s is not None and status.eta_s > 0 and [r["epoch"] for r in status.records][:2] == [1, 2]
+    assert f"Training: epoch {status.epoch} of {LONG} done." == status.message
+    clock = time.monotonic()
+    stopped = trainer.stop()
+    took = time.monotonic() - clock
+    assert stopped.state == "stopped", stopped.message
+    assert took < trainer.options.stop_grace_s  # SIGINT was enough; no SIGKILL needed
+    assert stopped.message.startswith("Stopped (Stop pressed) after") and f"epochs 1-{stopped.epoch} are kept" in (
+        stopped.message
+    )
+    run = load_run(stopped.folder)  # what every other tab reads
+    assert list(run.generators) == list(range(1, stopped.epoch + 1))
+    meta = json.loads((trainer.root / f"{stopped.name}.json").read_text())
+    assert meta["state"] == "stopped" and meta["settings"]["epochs"] == LONG
+    assert "epoch   1" in (trainer.root / f"{stopped.name}.log").read_text()
+    with pytest.raises(InputError, match="Nothing is training: press Start"):
+        trainer.stop()
+    folder, label = trainer.runs()[stopped.name]
+    assert folder == stopped.folder and label == f"{stopped.name} (stable, {stopped.epoch} epochs)"
+
+
+def test_a_run_that_ends_by_itself_is_finished(trainer):
+    trainer.start(LiveSettings(recipe="tutorial", epochs=2))
+    status = wait_for(lambda: (s := trainer.status()).state == "finished" and s, timeout=90)
+    assert status.epoch == 2 and status.message.startswith("Finished: all 2 epochs in")
+    assert status.eta_s is None
+    second = trainer.start(LiveSettings(epochs=1))  # free again
+    assert second.name != status.name
+    trainer.stop()
+
+
+def test_kill_9_of_the_trainer_is_reported_and_epochs_survive(trainer):
+    status = trainer.start(LiveSettings(epochs=LONG))
+    wait_for(epochs_reached(trainer, 1))
+    os.kill(trainer._process.pid, signal.SIGKILL)
+    crashed = wait_for(lambda: (s := trainer.status()).state == "crashed" and s)
+    assert crashed.message.startswith("The trainer was killed (SIGKILL) during epoch")
+    assert "are kept" in crashed.message or "is kept" in crashed.message
+    assert "\n" not in crashed.message and "Traceback" not in crashed.message
+    assert list(load_run(status.folder).generators)[0] == 1
+    trainer.start(LiveSettings(epochs=1))  # the server is free again
+    trainer.stop()
+
+
+def test_a_trainer_error_is_one_line(tmp_path):
+    trainer = LiveTrainer(LiveOptions(root=tmp_path / "live", data_dir=str(tmp_path / "no-mnist"), threads=1))
+    trainer.start(LiveSettings(epochs=2))
+    failed = wait_for(lambda: (s := trainer.status()).state == "failed" and s, timeout=90)
+    assert failed.message.startswith("The trainer stopped: ") and "\n" not in failed.message
+    assert "no epoch was finished" in failed.message
+    assert trainer.runs() == {}  # nothing to show in the other tabs
+
+
+def test_full_disk_in_the_live_folder(tmp_path):
+    with small_filesystem(tmp_path, 6) as fs:
+        trainer = LiveTrainer(options(fs / "live"))
+        status = trainer.start(LiveSettings(epochs=LONG))
+        failed = wait_for(lambda: (s := trainer.status()).state in ("failed", "crashed") and s, timeout=120)
+        assert failed.state == "failed", failed.message
+        assert "No space left on device" in failed.message and "\n" not in failed.message
+        assert failed.epoch >= 1 and list(load_run(status.folder).generators) == list(range(1, failed.epoch + 1))
+        trainer.close()
+
+
+def test_an_app_that_dies_during_a_run_leaves_it_stopped_and_usable(tmp_path):
+    root = tmp_path / "live"
+    script = textwrap.dedent(
+        f"""
+        import os, signal, time
+        from demo.live import LiveOptions, LiveSettings, LiveTrainer
+        trainer = LiveTrainer(LiveOptions(root={str(root)!r}, max_epochs={LONG}, trainer_args={FAKE!r}, threads=1))
+        trainer.start(LiveSettings(epochs={LONG}))
+        while trainer.status().epoch < 1:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGKILL)  # the app dies without cleaning up
+        """
+    )
+    app = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
+    assert app.returncode == -signal.SIGKILL
+    (meta_path,) = root.glob("live-*.json")
+    meta = json.loads(meta_path.read_text())
+    assert meta["state"] == "starting"  # as the dead app left it
+    trainer = LiveTrainer(LiveOptions(root=root, trainer_args=FAKE, threads=1))  # the app starts again
+    assert not trainer._is_our_trainer(meta["pid"], root / meta["name"])  # the orphan is gone
+    status = trainer.status()
+    assert status.state == "stopped" and status.message.startswith("Stopped: the app restarted during this run")
+    (name,) = trainer.runs()
+    assert name == meta["name"] and status.epoch >= 1
+    assert list(load_run(root / name).generators) == list(range(1, status.epoch + 1))
+
+
+def test_a_run_nobody_watches_stops(tmp_path):
+    trainer = LiveTrainer(options(tmp_path / "live", idle_s=1.0))
+    trainer.start(LiveSettings(epochs=LONG))
+    stopped = wait_for(lambda: (s := trainer.status(watched=False)).state == "stopped" and s, timeout=60)
+    assert "Stopped (nobody watched for" in stopped.message
+
+
+def test_only_the_newest_finished_runs_are_kept(tmp_path):
+    trainer = LiveTrainer(options(tmp_path / "live", keep=2))
+    names = []
+    for _ in range(3):
+        names.append(trainer.start(LiveSettings(epochs=1)).name)
+        wait_for(lambda: trainer.status().state == "finished", timeout=90)
+    assert list(trainer.runs()) == names[1:]
+    assert not (trainer.root / names[0]).exists() and not (trainer.root / f"{names[0]}.json").exists()
