@@ -50,6 +50,7 @@ BOUNDS = {
     "label_smoothing": (0.0, 0.4),
     "r1": (0.0, 100.0),
 }
+SCORES = ("fid", "inception_score", "digits_present", "class_histogram")  # the judge's per-epoch verdict
 TAIL_LINES = 20  # the trainer's last lines of stdout / stderr kept in memory (all of it goes to the log file)
 
 
@@ -176,7 +177,8 @@ class LiveStatus:
         return path if path.is_file() else None
 
     def summary(self) -> dict:
-        """The JSON-friendly part, for the API."""
+        """The JSON-friendly part, for the API (scores: the judge's verdict on the last finished epoch)."""
+        last = self.records[-1] if self.records else {}
         return {
             "state": self.state,
             "run": self.name,
@@ -187,6 +189,7 @@ class LiveStatus:
             "images_per_sec": self.images_per_sec,
             "message": self.message,
             "settings": asdict(self.settings) if self.settings else None,
+            "scores": {key: last[key] for key in SCORES if key in last},
         }
 
 

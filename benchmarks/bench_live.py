@@ -1,0 +1,209 @@
+"""Live training: time to digits from the Start request, and /generate served while a live run trains.
+
+    python -m benchmarks.bench_live --data-dir ../shared/data                   # both measurements
+    python -m benchmarks.bench_live --data-dir ../shared/data --only digits --threads 1
+    python -m benchmarks.bench_live --data-dir ../shared/data --only serving --clients 20 --requests 10
+
+Both run `python app.py` (the stable preset, the trainer as its child process) and drive it with gradio_client.
+What it prints also goes to benchmarks/results/bench_live.txt.
+
+Time to digits: from sending /live_start to the first /live_status answer whose last epoch the trainer's judge
+scores with all ten digits (each >= 2%) and IS >= 5; start-up included. Goal (DESIGN.md): <= 60 s on 2 cores.
+Serving: /generate p95 at N clients while the live run trains, against the same with no run. Goal: <= 2x.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from benchmarks.bench_app import free_port, results_file, run_clients  # noqa: E402
+from gan.milestones import DIGIT_SHARE  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DIGITS_IS = 5.0  # with all ten digits at >= DIGIT_SHARE each: "real digits on screen"
+STABLE = ["stable", 2e-4, 0.5, 0.999, 0.0, 1.0, 0]  # /live_start's settings but epochs: the stable preset, seed 0
+
+
+def start_app(port: int, weights: str, live_root: Path, args: argparse.Namespace) -> subprocess.Popen:
+    """`python app.py` with live training on; returns once its page answers."""
+    command = [
+        *(sys.executable, "app.py", "--weights", weights, "--port", str(port)),
+        *("--live-dir", str(live_root), "--live-data-dir", args.data_dir, "--live-max-epochs", str(args.epochs)),
+        *("--live-threads", str(args.threads), "--live-nice", str(args.nice)),
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"app.py exited: {process.stderr.read().strip()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise SystemExit("app.py did not answer within 120 s")
+
+
+def has_digits(summary: dict) -> bool:
+    scores = summary.get("scores") or {}
+    histogram = scores.get("class_histogram") or [0.0]
+    return min(histogram) >= DIGIT_SHARE and scores.get("inception_score", 0.0) >= DIGITS_IS
+
+
+def load_line() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min) / {five:.2f} (5 min) on {os.cpu_count()} cores"
+
+
+def time_to_digits(client, epochs: int) -> dict:
+    """Start the stable preset and poll its status until the judge sees real digits (or the run ends)."""
+    before = load_line()
+    start = time.perf_counter()
+    client.predict(*STABLE, epochs, api_name="/live_start")
+    first_epoch, seen, summary = None, 0, {}
+    while True:
+        summary = client.predict(api_name="/live_status")[0]
+        now = time.perf_counter() - start
+        if summary["epoch"] > seen:
+            seen = summary["epoch"]
+            first_epoch = first_epoch or now
+            scores = summary.get("scores") or {}
+            histogram = scores.get("class_histogram") or [0.0]
+            print(
+                f"  {now:5.1f} s  epoch {seen:2d}  IS {scores.get('inception_score', float('nan')):.2f}  "
+                f"rarest digit {min(histogram):.1%}  {summary.get('images_per_sec') or 0:.0f} img/s"
+            )
+            if has_digits(summary):
+                break
+        if summary["state"] not in ("starting", "training"):
+            break
+        time.sleep(0.1)
+    reached = has_digits(summary)
+    seconds = time.perf_counter() - start
+    if summary["state"] in ("starting", "training"):
+        client.predict(api_name="/live_stop")
+    return {"seconds": seconds if reached else None, "epoch": seen, "first_epoch": first_epoch, "before": before}
+
+
+def generate_load(url: str, clients: int, requests: int, run: str, epoch: int) -> dict:
+    """`clients` users at once, each sending `requests` /generate calls (10x10 grids) one after another."""
+    from gradio_client import Client
+
+    def user(index: int) -> tuple[list[float], int]:
+        client = Client(url, verbose=False, download_files=False)
+        latencies, errors = [], 0
+        for step in range(requests):
+            begin = time.perf_counter()
+            try:
+                client.predict(run, epoch, index * requests + step, 10, api_name="/generate")
+            except Exception:  # counted, not raised: the figure is how many failed
+                errors += 1
+            latencies.append((time.perf_counter() - begin) * 1000)
+        return latencies, errors
+
+    return run_clients(user, clients)
+
+
+def watcher(url: str, stop: threading.Event) -> None:
+    """One open page: asks for the live status every second, as the Train tab does."""
+    from gradio_client import Client
+
+    client = Client(url, verbose=False, download_files=False)
+    while not stop.wait(1.0):
+        client.predict(api_name="/live_status")
+
+
+def serving(client, url: str, args: argparse.Namespace, run: str, epoch: int) -> dict:
+    """/generate at N clients idle, then while a live run trains; the p95s and their ratio."""
+    generate_load(url, 4, 2, run, epoch)  # warm-up
+    stop = threading.Event()
+    page = threading.Thread(target=watcher, args=(url, stop), daemon=True)
+    page.start()
+    idle = generate_load(url, args.clients, args.requests, run, epoch)
+    client.predict(*STABLE, args.epochs, api_name="/live_start")
+    while client.predict(api_name="/live_status")[0]["epoch"] < 1:  # the trainer in its loop, past start-up
+        time.sleep(0.2)
+    busy = generate_load(url, args.clients, args.requests, run, epoch)
+    summary = client.predict(api_name="/live_status")[0]
+    client.predict(api_name="/live_stop")
+    stop.set()
+    return {"idle": idle, "busy": busy, "epochs": summary["epoch"], "rate": summary.get("images_per_sec")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default="data", help="MNIST for the trainer (default data)")
+    parser.add_argument("--weights", default="weights/tutorial", help="the run /generate draws from")
+    parser.add_argument("--only", choices=("digits", "serving"), help="one of the two measurements")
+    parser.add_argument("--epochs", type=int, default=30, help="epochs of each live run (and the app's cap)")
+    parser.add_argument("--threads", type=int, default=2, help="the trainer's threads (app.py --live-threads)")
+    parser.add_argument("--nice", type=int, default=10, help="the trainer's niceness (app.py --live-nice)")
+    parser.add_argument("--clients", type=int, default=20, help="clients at once (default 20)")
+    parser.add_argument("--requests", type=int, default=10, help="/generate calls per client (default 10)")
+    args = parser.parse_args(argv)
+    from gradio_client import Client
+
+    from gan.layout import epoch_folders
+
+    run, epoch = Path(args.weights).name, max(epoch_folders(args.weights))
+    port = free_port()
+    live_root = Path(tempfile.mkdtemp(prefix="bench-live-"))
+    print(f"trainer: {args.threads} thread(s), nice {args.nice}; server: app.py as shipped; {load_line()}")
+    process = start_app(port, args.weights, live_root, args)
+    url = f"http://127.0.0.1:{port}/"
+    failed = False
+    try:
+        client = Client(url, verbose=False, download_files=False)
+        if args.only in (None, "digits"):
+            print("time to digits (stable preset, from the /live_start request, start-up included):")
+            found = time_to_digits(client, args.epochs)
+            if found["seconds"] is None:
+                print(f"  not reached in {found['epoch']} epochs")
+                failed = True
+            else:
+                print(
+                    f"time to digits: {found['seconds']:.1f} s (epoch {found['epoch']}; first epoch on screen after "
+                    f"{found['first_epoch']:.1f} s; goal <= 60 s)\n  before Start: {found['before']}\n"
+                    f"  after: {load_line()}"
+                )
+                failed |= found["seconds"] > 60
+        if args.only in (None, "serving"):
+            while client.predict(api_name="/live_status")[0]["state"] in ("starting", "training", "stopping"):
+                time.sleep(0.5)
+            figures = serving(client, url, args, run, epoch)
+            for name in ("idle", "busy"):
+                load = figures[name]
+                what = "no live run" if name == "idle" else f"a live run training (epochs 1-{figures['epochs']})"
+                print(
+                    f"/generate 10x10, {args.clients} clients x {args.requests}, {what}: {load['errors']} errors, "
+                    f"p50 {load['p50']:.0f} ms, p95 {load['p95']:.0f} ms, {load['rps']:.1f} req/s"
+                )
+            ratio = figures["busy"]["p95"] / figures["idle"]["p95"]
+            print(
+                f"p95 while training / idle: {ratio:.2f} (goal <= 2); the trainer ran at "
+                f"{figures['rate'] or 0:.0f} img/s under that load; {load_line()}"
+            )
+            failed |= ratio > 2 or bool(figures["busy"]["errors"] or figures["idle"]["errors"])
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    print(f"live runs were written to {live_root}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    with results_file("bench_live"):
+        status = main()
+    sys.exit(status)

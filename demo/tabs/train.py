@@ -1,0 +1,330 @@
+"""Train: a live run of the trainer, started from the page; every visitor watches it grow epoch by epoch."""
+
+import html
+import os
+from dataclasses import asdict
+
+import gradio as gr
+import pandas as pd
+from PIL import Image
+
+from demo import widgets
+from demo.context import Context, Facts, shown_errors
+from demo.live import BOUNDS, LiveSettings, LiveStatus, LiveTrainer, check_settings, duration, preset
+from demo.stats import card, histogram_html, number, valid_histogram
+from demo.validation import SEED_MAX, InputError, shown
+from gan.train import RECIPES
+
+TITLE = "Train"
+TICK_S = 1.0  # how often an open page asks for news (a new epoch is drawn within this of being written)
+SETTINGS = ("recipe", "lr", "beta1", "ema", "label_smoothing", "r1", "seed", "epochs")  # /live_start, in order
+
+
+def examples(facts: Facts) -> dict[str, dict]:
+    return {
+        "live_start": asdict(LiveSettings(epochs=2)),
+        "live_stop": {},
+        "live_status": {},
+        "live_push": {"repo_id": "alice/live-gan"},
+    }
+
+
+def on_space() -> bool:
+    return bool(os.environ.get("SPACE_ID"))
+
+
+def hub_api(token: str):
+    """The Hub client a push uses (tests point it at a fake Hub)."""
+    from huggingface_hub import HfApi
+
+    return HfApi(token=token)
+
+
+def frame(records: tuple[dict, ...], series: dict[str, str], floor: object = None) -> pd.DataFrame:
+    """Long-format (epoch, value, series) rows of metrics.json keys, with the real-data floor as a line."""
+    rows = [
+        (r["epoch"], float(r[key]), label)
+        for key, label in series.items()
+        for r in records
+        if isinstance(r.get(key), (int, float))
+    ]
+    if isinstance(floor, (int, float)) and rows:
+        rows += [(records[0]["epoch"], float(floor), "real data"), (records[-1]["epoch"], float(floor), "real data")]
+    return pd.DataFrame(rows, columns=["epoch", "value", "series"])
+
+
+def figures(status: LiveStatus) -> tuple[pd.DataFrame, ...]:
+    """Losses, D's outputs, FID and IS per finished epoch."""
+    records, reference = status.records, status.reference
+    return (
+        frame(records, {"d_loss": "D loss", "g_loss": "G loss"}),
+        frame(records, {"d_real": "D(x) on real", "d_fake": "D(G(z)) on fake"}),
+        frame(records, {"fid": "FID"}, reference.get("fid")),
+        frame(records, {"inception_score": "IS"}, reference.get("inception_score")),
+    )
+
+
+def message_line(status: LiveStatus) -> str:
+    """The one line under the cards: how the run stands, and when the trainer is free."""
+    text = status.message
+    if status.running:
+        free = f"about {duration(status.eta_s)}" if status.eta_s is not None else "a little while"
+        text += f" Everyone on this page watches this run; the trainer is free for a new one in {free}."
+    elif status.epoch and status.name:
+        text += f" It is listed in the other tabs as {status.name}."
+    warn = status.state in ("crashed", "failed")
+    return f'<p class="note live-line{" live-error" if warn else ""}">{html.escape(text)}</p>'
+
+
+def status_html(status: LiveStatus) -> str:
+    """Cards: state, epoch, speed, time, ETA, the last epoch's quality; the class histogram; one message line."""
+    record = status.records[-1] if status.records else {}
+    epochs = f"{status.epoch} / {status.epochs}" if status.epochs else "-"
+    eta = duration(status.eta_s) if status.eta_s is not None else ("-" if not status.running else "estimating")
+    rate = f"{status.images_per_sec:,.0f}" if status.images_per_sec else "-"
+    cards = [
+        card("State", status.state, status.name or "no live run yet"),
+        card("Epoch", epochs, "finished / asked for"),
+        card("Images/s", rate, "training speed"),
+        card("Elapsed", duration(status.elapsed_s) if status.name else "-", "since Start"),
+        card("ETA", eta, "until the last epoch"),
+    ]
+    if "fid" in record:
+        cards.append(card("FID", number(record["fid"]), f"real data {number(status.reference.get('fid'), 2)}"))
+    if "inception_score" in record:
+        floor = number(status.reference.get("inception_score"))
+        cards.append(card("IS", number(record["inception_score"]), f"real data {floor}"))
+    if "digits_present" in record:
+        cards.append(card("Digits", f"{record['digits_present']}/10", "classes drawn"))
+    if valid_histogram(record.get("class_histogram")):
+        cards.append(histogram_html(record["class_histogram"], f"Which digits at epoch {status.epoch} (classifier)"))
+    return f'<div class="stats">{"".join(cards)}</div>{message_line(status)}'
+
+
+def grid_image(status: LiveStatus) -> Image.Image | None:
+    """The fixed latent bank drawn by the last finished epoch (read into memory: the file may be replaced)."""
+    path = status.grid
+    if path is None:
+        return None
+    try:
+        with Image.open(path) as image:
+            return image.convert("L")
+    except OSError:
+        return None
+
+
+def grid_label(status: LiveStatus) -> str:
+    return f"The same 100 z after epoch {status.epoch}" if status.epoch else "The same 100 z (no epoch finished yet)"
+
+
+class Handlers:
+    def __init__(self, ctx: Context, live: LiveTrainer):
+        self.ctx = ctx
+        self.live = live
+
+    @staticmethod
+    def outputs(status: LiveStatus) -> tuple:
+        """What every live endpoint returns: the status as JSON, the cards, the last grid, four figures."""
+        return (status.summary(), status_html(status), grid_image(status), *figures(status))
+
+    @shown_errors
+    def live_start(
+        self,
+        recipe: str,
+        lr: float,
+        beta1: float,
+        ema: float,
+        label_smoothing: float,
+        r1: float,
+        seed: float,
+        epochs: float,
+    ):
+        """Start a live training run (one per server; refused while one runs, with when it will be free).
+
+        Args:
+            recipe: 'tutorial' or 'stable'.
+            lr: Adam learning rate, 1e-05 to 0.01.
+            beta1: Adam beta1, 0 to 0.99.
+            ema: decay of the exported moving average of G's weights, 0 (off) to 0.9999.
+            label_smoothing: one-sided label smoothing, 0 to 0.4.
+            r1: R1 penalty weight gamma, 0 (off) to 100.
+            seed: whole number from 0 to 2147483647.
+            epochs: whole number from 1 to the server's cap.
+        """
+        values = (recipe, lr, beta1, ema, label_smoothing, r1, seed, epochs)
+        settings = check_settings(*values, max_epochs=self.live.options.max_epochs)
+        return self.outputs(self.live.start(settings))
+
+    @shown_errors
+    def live_stop(self):
+        """Stop the live run within a second; its finished epochs are kept (and listed in every tab)."""
+        return self.outputs(self.live.stop())
+
+    @shown_errors
+    def live_status(self):
+        """The live run now: state, epoch, ETA and speed (JSON), the cards, the last grid and the figures."""
+        return self.outputs(self.live.status())
+
+    def refresh(self, shown_before: dict | None):
+        """The page's tick: the cards every time, the grid and figures only when a new epoch (or run) arrived,
+        so the last grid stays on screen until the next one."""
+        status = self.live.status()
+        key = {"run": status.name, "epoch": status.epoch, "state": status.state}
+        if shown_before == key:
+            return (gr.skip(), status_html(status), gr.skip(), *[gr.skip()] * 4, key)
+        x_lim = [1, max(status.epochs, 2)]  # the whole run's length from the start: the curves grow into it
+        plots = [gr.LinePlot(value=f, x_lim=x_lim) for f in figures(status)]
+        image = grid_image(status)
+        image = gr.Image(image, label=grid_label(status)) if image is not None else gr.skip()
+        return (status.summary(), status_html(status), image, *plots, key)
+
+    @shown_errors
+    def live_push(self, repo_id: str, token: gr.OAuthToken | None = None):
+        """Save the live run (its finished epochs, metrics and a card) to a Hub repo you name.
+
+        Args:
+            repo_id: owner/name of a model repo; made if it does not exist.
+        """
+        from huggingface_hub import get_token
+
+        from gan.errors import UsageError
+        from gan.hub import check_repo_id, push
+
+        if not isinstance(repo_id, str) or not repo_id.strip():
+            raise InputError(f"repo_id must be owner/name, e.g. alice/live-gan; got {shown(repo_id)}")
+        try:
+            repo_id = check_repo_id(repo_id.strip())
+        except UsageError as err:
+            raise InputError(str(err)) from None
+        status = self.live.status()
+        if not status.name or not status.epoch:
+            raise InputError("There is no finished live epoch to save yet: press Start and wait for epoch 1.")
+        secret = token.token if token is not None else (None if on_space() else get_token())
+        if not secret:
+            how = (
+                "sign in with Hugging Face (the button above) and try again"
+                if on_space()
+                else "set HF_TOKEN to a token with write access before starting the app"
+            )
+            raise InputError(f"Saving to the Hub needs a token: {how}.")
+        try:
+            report = push(status.folder, repo_id, api=hub_api(secret))
+        except UsageError as err:
+            raise InputError(f"Not saved: {err}") from None
+        where = f"[{repo_id}](https://huggingface.co/{repo_id})"
+        if report.commit is None:
+            return f"{where} already holds {status.name} as it is now (epochs 1-{status.epoch})."
+        return f"Saved {status.name} (epochs 1-{status.epoch}, {len(report.uploaded)} files) to {where}."
+
+
+def preset_values(recipe: str) -> list:
+    """A recipe's settings for the boxes (unknown names change nothing)."""
+    if recipe not in RECIPES:
+        return [gr.skip()] * 5
+    settings = preset(recipe)
+    return [settings.lr, settings.beta1, settings.ema, settings.label_smoothing, settings.r1]
+
+
+def build(ctx: Context, tab: gr.Tab) -> None:
+    live: LiveTrainer = ctx.live
+    handlers = Handlers(ctx, live)
+    cap = live.options.max_epochs
+    default = preset("stable", epochs=min(LiveSettings().epochs, cap))
+    gr.Markdown(
+        "Train the GAN **here and now**: the app starts the real trainer (`python -m gan.train`) and shows each "
+        "epoch as it is saved: the same 100 latent vectors drawn again, the losses, and the judge's scores. "
+        f"The stable recipe draws all ten digits within about ten epochs. One live run at a time per server, up to "
+        f"{cap} epochs; everyone on the page watches the same run."
+    )
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=280):
+            recipe = gr.Radio(list(RECIPES), value=default.recipe, label="Recipe", info="Fills in the settings below")
+            with gr.Row():
+                lr = gr.Number(default.lr, label="Learning rate", minimum=BOUNDS["lr"][0], maximum=BOUNDS["lr"][1])
+                beta1 = gr.Number(default.beta1, label="Adam β1", minimum=0, maximum=BOUNDS["beta1"][1])
+            with gr.Row():
+                ema = gr.Number(default.ema, label="EMA of G", minimum=0, maximum=BOUNDS["ema"][1], info="0 = off")
+                smoothing = gr.Number(
+                    default.label_smoothing, label="Label smoothing", minimum=0, maximum=BOUNDS["label_smoothing"][1]
+                )
+            with gr.Row():
+                r1 = gr.Number(default.r1, label="R1 γ", minimum=0, maximum=BOUNDS["r1"][1], info="0 = off")
+                seed = gr.Number(default.seed, label="Seed", precision=0, minimum=0, maximum=SEED_MAX)
+            epochs = gr.Slider(1, cap, value=default.epochs, step=1, label="Epochs")
+            with gr.Row():
+                start = gr.Button("Start", variant="primary", elem_id="live-start")
+                stop = gr.Button("Stop", variant="stop", elem_id="live-stop")
+            with gr.Accordion("Save this run to the Hugging Face Hub", open=False):
+                if on_space():
+                    gr.LoginButton()
+                repo = gr.Textbox(label="Repo", placeholder="your-name/mnist-gan-live", max_lines=1)
+                save = gr.Button("Save to the Hub")
+                saved = gr.Markdown()
+        with gr.Column(scale=3, min_width=300):
+            status = live.status(watched=False)
+            summary = gr.JSON(status.summary(), visible=False)
+            cards = gr.HTML(status_html(status), elem_id="live-status")
+            grid = widgets.image(grid_label(status), grid_image(status), elem_id="live-grid")
+    plot_args = {"x": "epoch", "y": "value", "color": "series", "color_map": widgets.COLORS, "height": 220}
+    plot_args["x_lim"] = [1, max(status.epochs or default.epochs, 2)]
+    losses, outputs, fid, inception = figures(status)
+    with gr.Row():
+        losses_plot = gr.LinePlot(losses, title="Losses", y_title="BCE loss", min_width=280, **plot_args)
+        outputs_plot = gr.LinePlot(
+            outputs, title="D's mean output", y_title="probability 'real'", y_lim=[0, 1], min_width=280, **plot_args
+        )
+    with gr.Row():
+        fid_plot = gr.LinePlot(fid, title="FID (lower is better)", y_title="FID", min_width=280, **plot_args)
+        is_plot = gr.LinePlot(inception, title="IS (higher is better)", y_title="IS", min_width=280, **plot_args)
+
+    settings = [recipe, lr, beta1, ema, smoothing, r1, seed, epochs]
+    shown_state = gr.State(None)
+    views = [summary, cards, grid, losses_plot, outputs_plot, fid_plot, is_plot]
+    settings_doc = (
+        "recipe 'tutorial' or 'stable'; "
+        + "; ".join(f"{name} {low:g}-{high:g}" for name, (low, high) in BOUNDS.items())
+        + f"; seed 0-{SEED_MAX}; epochs 1-{cap}"
+    )
+    returns = "Returns (status JSON: state, run, epoch, epochs, elapsed_s, eta_s, images_per_sec, message; cards HTML; "
+    returns += "the last epoch's 10x10 grid PNG; losses, D outputs, FID and IS tables)."
+    start.click(
+        handlers.live_start,
+        settings,
+        views,
+        api_name="live_start",
+        api_description=f"Start a live run of the trainer (one per server). {settings_doc}. {returns}",
+        preprocess=False,
+        concurrency_limit=1,
+    ).then(lambda: None, None, shown_state, **widgets.PRIVATE)
+    stop.click(
+        handlers.live_stop,
+        None,
+        views,
+        api_name="live_stop",
+        api_description=f"Stop the live run (within a second); finished epochs are kept. {returns}",
+        concurrency_limit=1,
+    )
+    gr.Timer(TICK_S).tick(
+        handlers.refresh, shown_state, [*views, shown_state], api_visibility="private", show_progress="hidden"
+    )
+    # The API's way to watch: the same outputs as the page's tick, always all of them.
+    gr.Button(visible=False).click(
+        handlers.live_status,
+        None,
+        views,
+        api_name="live_status",
+        api_description=f"The live run now. {returns}",
+        show_progress="hidden",
+    )
+    recipe.input(preset_values, recipe, [lr, beta1, ema, smoothing, r1], **widgets.PRIVATE)
+    save.click(
+        handlers.live_push,
+        repo,
+        saved,
+        api_name="live_push",
+        api_description=(
+            "Save the live run's finished epochs to a Hub repo (owner/name). Needs HF_TOKEN locally, or a "
+            "'Sign in with Hugging Face' session on a Space. Returns a Markdown line."
+        ),
+        concurrency_limit=1,
+    )
