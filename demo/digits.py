@@ -1,0 +1,387 @@
+"""Speaking in digits: the project's classifier (the judge) labels samples, finds latents that draw a chosen
+digit, says where a morph changes label, steers a latent toward a digit and lays out what an epoch can draw.
+
+No UI here. The judge is loaded once (shared_judge); without weights/classifier every digit feature says so
+in one line and the rest of the app works.
+"""
+
+import functools
+import itertools
+import logging
+import math
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from demo.engine import PAD, Engine, display_scale, fast_png, gif_bytes, grid_side, slerp, with_caption
+from gan.classifier import DigitClassifier, load_classifier
+from gan.errors import UsageError
+from gan.images import to_uint8, upscale
+
+log = logging.getLogger("demo")
+
+CLASSIFIER = Path(__file__).resolve().parents[1] / "weights" / "classifier"  # GAN_CLASSIFIER overrides it
+JUDGE_SIDE = 28  # the classifier reads 28x28 digits
+CANDIDATES = 256  # K: latents drawn from a seed when looking for a morph's end points
+SHEET_SAMPLES = 500  # N: latents the digit sheet sorts into columns
+FLOOR = 0.5  # a sample counts as a drawn digit when the judge gives its label at least this probability
+SHOWN_SHARE = 0.02  # a digit "is drawn" by an epoch when at least this share of samples carries its label
+PATH_POINTS = 51  # t values (0, 0.02, ..., 1) at which a morph is labelled to find where the label flips
+STEER_STEPS = 3  # gradient evaluations per steer: each costs a forward and backward pass through G and the judge
+STEER_SHRINK = 8  # a step that lowers p(digit) is undone and that z's next step made this many times shorter
+MAX_STEER = 6.0  # how far a steer may move z at most (a random z is about 10 long)
+LABEL_BAND = 0.4  # height of the label band under a tile, as a share of the tile's side
+LOW_GREY = 120  # label colour when the judge is unsure (under FLOOR); sure labels are white
+CACHED_POOLS = 64  # (run, epoch, seed, count) pools of labelled latents kept: a t slider reuses one
+
+
+class NoJudge(Exception):
+    """The classifier's weights are missing or unreadable; the message is the one line the app shows."""
+
+
+# ---- the judge -------------------------------------------------------------------------------
+
+
+class Judge:
+    """The classifier, read-only and shared by every request. Images are flattened (N, 784) in [-1, 1]."""
+
+    def __init__(self, model: DigitClassifier):
+        self.model = model.eval().requires_grad_(False)
+
+    def probabilities(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 784) -> (N, 10) class probabilities."""
+        with torch.inference_mode():
+            return self.model(images).softmax(dim=1)
+
+    def log_prob_and_gradient(
+        self, generator: torch.nn.Module, latents: torch.Tensor, digit: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """log p(digit | G(z)) for each z (N,), and its gradient with respect to z (N, latent_dim)."""
+        with torch.enable_grad():
+            noise = latents.detach().requires_grad_(True)
+            log_probs = self.model(generator(noise)).log_softmax(dim=1)[:, digit]  # (N,)
+            (gradient,) = torch.autograd.grad(log_probs.sum(), noise)
+        return log_probs.detach(), gradient
+
+
+_judge_lock = threading.Lock()
+
+
+@functools.cache
+def shared_judge(folder: str | None = None) -> Judge:
+    """The judge from `folder` (default: $GAN_CLASSIFIER, else weights/classifier beside the package), loaded
+    once. Raises NoJudge with one line when it cannot be loaded (and the next call tries again)."""
+    path = Path(folder or os.environ.get("GAN_CLASSIFIER") or CLASSIFIER)
+    with _judge_lock:
+        try:
+            return Judge(load_classifier(path))
+        except UsageError as err:
+            log.warning("digit features off: %s", err)
+            raise NoJudge(
+                f"The digit features (labels, morphs, steering, the digit sheet) need the project's classifier, "
+                f"and there is none at {path}."
+            ) from None
+
+
+def check_side(engine: Engine) -> None:
+    if engine.side != JUDGE_SIDE:
+        raise NoJudge(
+            f"The classifier reads {JUDGE_SIDE}x{JUDGE_SIDE} digits; this run draws {engine.side}x{engine.side}."
+        )
+
+
+# ---- labelled samples ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """Samples with what the judge sees in them."""
+
+    latents: torch.Tensor  # (N, latent_dim)
+    tiles: np.ndarray  # (N, side, side) uint8
+    probs: torch.Tensor  # (N, 10)
+
+    @property
+    def digits(self) -> list[int]:
+        return self.probs.argmax(dim=1).tolist()
+
+    @property
+    def confidences(self) -> list[float]:
+        return self.probs.max(dim=1).values.tolist()
+
+
+def label(judge: Judge, engine: Engine, epoch: int, latents: torch.Tensor) -> Labelled:
+    """Draw `latents` with one epoch's Generator and label every sample."""
+    check_side(engine)
+    with torch.inference_mode():
+        images = engine.run.generators[epoch](latents)  # (N, 784) in [-1, 1]
+    return Labelled(latents, to_uint8(images, engine.side), judge.probabilities(images))
+
+
+def label_text(digit: int, confidence: float) -> str:
+    """'7 99%': the percentage is rounded down, so a label never claims 100%."""
+    return f"{digit} {min(99, math.floor(confidence * 100))}%"
+
+
+def label_summary(digits: list[int], confidences: list[float]) -> str:
+    """'1 x9, 7 x4, 3 x2 (2 unsure)': the grid's labels, most common first."""
+    counts = np.bincount(digits, minlength=10)
+    order = sorted(range(10), key=lambda d: (-counts[d], d))
+    parts = [f"{d} x{counts[d]}" for d in order if counts[d]]
+    unsure = sum(c < FLOOR for c in confidences)
+    return ", ".join(parts) + (f" ({unsure} unsure, in grey)" if unsure else "")
+
+
+def fitted_font(texts: list[str], width: int, height: int) -> ImageFont.ImageFont:
+    """The largest default font (up to 80% of `height`) at which every text fits `width` pixels."""
+    size = max(8, int(height * 0.8))
+    font = ImageFont.load_default(size=size)
+    widest = max(font.getlength(text) for text in texts)
+    if widest > width:
+        font = ImageFont.load_default(size=max(8, int(size * width / widest)))
+    return font
+
+
+def labelled_grid(tiles: np.ndarray, texts: list[str], unsure: list[bool], rows: int, cols: int) -> Image.Image:
+    """Tiles laid out like Engine.grid (same width and scale), with a band under each row for a text per tile;
+    unsure texts are grey."""
+    count, side, _ = tiles.shape
+    band = round(side * LABEL_BAND)  # in tile pixels, before upscaling
+    sheet = np.zeros((rows * (side + band + PAD) + PAD, grid_side(cols, side)), np.uint8)
+    for index in range(count):
+        row, col = divmod(index, cols)
+        top, left = PAD + row * (side + band + PAD), PAD + col * (side + PAD)
+        sheet[top : top + side, left : left + side] = tiles[index]
+    scale = display_scale(sheet.shape[1])
+    image = upscale(sheet, scale)
+    font = fitted_font(texts, (side + PAD) * scale - 2, band * scale)
+    draw = ImageDraw.Draw(image)
+    for index, text in enumerate(texts):
+        row, col = divmod(index, cols)
+        x = (PAD + col * (side + PAD) + side / 2) * scale
+        y = (PAD + row * (side + band + PAD) + side + band / 2) * scale
+        draw.text((x, y), text, fill=LOW_GREY if unsure[index] else 255, font=font, anchor="mm")
+    return fast_png(image)
+
+
+def labelled_picture(samples: Labelled, rows: int, cols: int) -> Image.Image:
+    """A grid of samples, each with the judge's digit and confidence under it."""
+    digits, confidences = samples.digits, samples.confidences
+    texts = [label_text(d, c) for d, c in zip(digits, confidences, strict=True)]
+    return labelled_grid(samples.tiles, texts, [c < FLOOR for c in confidences], rows, cols)
+
+
+def labelled_seed_grid(judge: Judge, engine: Engine, epoch: int, latents: torch.Tensor, size: int):
+    """(PNG, one-line summary of the labels) for an n x n grid of `latents`."""
+    samples = label(judge, engine, epoch, latents)
+    return labelled_picture(samples, size, size), label_summary(samples.digits, samples.confidences)
+
+
+# ---- pools of labelled latents: morph end points and the digit sheet ------------------------
+
+
+@functools.lru_cache(maxsize=CACHED_POOLS)
+def pool(judge: Judge, engine: Engine, epoch: int, seed: int, count: int) -> Labelled:
+    """The seed's first `count` latents at one epoch, labelled; cached, as a t slider asks again and again."""
+    return label(judge, engine, epoch, engine.latents(seed, count))
+
+
+def best_of(probs: torch.Tensor, digit: int, skip: int | None = None) -> tuple[int, bool]:
+    """The index of the sample labelled `digit` that the judge is surest of (at least FLOOR), and True; when
+    there is none, the sample with the highest p(digit), and False. `skip` leaves one index out."""
+    p = probs[:, digit].clone()
+    if skip is not None:
+        p[skip] = -1.0
+    labelled = (probs.argmax(dim=1) == digit) & (p >= FLOOR)
+    if labelled.any():
+        return int(torch.where(labelled, p, -1.0).argmax()), True
+    return int(p.argmax()), False
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    a: torch.Tensor  # (1, latent_dim)
+    b: torch.Tensor  # (1, latent_dim)
+    p_a: float  # p(digit A) at the start
+    p_b: float  # p(digit B) at the end
+    found_a: bool  # False: no latent of the pool was labelled A with at least FLOOR; a stand-in is used
+    found_b: bool
+
+
+def endpoints(judge: Judge, engine: Engine, epoch: int, digit_a: int, digit_b: int, seed: int) -> Endpoints:
+    """Morph end points: of the seed's CANDIDATES latents, the one the judge surest labels A, and the one it
+    surest labels B (for A == B, the two surest). Deterministic for a seed."""
+    samples = pool(judge, engine, epoch, seed, CANDIDATES)
+    index_a, found_a = best_of(samples.probs, digit_a)
+    index_b, found_b = best_of(samples.probs, digit_b, skip=index_a if digit_a == digit_b else None)
+    latents, probs = samples.latents, samples.probs
+    return Endpoints(
+        latents[index_a : index_a + 1],
+        latents[index_b : index_b + 1],
+        float(probs[index_a, digit_a]),
+        float(probs[index_b, digit_b]),
+        found_a,
+        found_b,
+    )
+
+
+def morph_latents(ends: Endpoints, ts: list[float] | np.ndarray) -> torch.Tensor:
+    """Latents along the sphere from A's z to B's z at each t, (len(ts), latent_dim)."""
+    t = torch.tensor(np.asarray(ts, dtype=np.float32))[:, None]
+    return slerp(ends.a, ends.b, t)
+
+
+def label_path(judge: Judge, engine: Engine, epoch: int, ends: Endpoints) -> list[tuple[int, float, float]]:
+    """The judge's label along the morph at PATH_POINTS values of t, as runs (digit, first t, last t)."""
+    ts = np.linspace(0, 1, PATH_POINTS)
+    digits = label(judge, engine, epoch, morph_latents(ends, ts)).digits
+    runs: list[tuple[int, float, float]] = []
+    for t, digit in zip(ts.tolist(), digits, strict=True):
+        if runs and runs[-1][0] == digit:
+            runs[-1] = (digit, runs[-1][1], t)
+        else:
+            runs.append((digit, t, t))
+    return runs
+
+
+def flips_text(runs: list[tuple[int, float, float]]) -> str:
+    """'the label flips from 3 to 8 at t = 0.47', or several flips, or none."""
+    if len(runs) == 1:
+        return f"the label stays {runs[0][0]} all the way"
+    flips = [f"from {a[0]} to {b[0]} at t = {(a[2] + b[1]) / 2:.2f}" for a, b in itertools.pairwise(runs)]
+    return "the label flips " + (flips[0] if len(flips) == 1 else ", then ".join(flips))
+
+
+def missing_text(digit: int, found: bool, p: float, epoch: int, count: int = CANDIDATES) -> str:
+    """What to say when an epoch cannot draw a digit (a finding, not an error); '' when it can."""
+    if found:
+        return ""
+    return (
+        f"Epoch {epoch} cannot draw a {digit} from this seed: none of its {count} latents is labelled {digit} with "
+        f"at least {FLOOR:.0%} confidence. The nearest stand-in (p({digit}) = {p:.0%}) is used instead."
+    )
+
+
+def morph_strip(judge: Judge, engine: Engine, epoch: int, ends: Endpoints, frames: int) -> tuple[Image.Image, bytes]:
+    """(labelled strip PNG, GIF there and back): `frames` steps from A to B, the judge's label with each."""
+    ts = np.linspace(0, 1, frames)
+    samples = label(judge, engine, epoch, morph_latents(ends, ts))
+    columns = min(frames, 10)  # long walks wrap onto more rows, so phones still see them
+    strip = labelled_picture(samples, math.ceil(frames / columns), columns)
+    scale = display_scale(engine.side)
+    texts = [label_text(d, c) for d, c in zip(samples.digits, samples.confidences, strict=True)]
+    gif_frames = [
+        with_caption(upscale(tile, scale), f"t = {t:.2f}: {text}")
+        for tile, t, text in zip(samples.tiles, ts.tolist(), texts, strict=True)
+    ]
+    return strip, gif_bytes(gif_frames + gif_frames[-2:0:-1], 120, 120)
+
+
+# ---- steering toward a digit -----------------------------------------------------------------
+
+
+def steer(
+    judge: Judge, generator: torch.nn.Module, latents: torch.Tensor, digit: int, strength: float,
+    steps: int = STEER_STEPS,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+    """Classifier guidance in latent space: gradient ascent on log p(digit | G(z)) for each z.
+
+    Each step moves z by at most strength / steps along the gradient's part tangent to the sphere, then puts z
+    back on its own sphere (||z|| unchanged, so z stays where Gaussian latents live). A step that lowers
+    p(digit) is undone and that z's next step made STEER_SHRINK times shorter (log p is rough along the
+    gradient: it can fall at a step of 0.3 and rise at 0.03; shrinking by 8 rather than 2 finds a rise for
+    almost every z), so p(digit) never falls. Returns (steered latents, p(digit) before, p(digit) after),
+    each row on its own.
+    """
+    radius = latents.norm(dim=1, keepdim=True)  # (N, 1)
+    step = torch.full_like(radius, strength / steps)
+    current = latents.clone()
+    log_p, gradient = judge.log_prob_and_gradient(generator, current, digit)
+    start = log_p.exp()
+    for index in range(steps):
+        tangent = gradient - (gradient * current).sum(dim=1, keepdim=True) * current / radius**2
+        moved = current + step * tangent / tangent.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        moved = moved * radius / moved.norm(dim=1, keepdim=True)
+        if index < steps - 1:
+            new_log_p, new_gradient = judge.log_prob_and_gradient(generator, moved, digit)
+        else:  # the last step needs no gradient
+            with torch.inference_mode():
+                new_log_p, new_gradient = judge.model(generator(moved)).log_softmax(dim=1)[:, digit], gradient
+        better = (new_log_p >= log_p)[:, None]  # (N, 1)
+        current = torch.where(better, moved, current)
+        gradient = torch.where(better, new_gradient, gradient)
+        log_p = torch.where(better[:, 0], new_log_p, log_p)
+        step = torch.where(better, step, step / STEER_SHRINK)
+    return current, start, log_p.exp()
+
+
+# ---- what an epoch can draw -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sheet:
+    image: Image.Image
+    shares: list[float]  # share of the N samples labelled each digit
+    counts: list[int]  # how many samples each column shows
+
+
+def column_order(samples: Labelled, digit: int, rows: int) -> list[int]:
+    """Indices of the samples labelled `digit` with at least FLOOR, surest first, at most `rows`."""
+    probs = samples.probs
+    mine = ((probs.argmax(dim=1) == digit) & (probs[:, digit] >= FLOOR)).nonzero()[:, 0]
+    order = probs[mine, digit].argsort(descending=True, stable=True)
+    return mine[order][:rows].tolist()
+
+
+def digit_sheet(judge: Judge, engine: Engine, epoch: int, seed: int, rows: int) -> Sheet:
+    """Ten columns, one per digit: the surest samples of each digit among the seed's SHEET_SAMPLES latents,
+    the digit and its share on top; an empty column says 'not drawn yet'."""
+    samples = pool(judge, engine, epoch, seed, SHEET_SAMPLES)
+    side = engine.side
+    shares = (np.bincount(samples.digits, minlength=10) / len(samples.digits)).tolist()
+    columns = [column_order(samples, digit, rows) for digit in range(10)]
+    header = round(side * 0.9)  # in tile pixels: the digit and its share
+    sheet = np.zeros((header + rows * (side + PAD) + PAD, grid_side(10, side)), np.uint8)
+    for digit, indices in enumerate(columns):
+        left = PAD + digit * (side + PAD)
+        for row, index in enumerate(indices):
+            top = header + PAD + row * (side + PAD)
+            sheet[top : top + side, left : left + side] = samples.tiles[index]
+    scale = display_scale(sheet.shape[1])
+    image = upscale(sheet, scale)
+    draw = ImageDraw.Draw(image)
+    cell = (side + PAD) * scale
+    big = fitted_font(["8"], cell, header * scale * 0.55)
+    small = fitted_font(["100%", "not", "drawn"], cell - 4, header * scale * 0.4)
+    for digit, indices in enumerate(columns):
+        x = (PAD + digit * (side + PAD) + side / 2) * scale
+        grey = 255 if indices else LOW_GREY
+        draw.text((x, header * scale * 0.3), str(digit), fill=grey, font=big, anchor="mm")
+        draw.text((x, header * scale * 0.78), share_text(shares[digit]), fill=grey, font=small, anchor="mm")
+        if not indices:
+            y = (header + PAD + side / 2) * scale
+            draw.multiline_text((x, y), "not\ndrawn\nyet", fill=LOW_GREY, font=small, anchor="mm", align="center")
+    return Sheet(fast_png(image), shares, [len(c) for c in columns])
+
+
+def share_text(share: float) -> str:
+    """'25%', '1.6%', '0%': one decimal under 10%, so a rare digit does not read as 2%."""
+    return "0%" if share == 0 else f"{share:.0%}" if share >= 0.095 else f"{share:.1%}"
+
+
+def sheet_caption(sheet: Sheet, epoch: int, seed: int) -> str:
+    """Which digits the epoch draws, most common first, and which not yet."""
+    drawn = sorted((d for d in range(10) if sheet.shares[d] >= SHOWN_SHARE), key=lambda d: -sheet.shares[d])
+    missing = [d for d in range(10) if not sheet.counts[d]]
+    text = (
+        f"Epoch {epoch}, seed {seed}: of {SHEET_SAMPLES} samples, **{len(drawn)} of 10 digits** hold at least "
+        f"{SHOWN_SHARE:.0%}: " + ", ".join(f"{d} ({share_text(sheet.shares[d])})" for d in drawn) + "."
+    )
+    if missing:
+        text += f" Not drawn yet (no sample labelled with at least {FLOOR:.0%}): {', '.join(map(str, missing))}."
+    return text

@@ -1,0 +1,101 @@
+"""Digits: what can this epoch draw? One column per digit, the judge's surest samples, each digit's share on top."""
+
+import gradio as gr
+
+from demo import digits, widgets
+from demo.context import Context, Facts, shown_errors
+from demo.engine import MAX_GRID, Engine
+from demo.validation import whole_number
+
+TITLE = "Digits"
+START_EPOCH = 10  # early on, the columns fill one by one; scrub on from here
+
+
+def examples(facts: Facts) -> dict[str, dict]:
+    return {"digit_sheet": {"run": facts.run, "epoch": facts.last, "seed": 0, "rows": 3}}
+
+
+def judge_for(engine: Engine) -> digits.Judge:
+    """The shared judge, or a gr.Error with the one line that says why the digit features are off."""
+    try:
+        digits.check_side(engine)
+        return digits.shared_judge()
+    except digits.NoJudge as err:
+        raise gr.Error(str(err), title="No digit labels", print_exception=False) from None
+
+
+def judge_note() -> str:
+    """'' when the judge loads; else the one line every digit feature shows instead."""
+    try:
+        digits.shared_judge()
+    except digits.NoJudge as err:
+        return str(err)
+    return ""
+
+
+class Handlers:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    @shown_errors
+    def digit_sheet(self, run: str, epoch: float, seed: float, rows: float):
+        """What this epoch can draw: ten columns, one per digit, each holding the samples the classifier is surest
+        are that digit (among 500 latents from the seed), with the digit's share of the 500 above its column.
+
+        Args:
+            run: name of a loaded run (a wrong name gets the list of valid ones).
+            epoch: training epoch to draw with (the nearest saved one is used).
+            seed: whole number from 0 to 2147483647; picks the 500 latents.
+            rows: samples per column, 1 to 10.
+        """
+        ctx = self.ctx
+        engine = ctx.engine(run)
+        (epoch, note), seed = ctx.epoch(engine, epoch), ctx.seed(seed)
+        rows = whole_number(rows, "rows", 1, MAX_GRID)
+        sheet = digits.digit_sheet(judge_for(engine), engine, epoch, seed, rows)
+        return sheet.image, digits.sheet_caption(sheet, epoch, seed) + (f"\n\n{note}" if note else "")
+
+
+def build(ctx: Context, tab: gr.Tab) -> None:
+    handlers = Handlers(ctx)
+    engine = ctx.runs.engines[ctx.runs.default]
+    start, seed, rows = engine.nearest_epoch(START_EPOCH), 0, 8
+    note = judge_note()
+    gr.Markdown(
+        "## What can this epoch draw?\n"
+        f"The project's classifier sorts {digits.SHEET_SAMPLES} samples from one seed into ten columns, one per "
+        "digit, surest first; the share of each digit is printed above its column. Scrub the epoch to watch "
+        "digits appear: early epochs draw only one or two (mode collapse), and an empty column says *not drawn yet*."
+    )
+    if note:
+        gr.Markdown(note, elem_classes="note")
+    with gr.Row():
+        with gr.Column(scale=1, min_width=280):
+            run = widgets.run_dropdown(ctx)
+            epoch = widgets.epoch_slider(engine.epochs, start, "Epoch (scrub through training)")
+            seed_box, dice = widgets.seed_box("Seed", seed)
+            rows_slider = gr.Slider(1, MAX_GRID, value=rows, step=1, label="Samples per digit")
+        with gr.Column(scale=2, min_width=300):
+            first, caption_text = (None, note) if note else handlers.digit_sheet(ctx.runs.default, start, seed, rows)
+            picture = widgets.image("One column per digit", first, elem_id="digit-sheet")
+            caption = gr.Markdown(caption_text, elem_id="digit-sheet-caption")
+    inputs, outputs = [run, epoch, seed_box, rows_slider], [picture, caption]
+    gr.on(
+        [epoch.input, rows_slider.input, seed_box.submit],
+        handlers.digit_sheet,
+        inputs,
+        outputs,
+        api_name="digit_sheet",
+        api_description=(
+            f"Ten columns, one per digit: the classifier's surest samples of each among {digits.SHEET_SAMPLES} "
+            f"latents from the seed, each digit's share on top. {widgets.run_doc(ctx)}; {widgets.epoch_doc(ctx)}; "
+            f"{widgets.SEED_DOC}; rows 1-{MAX_GRID}. Returns (PNG, caption)."
+        ),
+        **widgets.LIVE,
+    )
+    dice.click(widgets.random_seed, None, seed_box, **widgets.PRIVATE).then(
+        handlers.digit_sheet, inputs, outputs, api_visibility="private", **widgets.LIVE
+    )
+    run.input(lambda r, e: widgets.follow_run(ctx, r, e), [run, epoch], epoch, **widgets.PRIVATE).then(
+        handlers.digit_sheet, inputs, outputs, api_visibility="private", **widgets.LIVE
+    )
