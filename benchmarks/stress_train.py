@@ -1,12 +1,12 @@
 """Kill the trainer with SIGKILL at random moments, resume each time, and check nothing was lost.
 
-    python benchmarks/stress_train.py [--kills 8] [--epochs 12] [--seed 0]
+    python -m benchmarks.stress_train [--kills 8] [--epochs 12] [--seed 0]
 
 Trains on the generated stand-in for MNIST (so it runs in a minute or two), once uninterrupted and
 once killed --kills times at random moments (mid-epoch, during an export, during a checkpoint
 write), each kill followed by --resume. Prints what each kill interrupted and the final checks:
 every epoch folder loads, metrics.json holds exactly one record per epoch, and the final weights
-equal the uninterrupted run's bit for bit.
+equal the uninterrupted run's bit for bit. What it prints also goes to benchmarks/results/stress_train.txt.
 """
 
 import argparse
@@ -24,9 +24,13 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
+from benchmarks.bench_app import results_file
+from gan.io import TMP_PREFIX
+from gan.layout import CHECKPOINT, METRICS, SAMPLES, epoch_name
+from gan.models import load_generator
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-STRATEGIES = ("random", ".tmp-epoch-", ".tmp-checkpoint.pt")
+STRATEGIES = ("random", f"{TMP_PREFIX}epoch-", f"{TMP_PREFIX}{CHECKPOINT}")
 ARGS = ["--dataset", "fake", "--fake-size", "3000", "--batch-size", "50", "--no-progress", "--classifier", ""]
 
 
@@ -39,26 +43,30 @@ def start(out: Path, epochs: int, resume: bool) -> subprocess.Popen:
 
 def checkpoint_epoch(out: Path) -> int:
     try:
-        return int(torch.load(out / "checkpoint.pt", weights_only=True)["epoch"])
+        return int(torch.load(out / CHECKPOINT, weights_only=True)["epoch"])
     except (FileNotFoundError, RuntimeError, EOFError):  # absent, or replaced while being read
         return 0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.stress_train", description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0, help="seed of the kill times")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    print(f"{time.strftime('%Y-%m-%d %H:%M')}  python -m benchmarks.stress_train {' '.join(sys.argv[1:])}")
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         reference, out = Path(tmp) / "reference", Path(tmp) / "killed"
         began = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "gan.train", *ARGS, "--epochs", str(args.epochs), "--out", str(reference)],
-                       cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}, check=True, capture_output=True)  # fmt: skip
+        uninterrupted = start(reference, args.epochs, resume=False)
+        _, stderr = uninterrupted.communicate()
+        if uninterrupted.returncode != 0:
+            print(f"uninterrupted run failed: {stderr.strip().splitlines()[-1]}")
+            return 1
         total = time.perf_counter() - began
         epoch_time = statistics.median(
-            r["epoch_seconds"] for r in json.loads((reference / "metrics.json").read_text())["epochs"]
+            r["epoch_seconds"] for r in json.loads((reference / METRICS).read_text())["epochs"]
         )
         print(f"uninterrupted run: {args.epochs} epochs in {total:.1f} s, {epoch_time:.2f} s per epoch")
         kills = 0
@@ -83,31 +91,36 @@ def main() -> None:
             process.send_signal(signal.SIGKILL)
             process.wait()
             kills += 1
-            leftovers = sorted(p.name for p in out.glob(".tmp-*")) + sorted(
-                p.name for p in (out / "samples").glob(".tmp-*")
+            leftovers = sorted(p.name for p in out.glob(f"{TMP_PREFIX}*")) + sorted(
+                p.name for p in (out / SAMPLES).glob(f"{TMP_PREFIX}*")
             )
             where = f"during a write (left {', '.join(leftovers)})" if leftovers else "mid-epoch or between writes"
             print(
-                f"kill {kills} (aimed at {target.strip('.-') or 'random'}): checkpoint at epoch {checkpoint_epoch(out)} (was {before}), {where}"
+                f"kill {kills} (aimed at {target.strip('.-') or 'random'}): "
+                f"checkpoint at epoch {checkpoint_epoch(out)} (was {before}), {where}"
             )
         process = start(out, args.epochs, resume=checkpoint_epoch(out) > 0)
         _, stderr = process.communicate()
         if process.returncode != 0:
-            sys.exit(f"final resume failed: {stderr.strip().splitlines()[-1]}")
-        from gan.models import load_generator
-
+            print(f"final resume failed: {stderr.strip().splitlines()[-1]}")
+            return 1
         for epoch in range(1, args.epochs + 1):
-            load_generator(out / f"epoch-{epoch:03d}")
-        records = [r["epoch"] for r in json.loads((out / "metrics.json").read_text())["epochs"]]
-        final = f"epoch-{args.epochs:03d}/model.safetensors"
+            load_generator(out / epoch_name(epoch))
+        records = [r["epoch"] for r in json.loads((out / METRICS).read_text())["epochs"]]
+        final = f"{epoch_name(args.epochs)}/model.safetensors"
         a, b = load_file(reference / final), load_file(out / final)
         same = a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-        print(f"kills: {kills}; every epoch folder loads: yes ({args.epochs}); "
-              f"metrics.json records: {records == list(range(1, args.epochs + 1))} ({len(records)} for {args.epochs} epochs); "
-              f"temp files left: {len(list(out.glob('.tmp-*')))}; final weights equal the uninterrupted run: {same}")  # fmt: skip
-        if not same or records != list(range(1, args.epochs + 1)):
-            sys.exit(1)
+        one_each = records == list(range(1, args.epochs + 1))
+        print(
+            f"kills: {kills}; every epoch folder loads: yes ({args.epochs}); "
+            f"{METRICS} records: {one_each} ({len(records)} for {args.epochs} epochs); "
+            f"temp files left: {len(list(out.glob(f'{TMP_PREFIX}*')))}; "
+            f"final weights equal the uninterrupted run: {same}"
+        )
+        return 0 if same and one_each else 1
 
 
 if __name__ == "__main__":
-    main()
+    with results_file("stress_train"):
+        status = main()
+    sys.exit(status)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from demo.engine import Engine, RunError, load_run
 from gan.errors import UsageError, run_cli
+from gan.layout import PROGRESSION, QUALITY
 
 PROGRESSION_EPOCHS = (1, 2, 3, 5, 10, 20, 30, 50, 100, 150, 200)
 
@@ -68,11 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         raise UsageError(str(err)) from None
     engine = Engine(run)
     epochs = sorted({engine.nearest_epoch(e) for e in PROGRESSION_EPOCHS})
-    engine.progression(epochs, args.seed, args.columns).save(args.weights_dir / "progression.png")
-    quality_plot(run.records, run.reference, args.weights_dir / "quality.png", args.title)
-    print(
-        f"wrote {args.weights_dir / 'progression.png'} (epochs {', '.join(map(str, epochs))}) and {args.weights_dir / 'quality.png'}"
-    )
+    progression, quality = args.weights_dir / PROGRESSION, args.weights_dir / QUALITY
+    engine.progression(epochs, args.seed, args.columns).save(progression)
+    quality_plot(run.records, run.reference, quality, args.title)
+    print(f"wrote {progression} (epochs {', '.join(map(str, epochs))}) and {quality}")
     return 0
 
 

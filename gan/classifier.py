@@ -21,6 +21,7 @@ from gan.io import atomic_dir
 
 WEIGHTS_FILE = "model.safetensors"
 INFO_FILE = "info.json"
+REPOSITORY = Path(__file__).resolve().parents[1]  # a relative classifier path is also looked up here
 
 
 class DigitClassifier(nn.Module):
@@ -54,8 +55,18 @@ def save_classifier(model: DigitClassifier, folder: str | Path, info: dict) -> N
         (tmp / INFO_FILE).write_text(json.dumps(info, indent=1) + "\n")
 
 
+def resolve_classifier(folder: str | Path) -> Path:
+    """`folder`, or, when it is relative and holds no classifier from here, the same path in the
+    repository beside the package (so the default weights/classifier works from any directory)."""
+    folder = Path(folder)
+    if (folder / WEIGHTS_FILE).is_file() or folder.is_absolute():
+        return folder
+    beside = REPOSITORY / folder
+    return beside if (beside / WEIGHTS_FILE).is_file() else folder
+
+
 def load_classifier(folder: str | Path, device: torch.device | str = "cpu") -> DigitClassifier:
-    path = Path(folder) / WEIGHTS_FILE
+    path = resolve_classifier(folder) / WEIGHTS_FILE
     if not path.is_file():
         raise UsageError(f"no classifier at {path}; train one with python -m gan.classifier")
     model = DigitClassifier()

@@ -1,6 +1,6 @@
 """Score per-epoch Generators: FID, classifier Inception Score, class balance, and optionally Parzen.
 
-python -m gan.evaluate weights/ [--epochs 1 10 200] [--parzen]
+python -m gan.evaluate weights/ [--epochs 1 10 200] [--parzen] [--seed 1]
 """
 
 import argparse
@@ -16,7 +16,7 @@ import torch
 from gan.classifier import load_classifier, predict
 from gan.data import denormalise, load_mnist, normalise
 from gan.errors import UsageError, run_cli
-from gan.layout import epoch_folders
+from gan.layout import CHECKPOINT, epoch_folders
 from gan.metrics import (
     PRESENT_FRACTION,
     choose_parzen_sigma,
@@ -86,11 +86,17 @@ class Evaluator:
         return record
 
 
-def parzen(generator: Generator, train_images: torch.Tensor, test_images: torch.Tensor, samples: int = 10_000) -> dict:
+def parzen(
+    generator: Generator,
+    train_images: torch.Tensor,
+    test_images: torch.Tensor,
+    samples: int = 10_000,
+    seed: int = EVAL_SEED,
+) -> dict:
     """Goodfellow et al. 2014 protocol: sigma from logspace(-1, 0, 10) on 1,000 held-out train images,
     then mean +- standard error of log p(x) over the test images; pixels in [0, 1]."""
     with torch.no_grad():
-        noise = torch.randn(samples, generator.latent_dim, generator=torch.Generator().manual_seed(EVAL_SEED))
+        noise = torch.randn(samples, generator.latent_dim, generator=torch.Generator().manual_seed(seed))
         generated = denormalise(generator(noise))
     validation = train_images[-1000:].reshape(1000, -1).double() / 255
     sigmas = torch.logspace(-1, 0, 10)
@@ -143,8 +149,10 @@ def checkpoint_generator(path: Path) -> tuple[str, Callable[[], Generator]]:
 
 
 def format_table(rows: list[dict], floor: dict | None) -> str:
-    columns = [("epoch", "{}"), ("fid", "{:.2f}"), ("inception_score", "{:.2f}"), ("digits_present", "{}"),
-               ("rarest_digit_share", "{:.1%}"), ("class_kl", "{:.4f}"), ("parzen", "{:.0f}"), ("parzen_stderr", "{:.1f}")]  # fmt: skip
+    columns = [
+        ("epoch", "{}"), ("fid", "{:.2f}"), ("inception_score", "{:.2f}"), ("digits_present", "{}"),
+        ("rarest_digit_share", "{:.1%}"), ("class_kl", "{:.4f}"), ("parzen", "{:.0f}"), ("parzen_stderr", "{:.1f}"),
+    ]  # fmt: skip
     columns = [(name, fmt) for name, fmt in columns if any(name in row for row in rows)]
     lines = [" | ".join(name for name, _ in columns)]
     for row in ([{**floor, "epoch": "real"}] if floor else []) + rows:
@@ -160,13 +168,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--classifier", default="weights/classifier", help="judge classifier folder")
     parser.add_argument("--data-dir", default="data", help="holds MNIST/raw/*-ubyte (default: data)")
     parser.add_argument(
+        "--seed", type=int, default=EVAL_SEED, help=f"seed of the scored samples' latents (default: {EVAL_SEED})"
+    )
+    parser.add_argument(
         "--parzen", action="store_true", help="add the Parzen-window log-likelihood (Goodfellow et al. 2014)"
     )
     parser.add_argument("--json", type=Path, help="also write the rows (and the real-data floor) to this JSON file")
     parser.add_argument(
         "--raw-checkpoint",
         action="store_true",
-        help="also score the raw Generator in WEIGHTS_DIR/checkpoint.pt (with --ema the epoch folders hold the average)",
+        help=f"also score the raw Generator in WEIGHTS_DIR/{CHECKPOINT} (with --ema the epoch folders hold the EMA)",
     )
     args = parser.parse_args(argv)
     if args.samples < IS_SPLITS:
@@ -178,18 +189,19 @@ def main(argv: list[str] | None = None) -> int:
     floor = evaluator.floor(train_images[:FLOOR_IMAGES])
     generators = ((epoch, lambda folder=folder: load_epoch(folder)) for epoch, folder in folders.items())
     if args.raw_checkpoint:
-        generators = [*generators, checkpoint_generator(args.weights_dir / "checkpoint.pt")]
+        generators = [*generators, checkpoint_generator(args.weights_dir / CHECKPOINT)]
     rows = []
     for epoch, load in generators:
         generator = load()
-        row = {"epoch": epoch, **evaluator.evaluate(generator, args.samples)}
+        row = {"epoch": epoch, **evaluator.evaluate(generator, args.samples, args.seed)}
         if args.parzen:
-            row.update(parzen(generator, train_images, test_images, args.samples))
+            row.update(parzen(generator, train_images, test_images, args.samples, args.seed))
         rows.append(row)
         print(f"{epoch}: FID {row['fid']:.2f}  IS {row['inception_score']:.2f}", file=sys.stderr)
     print(format_table(rows, floor))
     if args.json:
-        args.json.write_text(json.dumps({"real_data_floor": floor, "epochs": rows}, indent=1) + "\n")
+        document = {"real_data_floor": floor, "latent_seed": args.seed, "epochs": rows}
+        args.json.write_text(json.dumps(document, indent=1) + "\n")
     return 0
 
 

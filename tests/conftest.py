@@ -5,6 +5,9 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -18,6 +21,33 @@ def tiny_train(out: Path, epochs: int = 3, *extra: str) -> Path:
     """Train `epochs` real epochs on 400 generated digits into `out` (seconds on a CPU)."""
     train(parse_args([*TINY_ARGS, "--epochs", str(epochs), "--out", str(out), *extra]))
     return out
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_trainer(*args: str) -> subprocess.Popen:
+    """`python -m gan.train ARGS` as a child process; its stdout carries one summary line per epoch."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gan.train", *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def signal_after_epoch(process: subprocess.Popen, epoch: int, sig: int = signal.SIGKILL) -> str:
+    """Send `sig` the moment the child reports epoch `epoch` done (its summary line comes after the
+    checkpoint), then wait for it to end; returns its stderr. A condition, not a timer, so machine speed
+    does not matter as long as the run has more to do after that epoch."""
+    for line in process.stdout:
+        if line.startswith("epoch ") and int(line.split()[1]) >= epoch:
+            process.send_signal(sig)
+            break
+    _, stderr = process.communicate(timeout=120)
+    return stderr
 
 
 @pytest.fixture(scope="session")

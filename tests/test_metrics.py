@@ -93,13 +93,17 @@ def test_classifier_trains_and_round_trips(tmp_path):
     model = train_classifier(data, labels, batch_size=50, steps=60, progress=False)
     assert accuracy(model, data, labels) > max(0.5, before + 0.2)
     again = train_classifier(data, labels, batch_size=50, steps=60, progress=False)
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True))  # seeded
+    assert all(
+        torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True)
+    )  # seeded
     save_classifier(model, tmp_path / "judge", {"test_accuracy": 0})
     loaded = load_classifier(tmp_path / "judge")
     features, probs = predict(model, data[:20])
     features2, probs2 = predict(loaded, data[:20])
     assert features.shape == (20, DigitClassifier.feature_dim) and probs.shape == (20, 10)
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values(), strict=True))
+    assert all(
+        torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values(), strict=True)
+    )
     # loaded in channels_last: another convolution kernel, so equal up to float rounding
     torch.testing.assert_close(features2, features, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(probs2, probs, rtol=1e-5, atol=1e-6)
@@ -152,3 +156,28 @@ def test_evaluate_cli_prints_a_table_with_parzen(tmp_path, tiny_weights, capsys)
     assert [line.split(" | ")[0] for line in capsys.readouterr().out.splitlines()[1:]] == ["real", "3", "raw 3"]
     assert run_cli(lambda: main([*args, "--epochs", "7"])) == 2
     assert "epoch(s) 7 not in" in capsys.readouterr().err
+
+
+def test_evaluate_seed_chooses_the_scored_latents(tmp_path, tiny_weights, capsys):
+    """--seed N scores other samples of the same Generator; the default is the fixed EVAL_SEED."""
+    from gan.data import write_fake_mnist
+    from gan.errors import run_cli
+    from gan.evaluate import EVAL_SEED, main
+
+    write_fake_mnist(tmp_path / "data", train_count=300, test_count=200)
+    images, labels = fake_digits(400, seed=0)
+    judge = train_classifier(normalise(images), labels, batch_size=50, steps=20, progress=False)
+    save_classifier(judge, tmp_path / "judge", {})
+    args = [str(tiny_weights), "--classifier", str(tmp_path / "judge"), "--data-dir", str(tmp_path / "data")]
+    args += ["--samples", "200", "--epochs", "3"]
+    rows = {}
+    for seed in (None, EVAL_SEED, 1):
+        out = tmp_path / f"seed-{seed}.json"
+        argv = [*args, "--json", str(out), *(["--seed", str(seed)] if seed else [])]
+        assert run_cli(lambda argv=argv: main(argv)) == 0
+        document = json.loads(out.read_text())
+        assert document["latent_seed"] == (seed or EVAL_SEED)
+        rows[seed] = {k: v for k, v in document["epochs"][0].items() if k != "eval_seconds"}
+    capsys.readouterr()
+    assert rows[None] == rows[EVAL_SEED]
+    assert rows[1]["fid"] != rows[EVAL_SEED]["fid"]

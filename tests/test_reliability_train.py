@@ -1,24 +1,23 @@
-"""The trainer under a full disk, a read-only folder and Ctrl-C: clear errors, last good state intact."""
+"""The trainer under a full disk, a read-only folder, Ctrl-C and SIGKILL: clear errors, the last good state
+intact, a resume bit-identical to the run that was never stopped, and what --resume does with each folder."""
 
 import contextlib
 import errno
 import json
 import os
+import shutil
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY_ARGS, tiny_train
+from conftest import ROOT, TINY_ARGS, signal_after_epoch, start_trainer, tiny_train
+from safetensors.torch import load_file
 
 from gan import train as train_module
 from gan.errors import run_cli
 from gan.models import load_generator
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def cli(*argv: str) -> int:
@@ -103,30 +102,131 @@ def test_read_only_output_folder(tmp_path, capsys):
 
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     out = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    args = [*TINY_ARGS, "--fake-size", "2000", "--epochs", "50", "--out", str(out)]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gan.train", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while not (out / "checkpoint.pt").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130
+    # 1000 epochs: far more than can finish between the first epoch's line and the signal on any machine.
+    args = [*TINY_ARGS, "--epochs", "1000", "--out", str(out)]
+    process = start_trainer(*args)
+    stderr = signal_after_epoch(process, 1, signal.SIGINT)
+    assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert "Resume with: python -m gan.train" in stderr and stderr.rstrip().endswith("--resume")
     done = checkpoint_epoch(out)
-    assert done >= 1 and not list(out.glob(".tmp-*"))
+    assert 1 <= done < 1000 and not list(out.glob(".tmp-*"))
     for epoch in range(1, done + 1):
         load_generator(out / f"epoch-{epoch:03d}")
     records = json.loads((out / "metrics.json").read_text())["epochs"]
     assert [r["epoch"] for r in records][:done] == list(range(1, done + 1))
-    assert cli(*args[:-4], "--epochs", str(done + 1), "--out", str(out), "--resume") == 0
+    assert cli(*TINY_ARGS, "--epochs", str(done + 1), "--out", str(out), "--resume") == 0
     assert checkpoint_epoch(out) == done + 1
+
+
+CLASSIFIER = ROOT / "weights" / "classifier"
+TIMING = {"train_seconds", "images_per_sec", "epoch_seconds", "eval_seconds"}
+# Scoring on, off and every 2nd epoch, and each recipe option, killed after epoch 1 of 3 and resumed.
+# Options share a run where they do not interfere, since every run pays a process start (seconds).
+KILL_MATRIX = {
+    "scored": [],
+    "unscored-steps-per-epoch": ["--classifier", "", "--steps-per-epoch", "3"],
+    "eval-every-2-ema-label-smoothing": ["--eval-every", "2", "--ema", "0.9", "--label-smoothing", "0.1"],
+    "r1-lr-decay-linear": ["--r1", "1", "--lr-decay", "linear"],
+}
+
+
+def untimed(metrics: dict) -> list[dict]:
+    return [{k: v for k, v in record.items() if k not in TIMING} for record in metrics["epochs"]]
+
+
+@pytest.mark.skipif(not (CLASSIFIER / "model.safetensors").is_file(), reason="needs the shipped weights/classifier")
+@pytest.mark.parametrize("flags", KILL_MATRIX.values(), ids=KILL_MATRIX)
+def test_sigkill_and_resume_is_bit_identical(tmp_path, flags):
+    """SIGKILL after epoch 1's checkpoint, --resume, and every weight, optimiser moment, random state
+    and recorded figure equals the uninterrupted run's (per-epoch scoring builds the judge on resume too)."""
+    args = [*TINY_ARGS, "--classifier", str(CLASSIFIER), "--eval-samples", "100", "--epochs", "3", *flags]
+    reference, out = tmp_path / "reference", tmp_path / "killed"
+    assert train_module.main([*args, "--out", str(reference)]) == 0
+    process = start_trainer(*args, "--out", str(out))
+    stderr = signal_after_epoch(process, 1)
+    assert process.returncode == -signal.SIGKILL, stderr
+    assert checkpoint_epoch(out) < 3
+    assert train_module.main([*args, "--out", str(out), "--resume"]) == 0
+    for epoch in (1, 2, 3):
+        a, b = (load_file(run / f"epoch-{epoch:03d}" / "model.safetensors") for run in (reference, out))
+        assert all(torch.equal(a[k], b[k]) for k in a), f"epoch {epoch}"
+    want, got = (torch.load(run / "checkpoint.pt", weights_only=True) for run in (reference, out))
+    for part in ("generator", "discriminator", "ema_generator"):
+        assert (part in want) == (part in got)
+        assert all(torch.equal(want[part][k], got[part][k]) for k in want.get(part, {}))
+    for part in ("g_optimizer", "d_optimizer"):
+        for index, moments in want[part]["state"].items():
+            assert all(torch.equal(moments[k], got[part]["state"][index][k]) for k in moments)
+    assert torch.equal(want["rng_cpu"], got["rng_cpu"])
+    metrics = [json.loads((run / "metrics.json").read_text()) for run in (reference, out)]
+    assert untimed(metrics[0]) == untimed(metrics[1])
+    scored = [r["epoch"] for r in metrics[1]["epochs"] if "fid" in r]
+    assert scored == ([] if "" in flags else [2, 3] if "--eval-every" in flags else [1, 2, 3])
+
+
+@pytest.mark.parametrize("left", ["nothing", "an empty folder", "a kill during epoch 1"])
+def test_resume_with_nothing_to_resume_starts_a_fresh_run(tmp_path, tiny_weights, capsys, left):
+    out = tmp_path / "run"
+    if left != "nothing":
+        out.mkdir()
+    if left == "a kill during epoch 1":
+        (out / ".tmp-epoch-001.x1y2").mkdir()
+        (out / "samples").mkdir()
+    assert cli(*TINY_ARGS, "--epochs", "1", "--out", str(out), "--resume") == 0
+    assert error_lines(capsys.readouterr().err) == [
+        f"--resume: nothing to resume in {out} (no checkpoint.pt, no epochs); starting a fresh run"
+    ]
+    fresh = load_file(out / "epoch-001" / "model.safetensors")
+    shared = load_file(tiny_weights / "epoch-001" / "model.safetensors")  # the same settings, trained fresh
+    assert all(torch.equal(fresh[k], shared[k]) for k in shared)
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["config"]["resume"] is False
+    assert not list(out.glob(".tmp-*"))
+
+
+@pytest.mark.parametrize("resume", [True, False], ids=["resume", "fresh"])
+def test_epochs_without_a_checkpoint_are_refused(tmp_path, tiny_weights, capsys, resume):
+    out = tmp_path / "run"
+    shutil.copytree(tiny_weights, out)
+    (out / "checkpoint.pt").unlink()
+    before = (out / "epoch-001" / "model.safetensors").read_bytes()
+    assert cli(*TINY_ARGS, "--epochs", "4", "--out", str(out), *(["--resume"] if resume else [])) == 2
+    assert error_lines(capsys.readouterr().err) == [
+        f"error: {'--resume: ' if resume else ''}{out} holds epochs 1-3 but no checkpoint.pt to continue them from; "
+        "choose another --out"
+    ]
+    assert (out / "epoch-001" / "model.safetensors").read_bytes() == before
+    assert not (out / "epoch-004").exists() and not (out / "checkpoint.pt").exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--hidden-dim", "128"], "hidden_dim=256 (now 128)"),
+        (["--lr", "0.001"], "lr=0.0002 (now 0.001)"),
+        (["--seed", "1"], "seed=0 (now 1)"),
+        (["--recipe", "stable"], "beta1=0.9 (now 0.5)"),
+    ],
+)
+def test_resume_refuses_other_settings(tmp_path, tiny_weights, capsys, flags, named):
+    out = tmp_path / "run"
+    shutil.copytree(tiny_weights, out)
+    before = (out / "checkpoint.pt").read_bytes()
+    assert cli(*TINY_ARGS, "--epochs", "4", "--out", str(out), "--resume", *flags) == 2
+    err = error_lines(capsys.readouterr().err)
+    assert len(err) == 1 and err[0].startswith("error: --resume: the checkpoint in") and named in err[0]
+    assert (out / "checkpoint.pt").read_bytes() == before and not (out / "epoch-004").exists()
+
+
+def test_default_classifier_is_found_from_any_directory(tmp_path, monkeypatch, capsys):
+    """weights/classifier resolves beside the package when the working directory has none."""
+    from gan.classifier import resolve_classifier
+
+    monkeypatch.chdir(tmp_path)
+    if (CLASSIFIER / "model.safetensors").is_file():
+        assert resolve_classifier("weights/classifier") == CLASSIFIER
+        out = tiny_train(tmp_path / "scored", 1, "--classifier", "weights/classifier", "--eval-samples", "100")
+        assert "fid" in json.loads((out / "metrics.json").read_text())["epochs"][0]
+    out = tiny_train(tmp_path / "unscored", 1, "--classifier", "no/such/classifier")
+    assert "fid" not in json.loads((out / "metrics.json").read_text())["epochs"][0]
+    assert error_lines(capsys.readouterr().err) == ["no classifier in no/such/classifier; per-epoch FID/IS skipped"]

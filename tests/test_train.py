@@ -2,24 +2,24 @@
 
 import dataclasses
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import TINY_ARGS, tiny_train
+from conftest import TINY_ARGS, signal_after_epoch, start_trainer, tiny_train
 from safetensors.torch import load_file
 
+from gan.config import TrainConfig
 from gan.data import write_fake_mnist, write_idx
 from gan.errors import run_cli
 from gan.models import Generator
-from gan.train import main
+from gan.step import adam_step, autograd_step, build_gan, epoch_statistics, fast_step, r1_penalty
+from gan.train import SAMPLE_GRID, epoch_lr, fixed_latents, main, train_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,8 +51,8 @@ def test_tiny_run_writes_every_artefact(tiny_weights):
     metrics = json.loads((tiny_weights / "metrics.json").read_text())
     assert [r["epoch"] for r in metrics["epochs"]] == [1, 2, 3]
     for record in metrics["epochs"]:
-        for key in ("d_loss", "g_loss", "d_real", "d_fake", "images_per_sec"):
-            assert record[key] == record[key] and record[key] >= 0  # finite, not NaN
+        figures = torch.tensor([record[key] for key in ("d_loss", "g_loss", "d_real", "d_fake", "images_per_sec")])
+        assert torch.isfinite(figures).all() and (figures > 0).all()  # no NaN, no inf
         assert 0 < record["d_real"] < 1 and 0 < record["d_fake"] < 1
     assert metrics["config"]["epochs"] == 3
     assert (tiny_weights / "checkpoint.pt").is_file()
@@ -66,7 +66,6 @@ def test_sample_grid_uses_the_same_latents_every_epoch(tiny_weights):
     assert first.size == last.size and first.mode == "L"
     # Rendering the fixed bank through epoch 3's weights reproduces its saved grid exactly.
     from gan.images import image_grid
-    from gan.train import SAMPLE_GRID, fixed_latents
 
     generator = Generator.from_pretrained(tiny_weights / "epoch-003", strict=True)
     with torch.no_grad():
@@ -104,12 +103,6 @@ def test_stable_recipe_exports_the_ema_generator(tmp_path):
     assert not torch.equal(exported["linear3.weight"], state["generator"]["linear3.weight"])
 
 
-def run_trainer(out: Path, epochs: int, *extra: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "gan.train", *TINY_ARGS, "--epochs", str(epochs), "--out", str(out), *extra]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
 def completed_epochs(out: Path) -> int:
     try:
         return len(json.loads((out / "metrics.json").read_text())["epochs"])
@@ -117,23 +110,17 @@ def completed_epochs(out: Path) -> int:
         return 0
 
 
-def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
-    epochs = 6
+def test_sigkill_twice_then_resume_equals_uninterrupted(tmp_path):
+    epochs = 4
     reference = tiny_train(tmp_path / "reference", epochs)
     out = tmp_path / "killed"
-    kills = 0
-    for wait_for in (2, 4):  # kill twice mid-run, each time after some epochs have finished
-        process = run_trainer(out, epochs, *(["--resume"] if kills else []))
-        deadline = time.monotonic() + 120
-        while completed_epochs(out) < wait_for and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(0.05)  # land somewhere inside the next epoch or its export
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        kills += 1
-    finish = run_trainer(out, epochs, "--resume")
-    _, stderr = finish.communicate(timeout=180)
-    assert finish.returncode == 0, stderr
+    args = [*TINY_ARGS, "--epochs", str(epochs), "--out", str(out)]
+    for kill_after in (1, 2):  # two lives, each killed just after an epoch's checkpoint
+        process = start_trainer(*args, *(["--resume"] if kill_after > 1 else []))
+        stderr = signal_after_epoch(process, kill_after)
+        assert process.returncode == -signal.SIGKILL, stderr
+        assert completed_epochs(out) >= kill_after
+    assert cli(*args, "--resume") == 0
     assert same_weights(reference / f"epoch-{epochs:03d}", out / f"epoch-{epochs:03d}")
     assert [r["epoch"] for r in json.loads((out / "metrics.json").read_text())["epochs"]] == list(range(1, epochs + 1))
     for epoch in range(1, epochs + 1):
@@ -267,14 +254,14 @@ def test_help_documents_every_flag():
         "--resume",
         "--push-to-hub",
         "--recipe",
+        "--step",
     ):
         assert flag in result.stdout
-    assert "tutorial: 100" in result.stdout  # the dataclass comments reach --help
+    assert "tutorial: 100" in result.stdout  # the fields' help metadata reaches --help
+    assert "{fast,autograd}" in result.stdout and "(default: fast)" in result.stdout
 
 
 def test_linear_lr_decay_schedule(tmp_path):
-    from gan.train import TrainConfig, epoch_lr
-
     cfg = TrainConfig(epochs=4, lr_decay="linear").resolved()
     assert [epoch_lr(cfg, e) for e in (1, 2, 3, 4)] == pytest.approx([2e-4, 1.5e-4, 1e-4, 0.5e-4])
     assert epoch_lr(TrainConfig(epochs=4).resolved(), 4) == 2e-4  # the tutorial keeps lr constant
@@ -284,9 +271,7 @@ def test_linear_lr_decay_schedule(tmp_path):
     assert state["g_optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-4)  # epoch 2 of 2
 
 
-def test_reference_r1_penalty_is_the_squared_input_gradient():
-    from reference_step import r1_penalty
-
+def test_r1_penalty_is_the_squared_input_gradient():
     weight = torch.tensor([[3.0, -4.0]])  # a linear critic w.x: its input gradient is w everywhere, |w|^2 = 25
     x = torch.randn(5, 2, requires_grad=True)
     penalty = r1_penalty(x @ weight.T, x)
@@ -310,8 +295,6 @@ def test_r1_changes_the_discriminator_and_is_recorded(tmp_path):
 
 
 def test_adam_step_matches_the_stock_step_bit_for_bit():
-    from gan.train import adam_step
-
     torch.manual_seed(0)
     models = [torch.nn.Linear(5, 3) for _ in range(2)]
     models[1].load_state_dict(models[0].state_dict())
@@ -341,22 +324,18 @@ def test_resume_of_a_decaying_run_keeps_its_length(tmp_path, capsys):
     [{}, {"label_smoothing": 0.1, "beta1": 0.5, "ema": 0.999}, {"r1": 10.0}, {"recipe": "stable"}],
     ids=["tutorial", "smoothing-ema", "r1", "stable"],
 )
-def test_train_step_computes_what_autograd_computes(flags):
+def test_fast_step_computes_what_the_autograd_step_computes(flags):
     """The hand-written backward (R1 included) against autograd's, from the same weights and draws."""
-    from reference_step import autograd_step
-
-    from gan.train import TrainConfig, build_gan, train_step
-
     cfg = dataclasses.replace(TrainConfig(), batch_size=32, **flags).resolved()
     gans = [build_gan(cfg, torch.device("cpu")) for _ in range(2)]
     real = torch.rand(64, 784, generator=torch.Generator().manual_seed(1)) * 2 - 1
     for step in range(6):
         records = []
-        for gan, update in zip(gans, (autograd_step, train_step), strict=True):
+        for gan, update in zip(gans, (autograd_step, fast_step), strict=True):
             torch.manual_seed(step)
-            records.append(update(gan, real[step % 2 * 32 :][:32], cfg.latent_dim, cfg.ema, cfg.r1))
-        for direct, reference in zip(records[1], records[0], strict=True):  # D's logits, then the G step's
-            torch.testing.assert_close(direct, reference, rtol=1e-5, atol=1e-5)
+            records.append(update(gan, real[step % 2 * 32 :][:32], cfg))
+        for fast, reference in zip(records[1], records[0], strict=True):  # D's logits, then the G step's
+            torch.testing.assert_close(fast, reference, rtol=1e-5, atol=1e-5)
     # Adam moves every weight by about lr (2e-4) a step, so a wrong gradient would show far above 1e-6.
     for a, b in zip(gans[0].generator.parameters(), gans[1].generator.parameters(), strict=True):
         torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
@@ -374,9 +353,42 @@ def test_train_step_computes_what_autograd_computes(flags):
     )
 
 
-def test_epoch_statistics_are_the_mean_of_each_steps_figures():
-    from gan.train import epoch_statistics
+def test_step_autograd_flag_trains_the_same_weights_as_the_fast_step(tmp_path):
+    """`--step autograd` (the definition) and the default fast step, whole runs through main()."""
+    args = [*TINY_ARGS, "--fake-size", "200", "--epochs", "2"]
+    assert main([*args, "--step", "autograd", "--out", str(tmp_path / "autograd")]) == 0
+    assert main([*args, "--out", str(tmp_path / "fast")]) == 0
+    states = [torch.load(tmp_path / run / "checkpoint.pt", weights_only=True) for run in ("autograd", "fast")]
+    assert (states[0]["config"]["step"], states[1]["config"]["step"]) == ("autograd", "fast")
+    for model in ("generator", "discriminator"):
+        for name, reference in states[0][model].items():
+            torch.testing.assert_close(states[1][model][name], reference, rtol=0, atol=1e-6)
+    exported = [weights(tmp_path / run / "epoch-002") for run in ("autograd", "fast")]
+    for name, reference in exported[0].items():
+        torch.testing.assert_close(exported[1][name], reference, rtol=0, atol=1e-6)
+    assert not torch.equal(exported[1]["linear1.weight"], weights(tmp_path / "fast" / "epoch-001")["linear1.weight"])
 
+
+@pytest.mark.parametrize("step", [fast_step, autograd_step], ids=["fast", "autograd"])
+def test_ema_is_the_decayed_average_of_the_generator(step):
+    """After each step, ema = decay * ema + (1 - decay) * weight, worked out here from the weights."""
+    decay = 0.9
+    cfg = dataclasses.replace(TrainConfig(), batch_size=16, ema=decay).resolved()
+    gan = build_gan(cfg, torch.device("cpu"))
+    expected = [p.detach().clone() for p in gan.generator.parameters()]  # the average starts as G's copy
+    real = torch.rand(16, 784, generator=torch.Generator().manual_seed(2)) * 2 - 1
+    for _ in range(3):
+        step(gan, real, cfg)
+        weights_now = [p.detach() for p in gan.generator.parameters()]
+        expected = [
+            decay * average + (1 - decay) * weight for average, weight in zip(expected, weights_now, strict=True)
+        ]
+        for average, want in zip(gan.ema_generator.parameters(), expected, strict=True):
+            torch.testing.assert_close(average, want, rtol=0, atol=1e-7)
+    assert not torch.equal(gan.ema_generator.linear1.weight, gan.generator.linear1.weight)  # it lags behind G
+
+
+def test_epoch_statistics_are_the_mean_of_each_steps_figures():
     batch, steps = 4, 3
     targets = {"d": torch.tensor([[0.9]] * batch + [[0.0]] * batch), "g": torch.ones(batch, 1)}
     d_logits, g_logits = torch.randn(steps, 2 * batch), torch.randn(steps, batch)
@@ -392,12 +404,8 @@ def test_epoch_statistics_are_the_mean_of_each_steps_figures():
         assert figures[name] == pytest.approx(float(torch.stack(values).mean()), abs=2e-5), name
 
 
-def test_epoch_record_is_the_mean_of_the_reference_steps_figures():
-    """train_epoch's losses and scores against the autograd reference step, figures taken per step."""
-    from reference_step import autograd_step
-
-    from gan.train import TrainConfig, build_gan, train_epoch
-
+def test_epoch_record_is_the_mean_of_the_autograd_steps_figures():
+    """train_epoch's losses and scores against the autograd step, figures taken per step."""
     cfg = dataclasses.replace(TrainConfig(), batch_size=20, label_smoothing=0.1, progress=False).resolved()
     data = torch.rand(100, 784, generator=torch.Generator().manual_seed(3)) * 2 - 1
     gans = [build_gan(cfg, torch.device("cpu")) for _ in range(2)]
@@ -407,7 +415,7 @@ def test_epoch_record_is_the_mean_of_the_reference_steps_figures():
     order = torch.randperm(len(data))
     figures = {"d_loss": [], "g_loss": [], "d_real": [], "d_fake": []}
     for step in range(5):
-        d_logits, g_logits = autograd_step(gans[1], data[order[step * 20 : (step + 1) * 20]], cfg.latent_dim, cfg.ema)
+        d_logits, g_logits = autograd_step(gans[1], data[order[step * 20 : (step + 1) * 20]], cfg)
         d_scores = torch.sigmoid(d_logits).view(-1)
         real_loss = F.binary_cross_entropy(d_scores[:20], torch.full((20,), 0.9))  # smoothed target
         figures["d_loss"].append(real_loss + F.binary_cross_entropy(d_scores[20:], torch.zeros(20)))
