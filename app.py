@@ -1,22 +1,23 @@
 """Watch a GAN learn: the Gradio app, locally (`python app.py`) and as a Hugging Face Space.
 
-python app.py                          # weights/ on http://127.0.0.1:7860
-python app.py --weights runs/mnist     # another run folder (or a Hub repo id, owner/name)
-GAN_WEIGHTS=owner/name python app.py   # the same through the environment
+python app.py                                   # every run in weights/ on http://127.0.0.1:7860
+python app.py --weights runs/mnist              # one run folder, or a folder of runs
+python app.py --weights owner/a owner/b         # Hub repos, one run each (commas work too)
+GAN_WEIGHTS=owner/a,weights/tutorial python app.py   # the same through the environment
 """
 
 import argparse
 import logging
 import os
 import sys
-from pathlib import Path
 
 import torch
 
-from demo.engine import Engine, RunError, load_run
+from demo.engine import RunError
+from demo.runs import Runs, load_specs, split_specs
 from gan.errors import UsageError
 
-DEFAULT_WEIGHTS = "weights/tutorial"
+DEFAULT_WEIGHTS = "weights"
 QUEUE_WORKERS = 8  # events run at once; each takes milliseconds, so a few workers serve many users
 
 
@@ -25,8 +26,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python app.py", description="Watch a GAN learn: the Gradio app.")
     parser.add_argument(
         "--weights",
-        default=os.environ.get("GAN_WEIGHTS", DEFAULT_WEIGHTS),
-        help="run folder with epoch-NNN/ folders, or a Hub repo id owner/name (env GAN_WEIGHTS; default: weights)",
+        nargs="+",
+        default=[os.environ.get("GAN_WEIGHTS", DEFAULT_WEIGHTS)],
+        help="run folders (epoch-NNN/ inside), folders of runs, or Hub repo ids owner/name (one run each); "
+        "several, separated by spaces or commas; a run is called by its folder or repo name "
+        "(env GAN_WEIGHTS; default: weights, every run in it)",
     )
     parser.add_argument(
         "--host",
@@ -39,44 +43,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def resolve(spec: str) -> Path:
-    """A local folder as is; anything else through gan.hub (a Hub repo id), when that module exists."""
-    if Path(spec).is_dir():
-        return Path(spec)
+def load(specs: list[str]) -> Runs:
+    """Load every usable epoch of every run once; with none, exit with one line."""
     try:
-        from gan.hub import resolve_weights
-    except ImportError:
-        return Path(spec)
-    return Path(resolve_weights(spec, fallback=DEFAULT_WEIGHTS))
-
-
-def load_engine(spec: str) -> Engine:
-    """Load every usable epoch once; with none, exit with one line."""
-    try:
-        return Engine(load_run(resolve(spec)))
+        return load_specs(split_specs(specs), fallback=DEFAULT_WEIGHTS)
     except (RunError, UsageError) as err:
         sys.exit(f"error: {err}")
     except Exception as err:  # e.g. a Hub error from resolve_weights
-        sys.exit(
-            f"error: cannot load weights from {spec!r}: {str(err).splitlines()[0] if str(err) else type(err).__name__}"
-        )
+        first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
+        sys.exit(f"error: cannot load weights from {' '.join(specs)!r}: {first_line}")
+
+
+def build(runs: Runs):
+    """The Blocks with its queue; gradio is imported only here, once the weights are known to load."""
+    from demo.ui import build_demo
+
+    return build_demo(runs).queue(default_concurrency_limit=QUEUE_WORKERS, max_size=512)
 
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 logging.getLogger("demo").setLevel(logging.INFO)
 torch.set_num_threads(1)  # tiny matrices: one thread per request beats threads fighting over two cores
 args = parse_args(sys.argv[1:] if __name__ == "__main__" else [])
-engine = load_engine(args.weights)
-
-
-def build(engine: Engine):
-    """The Blocks with its queue; gradio is imported only here, once the weights are known to load."""
-    from demo.ui import build_demo
-
-    return build_demo(engine).queue(default_concurrency_limit=QUEUE_WORKERS, max_size=512)
-
-
-demo = build(engine)
+demo = build(load(args.weights))
 
 if __name__ == "__main__":
     from demo.ui import launch_options

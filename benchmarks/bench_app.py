@@ -1,6 +1,6 @@
 """App speed: start-up of `python app.py`, compute time of a 10x10 grid, and 20 clients at once.
 
-    python -m benchmarks.bench_app                     # weights/ (or synthetic weights if it holds no epochs)
+    python -m benchmarks.bench_app                     # every run in weights/ (synthetic runs if it holds none)
     python -m benchmarks.bench_app --weights runs/mnist --clients 20 --requests 10
 
 What it prints also goes to benchmarks/results/bench_app.txt.
@@ -30,6 +30,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 # Request i of a mix like people clicking around: the tab modules' valid examples with these values changed.
 MIXED = {
     "generate": lambda i, facts: {"seed": i, "grid_size": 10},
+    "compare": lambda i, facts: {"seed": i, "grid": 6},
     "timeline": lambda i, facts: {"epoch": facts.first + i % max(facts.last - facts.first + 1, 1), "seed": i},
     "interpolate": lambda i, facts: {"seed_a": i, "seed_b": i + 1, "t": (i % 11) / 10},
     "edit": lambda i, facts: {"seed": i, "grid_size": 5, "direction_1": (i % 9) - 4, "direction_2": 1.5},
@@ -69,23 +70,41 @@ def results_file(name: str):
 
 
 def synthetic_weights(folder: Path) -> Path:
-    """Randomly initialised Generators in the shipped layout (1-10, 15, ..., 200): realistic load cost."""
+    """Two runs of randomly initialised Generators in the shipped layout (epochs 1-10, 15, ..., 200):
+    realistic load cost."""
     import torch
 
     from gan.models import Generator
 
-    for epoch in [*range(1, 11), *range(15, 201, 5)]:
-        torch.manual_seed(epoch)
-        Generator().save_pretrained(folder / f"epoch-{epoch:03d}")
+    for run in ("tutorial", "stable"):
+        for epoch in [*range(1, 11), *range(15, 201, 5)]:
+            torch.manual_seed(epoch)
+            Generator().save_pretrained(folder / run / f"epoch-{epoch:03d}")
     return folder
 
 
 def weights_or_synthetic(spec: str) -> tuple[Path, str]:
+    """`spec` when it is a run folder or a folder of runs; else two synthetic runs in a temp folder."""
+    from demo.runs import find_runs
+
     folder = Path(spec)
-    if any(folder.glob("epoch-*/model.safetensors")):
+    if folder.is_dir() and find_runs(folder):
         return folder, str(folder)
     temp = Path(tempfile.mkdtemp(prefix="bench-app-weights-"))
-    return synthetic_weights(temp), f"synthetic (46 random-init epochs; {spec} holds none)"
+    return synthetic_weights(temp), f"synthetic (two runs of 46 random-init epochs; {spec} holds no run)"
+
+
+def facts_of(weights: Path):
+    """The example arguments' facts for the runs in `weights`: the default run, its epochs, a second run."""
+    from demo.context import Facts
+    from demo.runs import find_runs
+    from demo.tabs.compare import default_pair
+    from gan.layout import epoch_folders
+
+    runs = find_runs(weights)
+    run, other = default_pair(list(runs))  # tutorial and stable when both are there
+    epochs = list(epoch_folders(runs[run]))
+    return Facts(run=run, first=epochs[0], last=epochs[-1], other=other)
 
 
 def free_port() -> int:
@@ -94,11 +113,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_app(weights: Path, port: int) -> tuple[subprocess.Popen, float]:
-    """Run `python app.py` and return it with the seconds until its page answers."""
+def start_app(weights: Path | list[str] | None, port: int) -> tuple[subprocess.Popen, float]:
+    """Run `python app.py` (with --weights when given) and return it with the seconds until its page answers."""
+    specs = [str(weights)] if isinstance(weights, Path) else list(weights or [])
     start = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "app.py", "--weights", str(weights), "--port", str(port)],
+        [sys.executable, "app.py", *(["--weights", *specs] if specs else []), "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -139,9 +159,10 @@ def grid_compute_ms(weights: Path, repeats: int = 50) -> dict[str, float]:
     import torch
 
     from demo.engine import Engine, load_run
+    from demo.runs import find_runs
 
     torch.set_num_threads(1)  # as app.py runs it
-    engine = Engine(load_run(weights))
+    engine = Engine(load_run(next(iter(find_runs(weights).values()))))
     last = engine.epochs[-1]
     engine.seed_grid(last, 0, 10)  # warm-up
     compute, encode = [], []
@@ -200,7 +221,7 @@ def run_clients(user, clients: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--weights", default="weights", help="run folder (default weights/; synthetic if it holds no epochs)"
+        "--weights", default="weights", help="run folder or folder of runs (default weights/; synthetic if no run)"
     )
     parser.add_argument("--clients", type=int, default=20, help="clients at once (default 20)")
     parser.add_argument("--requests", type=int, default=10, help="requests per client (default 10)")
@@ -220,11 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             f"10x10 grid: {grid['grid_p50']:.1f} ms median, {grid['grid_p95']:.1f} ms p95 of compute "
             f"(budget 50 ms); PNG encoding of the {grid['size']} px image {grid['png_p50']:.1f} ms more"
         )
-        from demo.context import Facts
-        from gan.layout import epoch_folders
-
-        epochs = list(epoch_folders(weights))
-        load = client_load(url, args.clients, args.requests, Facts(first=epochs[0], last=epochs[-1]))
+        load = client_load(url, args.clients, args.requests, facts_of(weights))
         print(
             f"{args.clients} clients x {args.requests} mixed requests: {load['requests']} answered, "
             f"{load['errors']} errors, p50 {load['p50']:.0f} ms, p95 {load['p95']:.0f} ms, "

@@ -1,6 +1,6 @@
 """Full-size stress of the app: >=1000 hostile calls, 20 clients x 50 mixed requests, then 100 clients for 10 s.
 
-    python -m benchmarks.stress_app                    # starts python app.py on weights/ (synthetic if empty)
+    python -m benchmarks.stress_app                    # starts python app.py on weights/ (synthetic runs if none)
     python -m benchmarks.stress_app --url http://127.0.0.1:7860/   # an app that is already running
 
 The fuzz and the 20-client phase use gradio_client; the 100-client phase speaks Gradio's REST protocol
@@ -12,6 +12,7 @@ prints also goes to benchmarks/results/stress_app.txt.
 
 import argparse
 import json
+import re
 import sys
 import threading
 import time
@@ -30,6 +31,7 @@ from benchmarks.bench_app import (
     weights_or_synthetic,
 )
 from demo.context import Facts
+from demo.tabs.compare import default_pair
 from demo.ui import examples
 
 HOSTILE = [
@@ -68,19 +70,25 @@ def rss_mb(process) -> float | None:
 
 
 def probe_facts(url: str) -> Facts:
-    """The epochs the app accepts, read from the /generate endpoint's error message for an absurd epoch."""
+    """The runs and epochs the app accepts, read from /generate's error messages for a wrong run and epoch."""
     from gradio_client import Client
     from gradio_client.exceptions import AppError
 
-    args = examples(Facts(first=1, last=1))["generate"]
-    try:
-        Client(url, verbose=False, download_files=False).predict(
-            *{**args, "epoch": 10**9}.values(), api_name="/generate"
-        )
-    except AppError as err:
-        first, last = str(err).split(" from ")[1].split(";")[0].split(" to ")
-        return Facts(first=int(first), last=int(last))
-    raise SystemExit("the app accepted epoch 10**9")
+    client = Client(url, verbose=False, download_files=False)
+    example = examples(Facts(run="", first=1, last=1, other=""))["generate"]
+    messages = []
+    for wrong in ({"run": "\x00"}, {"epoch": 10**9}):  # the run's wrong first, then the epoch of a good run
+        try:
+            client.predict(*{**example, **wrong}.values(), api_name="/generate")
+            raise SystemExit(f"the app accepted {wrong}")
+        except AppError as err:
+            messages.append(str(err))
+        if "run" in wrong:
+            names = re.findall(r"'([^']*)'", messages[0].split("; got")[0])
+            run, other = default_pair(names)
+            example["run"] = run
+    first, last = messages[1].split(" from ")[1].split(";")[0].split(" to ")
+    return Facts(run=run, first=int(first), last=int(last), other=other)
 
 
 def fuzz(url: str, facts: Facts, rounds: int) -> dict:
@@ -122,8 +130,9 @@ def fuzz(url: str, facts: Facts, rounds: int) -> dict:
     nan_cases = 0
     with httpx.Client(timeout=30) as http:  # NaN and Infinity cannot come through gradio_client's JSON
         for name, args in valid.items():
+            number = next(i for i, v in enumerate(args) if isinstance(v, (int, float)))  # the first number
             for bad in ("NaN", "Infinity", "-Infinity", "1e999"):
-                body = json.dumps(args).replace(json.dumps(args[0]), bad, 1)
+                body = "[" + ", ".join(bad if i == number else json.dumps(v) for i, v in enumerate(args)) + "]"
                 event = http.post(
                     f"{url}gradio_api/call{name}",
                     content=f'{{"data": {body}}}',
@@ -133,7 +142,7 @@ def fuzz(url: str, facts: Facts, rounds: int) -> dict:
                 kind = "gr.Error" if "must be" in text else "other error"
                 counts[kind] += 1
                 if kind == "other error":
-                    failures.append(f"{name} argument 0 = {bad} (raw JSON): {text[:160]}")
+                    failures.append(f"{name} argument {number} = {bad} (raw JSON): {text[:160]}")
                 nan_cases += 1
     counts["calls"] = len(cases) + nan_cases
     counts["failures"] = failures
@@ -174,7 +183,9 @@ def rest_clients(url: str, facts: Facts, clients: int, seconds: float) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="an app already running (default: start python app.py)")
-    parser.add_argument("--weights", default="weights", help="run folder when starting the app (synthetic if empty)")
+    parser.add_argument(
+        "--weights", default="weights", help="run folder or folder of runs when starting the app (synthetic if no run)"
+    )
     parser.add_argument(
         "--fuzz-rounds",
         type=int,

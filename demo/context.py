@@ -1,4 +1,4 @@
-"""What every tab's handlers share: the loaded run, the checks on raw input values, GIF files, errors."""
+"""What every tab's handlers share: the loaded runs, the checks on raw input values, GIF files, errors."""
 
 import functools
 import logging
@@ -10,7 +10,8 @@ from pathlib import Path
 import gradio as gr
 
 from demo.engine import MAX_GRID, Engine
-from demo.validation import SEED_MAX, InputError, whole_number
+from demo.runs import Runs
+from demo.validation import SEED_MAX, InputError, choice, shown, whole_number
 
 log = logging.getLogger("demo")
 
@@ -19,10 +20,13 @@ GIF_MAX_AGE_S = 1800  # our GIF temp files older than this are deleted (Gradio k
 
 @dataclass(frozen=True)
 class Facts:
-    """What valid example arguments are made from: a run's first and last saved epochs."""
+    """What valid example arguments are made from: a run's name and its first and last saved epochs, and a
+    second run's name (for endpoints that take two; the same name when only one run is loaded)."""
 
+    run: str
     first: int
     last: int
+    other: str
 
 
 def shown_errors(fn):
@@ -44,15 +48,29 @@ def shown_errors(fn):
 
 
 class Context:
-    """The loaded run and the input checks its endpoints share; read-only after start-up."""
+    """The loaded runs and the input checks their endpoints share; read-only after start-up."""
 
-    def __init__(self, engine: Engine):
-        self.engine = engine
+    def __init__(self, runs: Runs):
+        self.runs = runs
+        self.names = runs.names
         self.gif_dir = Path(tempfile.mkdtemp(prefix="gan-demo-gifs-"))
 
-    def epoch(self, value: object) -> tuple[int, str]:
+    def engine(self, value: object, name: str = "run") -> Engine:
+        """The loaded run called `value`; a wrong name gets the list of valid ones."""
+        return self.runs.engines[choice(value, name, self.names)]
+
+    def second_engine(self, value: object, name: str) -> Engine | None:
+        """An optional second run: '' (or None) for none."""
+        if value in ("", None):
+            return None
+        if not isinstance(value, str) or value not in self.names:
+            names = ", ".join(repr(n) for n in self.names)
+            raise InputError(f"{name} must be '' (none) or one of {names}; got {shown(value)}")
+        return self.runs.engines[value]
+
+    @staticmethod
+    def epoch(engine: Engine, value: object) -> tuple[int, str]:
         """A whole epoch within the run's range, snapped to the nearest saved one, and a note when it moved."""
-        engine = self.engine
         asked = whole_number(value, "epoch", engine.epochs[0], engine.epochs[-1])
         epoch = engine.nearest_epoch(asked)
         note = "" if epoch == asked else f"Epoch {asked} was not saved; showing the nearest saved epoch, {epoch}."

@@ -5,6 +5,8 @@ import html
 import pandas as pd
 
 from demo.engine import Run
+from gan.layout import METRICS
+from gan.milestones import DIGIT_SHARE, MILESTONES, describe, first_epochs
 
 
 def number(value: float | None, digits: int = 3) -> str:
@@ -32,17 +34,45 @@ def valid_histogram(histogram: object) -> bool:
     )
 
 
-def histogram_html(histogram: list[float], title: str = "Which digits (classifier)") -> str:
+def histogram_html(histogram: list[float], title: str = "Which digits (classifier)", color: str = "") -> str:
     """Ten bars, one per digit, scaled to the most common one; the share shows on hover."""
     top = max(max(histogram), 1e-9)
+    fill = f"background:{color};" if color else ""
     bars = "".join(
-        f'<i style="height:{max(2, round(100 * h / top))}%" title="{d}: {h:.1%}"></i>' for d, h in enumerate(histogram)
+        f'<i style="{fill}height:{max(2, round(100 * h / top))}%" title="{d}: {h:.1%}"></i>'
+        for d, h in enumerate(histogram)
     )
     labels = "".join(f"<span>{d}</span>" for d in range(10))
     return (
         f'<div class="stat" style="min-width:12rem"><small>{html.escape(title)}</small>'
         f'<div class="hist">{bars}</div><div class="hist-labels">{labels}</div></div>'
     )
+
+
+def run_histogram_html(name: str, run: Run, epoch: int, color: str) -> str:
+    """One run's class histogram at `epoch` (metrics.json's class_histogram), with its rarest digit."""
+    histogram = run.records.get(epoch, {}).get("class_histogram")
+    if not valid_histogram(histogram):
+        missing = html.escape(f"{name}, epoch {epoch}: no class histogram in {METRICS}")
+        return f'<div class="stat"><small>{missing}</small></div>'
+    rarest = min(range(10), key=lambda d: histogram[d])
+    title = (
+        f"{name}, epoch {epoch}: which digits (classifier); {sum(h >= DIGIT_SHARE for h in histogram)}/10 "
+        f"at ≥ {DIGIT_SHARE:.0%}, rarest {rarest} at {histogram[rarest]:.1%}"
+    )
+    return f'<div class="stats">{histogram_html(histogram, title, color)}</div>'
+
+
+def milestones_markdown(runs: dict[str, Run]) -> str:
+    """One line per run: the first epoch (and training time) of each milestone in gan.milestones."""
+    lines = []
+    for name, run in runs.items():
+        if not any("fid" in record for record in run.records.values()):
+            lines.append(f"**{name}**: no quality measures in {METRICS}")
+            continue
+        found = first_epochs(list(run.records.values()))
+        lines.append(f"**{name}**: " + " · ".join(f"{goal}: {describe(found[goal])}" for goal in MILESTONES))
+    return "First reached (training time in brackets)  \n" + "  \n".join(lines)
 
 
 def stats_html(run: Run, epoch: int, note: str = "") -> str:
@@ -108,3 +138,23 @@ def metric_frames(run: Run, epoch: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.
         series_frame(run, epoch, {"fid": "FID"}, "fid"),
         series_frame(run, epoch, {"inception_score": "IS"}, "inception_score"),
     )
+
+
+def runs_frame(runs: dict[str, Run], epoch: int, key: str) -> pd.DataFrame:
+    """Long-format rows of one metrics.json key for several runs (series = run name), the real-data floor
+    (from the first run that records one) and a vertical line at `epoch`."""
+    rows = [
+        (r["epoch"], float(r[key]), name)
+        for name, run in runs.items()
+        for r in (run.records[e] for e in sorted(run.records))
+        if isinstance(r.get(key), (int, float))
+    ]
+    floors = [run.reference.get(key) for run in runs.values()]
+    floor = next((f for f in floors if isinstance(f, (int, float))), None)
+    if rows and floor is not None:
+        first, last = min(e for e, _, _ in rows), max(e for e, _, _ in rows)
+        rows += [(first, float(floor), "real data"), (last, float(floor), "real data")]
+    if rows:
+        values = [v for _, v, _ in rows]
+        rows += [(epoch, min(values), "this epoch"), (epoch, max(values), "this epoch")]
+    return pd.DataFrame(rows, columns=["epoch", "value", "series"])

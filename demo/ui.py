@@ -1,17 +1,19 @@
 """The Gradio Blocks, assembled from the tab modules in TABS; every action is a named API endpoint."""
 
 import html
+from pathlib import Path
 
 import gradio as gr
 
 from demo.context import Context, Facts
 from demo.engine import Engine, epoch_ranges
-from demo.tabs import edit, generate, interpolate, timeline
+from demo.runs import Runs
+from demo.tabs import compare, edit, generate, interpolate, timeline
 from demo.widgets import launch_options
 
 __all__ = ["TABS", "build_demo", "examples", "launch_options"]
 
-TABS = [generate, timeline, interpolate, edit]
+TABS = [generate, timeline, interpolate, edit, compare]
 
 
 def examples(facts: Facts) -> dict[str, dict]:
@@ -19,24 +21,33 @@ def examples(facts: Facts) -> dict[str, dict]:
     return {name: args for tab in TABS for name, args in tab.examples(facts).items()}
 
 
-def build_demo(engine: Engine) -> gr.Blocks:
-    """The whole app for one loaded run. No per-user state: every handler is a pure function of its inputs."""
-    ctx = Context(engine)
-    run = engine.run
+def run_line(name: str, engine: Engine) -> str:
+    epochs, folder = engine.epochs, engine.run.folder
+    shown = folder.resolve().relative_to(Path.cwd()) if folder.resolve().is_relative_to(Path.cwd()) else folder
+    return f"**{name}**: {len(epochs)} epochs ({epoch_ranges(epochs)}) from `{shown}`"
+
+
+def build_demo(runs: Runs) -> gr.Blocks:
+    """The whole app over the loaded runs. No per-user state: every handler is a pure function of its inputs."""
+    ctx = Context(runs)
+    skipped = runs.skipped + [f"{name}/{line}" for name, e in runs.engines.items() for line in e.run.skipped]
     with gr.Blocks(title="Watch a GAN learn", delete_cache=(1800, 3600)) as demo:
         gr.Markdown(
             "# Watch a GAN learn to write digits\n"
             "A small MLP GAN (the classic PyTorch tutorial's) trained on MNIST and saved after every epoch. "
-            f"Loaded **{len(engine.epochs)} epochs** ({epoch_ranges(engine.epochs)}) from `{run.folder.name}/`.",
+            f"Loaded {len(runs.engines)} run{'s' if len(runs.engines) > 1 else ''}: "
+            + "; ".join(run_line(name, engine) for name, engine in runs.engines.items())
+            + ".",
             elem_id="intro",
         )
-        if run.skipped:
+        if skipped:
             gr.Markdown(
-                "**Some files were skipped:**\n" + "\n".join(f"- {html.escape(s)}" for s in run.skipped),
+                "**Some files were skipped:**\n" + "\n".join(f"- {html.escape(line)}" for line in skipped),
                 elem_classes="note",
             )
-        for tab in TABS:
-            name = tab.__name__.rsplit(".", 1)[-1]
-            with gr.Tab(tab.TITLE, id=name) as page:
-                tab.build(ctx, page)
+        with gr.Tabs(overflow_behavior="wrap"):  # on a phone every tab stays in sight, on two rows
+            for tab in TABS:
+                name = tab.__name__.rsplit(".", 1)[-1]
+                with gr.Tab(tab.TITLE, id=name, elem_id=f"tab-{name}") as page:
+                    tab.build(ctx, page)
     return demo

@@ -4,7 +4,8 @@ import secrets
 
 import gradio as gr
 
-from demo.engine import MAX_GRID, Engine, epoch_ranges
+from demo.context import Context
+from demo.engine import MAX_GRID, epoch_ranges
 from demo.validation import SEED_MAX
 
 # Live controls: the last value of a drag wins, no spinner, raw values reach the handler (it validates).
@@ -13,6 +14,7 @@ LIVE = {"trigger_mode": "always_last", "show_progress": "hidden", "preprocess": 
 PRIVATE = {"api_visibility": "private", "queue": False}
 SEED_DOC = f"seed 0-{SEED_MAX}"  # pieces of the endpoints' API descriptions
 GRID_DOC = f"grid_size 1-{MAX_GRID}"
+RUN_PALETTE = ["#7c3aed", "#0891b2", "#d97706", "#059669", "#dc2626", "#db2777"]
 COLORS = {
     "D loss": "#6366f1",
     "G loss": "#f59e0b",
@@ -29,6 +31,7 @@ CSS = """
 .pixels .image-frame img, .pixels img { object-fit: contain; }
 #intro p { margin: 0.2rem 0; }
 .note { border-left: 4px solid #f59e0b; padding: 0.4rem 0.8rem; background: var(--background-fill-secondary); }
+div.prose.note { border-left: none; padding: 0; background: none; }
 .stats { display: flex; flex-wrap: wrap; gap: 0.4rem; }
 .stat { padding: 0.35rem 0.6rem; border-radius: 8px; background: var(--background-fill-secondary); min-width: 6.2rem; }
 .stat b { display: block; font-size: 1.2rem; line-height: 1.4; }
@@ -59,8 +62,22 @@ def launch_options() -> dict:
     return {"theme": theme(), "css": CSS, "run_history": False, "footer_links": ["api", "gradio", "settings"]}
 
 
-def epoch_doc(engine: Engine) -> str:
-    return f"epoch {engine.epochs[0]}-{engine.epochs[-1]} (the nearest saved epoch is used)"
+def run_doc(ctx: Context, name: str = "run") -> str:
+    return f"{name}: one of {', '.join(repr(n) for n in ctx.names)}"
+
+
+def epoch_doc(ctx: Context) -> str:
+    ranges = ", ".join(f"{name} {e.epochs[0]}-{e.epochs[-1]}" for name, e in ctx.runs.engines.items())
+    return f"epoch within the run's saved range ({ranges}; the nearest saved epoch is used)"
+
+
+def run_colors(names: list[str]) -> dict[str, str]:
+    """One colour per run, the same in every plot and histogram."""
+    return {name: RUN_PALETTE[index % len(RUN_PALETTE)] for index, name in enumerate(names)}
+
+
+def run_dropdown(ctx: Context, label: str = "Run", value: str | None = None, **kwargs) -> gr.Dropdown:
+    return gr.Dropdown(ctx.names, value=value or ctx.runs.default, label=label, interactive=True, **kwargs)
 
 
 def random_seed() -> int:
@@ -90,18 +107,29 @@ def seed_box(label: str, value: int) -> tuple[gr.Number, gr.Button]:
     return box, dice
 
 
-def epoch_slider(engine: Engine, value: int, label: str = "Epoch") -> gr.Slider:
-    """A slider over the run's first to last saved epoch; in-between values snap to a saved one."""
-    first, last = engine.epochs[0], engine.epochs[-1]
-    return gr.Slider(
-        first,
-        last,
-        value=value,
-        step=1,
-        label=label,
-        interactive=first < last,
-        info=f"Saved epochs: {epoch_ranges(engine.epochs)}. In-between values show the nearest saved one.",
-    )
+def epoch_slider(epochs: list[int], value: int, label: str = "Epoch") -> gr.Slider:
+    """A slider over the first to last of `epochs` (saved epochs); in-between values snap to a saved one."""
+    return gr.Slider(step=1, label=label, **slider_range(epochs, value))
+
+
+def slider_range(epochs: list[int], value: object) -> dict:
+    """The settings of an epoch slider that follow the chosen run(s): range, value kept inside it, saved epochs."""
+    first, last = epochs[0], epochs[-1]
+    inside = min(max(int(value), first), last) if isinstance(value, (int, float)) and value == value else last
+    return {
+        "minimum": first,
+        "maximum": last,
+        "value": inside,
+        "interactive": first < last,
+        "info": f"Saved epochs: {epoch_ranges(epochs)}. In-between values show the nearest saved one.",
+    }
+
+
+def follow_run(ctx: Context, run: object, epoch: object) -> gr.Slider:
+    """An epoch slider's update for a newly chosen run (nothing changes for a name that is not loaded)."""
+    if run not in ctx.names:
+        return gr.skip()
+    return gr.Slider(**slider_range(ctx.runs.engines[run].epochs, epoch))
 
 
 def grid_slider(value: int, label: str = "Grid size (n x n)") -> gr.Slider:

@@ -1,12 +1,17 @@
-"""The app in a real browser: move the interpolation slider with the keyboard and see the digit change."""
+"""The app in a real browser: the interpolation slider moves the digit; the Compare tab at desktop and phone width.
 
+Screenshots go under the test's tmp dir, to artifacts/ (git-ignored) and, when SCREENSHOT_DIR is set, there too.
+APP_WEIGHTS=weights (any --weights value) runs the same tests on real runs instead of the tiny test runs.
+"""
+
+import os
 import shutil
 import socket
 from pathlib import Path
 
 import pytest
 
-from demo.engine import Engine, load_run
+from demo.runs import load_specs, split_specs
 from demo.ui import build_demo, launch_options
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -26,11 +31,12 @@ def sync_playwright():
 
 
 @pytest.fixture(scope="module")
-def app_url(tiny_weights, sync_playwright):
+def app_url(two_runs, sync_playwright):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    demo = build_demo(Engine(load_run(tiny_weights))).queue(default_concurrency_limit=8)
+    specs = split_specs(os.environ.get("APP_WEIGHTS") or str(two_runs))
+    demo = build_demo(load_specs(specs)).queue(default_concurrency_limit=8)
     _, url, _ = demo.launch(
         server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options()
     )
@@ -38,41 +44,102 @@ def app_url(tiny_weights, sync_playwright):
     demo.close()
 
 
-def save_screenshot(page, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / name
-    page.screenshot(path=path, full_page=True)
-    try:
-        ARTIFACTS.mkdir(exist_ok=True)
-        shutil.copy(path, ARTIFACTS / name)
-    except OSError:
-        pass  # a read-only checkout still passes; the copy under tmp_path is the record
-    return path
-
-
-@pytest.mark.parametrize("width", [1280, 390])
-def test_interpolation_slider_moves_the_digit(app_url, sync_playwright, tmp_path, width):
+@pytest.fixture
+def browser(sync_playwright):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": 900})
-            page.goto(app_url, wait_until="domcontentloaded")
-            page.get_by_role("tab", name="Interpolate").click()  # every tab is reachable, also on a phone
-            image = page.locator("#interp-image img")
-            image.wait_for(timeout=30_000)
-            before = image.get_attribute("src")
-            slider = page.locator("#interp-t input[type=range]")
-            slider.focus()
-            for _ in range(20):  # t from 0.50 to 0.70, one keyboard step at a time
-                page.keyboard.press("ArrowRight")
-            page.wait_for_function(
-                "before => { const img = document.querySelector('#interp-image img'); return img && img.src !== before; }",
-                arg=before,
-                timeout=30_000,
-            )
-            assert slider.input_value() == "0.7"
-            page.get_by_text("t = 0.70").wait_for(timeout=30_000)  # the caption follows the slider
-            assert page.locator("text=Traceback").count() == 0
-            shot = save_screenshot(page, tmp_path, f"app-interpolate-{width}px.png")
-            assert shot.stat().st_size > 10_000
+            yield browser
         finally:
             browser.close()
+
+
+def save_screenshot(page, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / name
+    page.screenshot(path=path, full_page=True)
+    copies = [ARTIFACTS] + ([Path(os.environ["SCREENSHOT_DIR"])] if os.environ.get("SCREENSHOT_DIR") else [])
+    for folder in copies:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, folder / name)
+        except OSError:
+            pass  # a read-only checkout still passes; the copy under tmp_path is the record
+    return path
+
+
+def src_changes(page, selector: str, before: str) -> None:
+    page.wait_for_function(
+        "([selector, before]) => { const img = document.querySelector(selector); return img && img.src !== before; }",
+        arg=[selector, before],
+        timeout=30_000,
+    )
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_interpolation_slider_moves_the_digit(app_url, browser, tmp_path, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(app_url, wait_until="domcontentloaded")
+    page.get_by_role("tab", name="Interpolate").click()  # every tab is reachable, also on a phone
+    image = page.locator("#interp-image img")
+    image.wait_for(timeout=30_000)
+    before = image.get_attribute("src")
+    slider = page.locator("#interp-t input[type=range]")
+    slider.focus()
+    for _ in range(20):  # t from 0.50 to 0.70, one keyboard step at a time
+        page.keyboard.press("ArrowRight")
+    src_changes(page, "#interp-image img", before)
+    assert slider.input_value() == "0.7"
+    page.get_by_text("t = 0.70").wait_for(timeout=30_000)  # the caption follows the slider
+    assert page.locator("text=Traceback").count() == 0
+    shot = save_screenshot(page, tmp_path, f"app-interpolate-{width}px.png")
+    assert shot.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_compare_tab_moves_both_runs_with_one_slider(app_url, browser, tmp_path, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(app_url, wait_until="domcontentloaded")
+    page.get_by_role("tab", name="Compare").click()
+    left, right = page.locator("#compare-a img"), page.locator("#compare-b img")
+    left.wait_for(timeout=30_000)
+    right.wait_for(timeout=30_000)
+    before_left, before_right = left.get_attribute("src"), right.get_attribute("src")
+    caption = page.locator("#compare-caption")
+    slider = page.locator("#compare-epoch input[type=range]")
+    epoch = int(slider.input_value())
+    slider.focus()
+    for _ in range(2):  # two epochs back (past any gap in the runs' saved epochs): both pictures change
+        page.keyboard.press("ArrowLeft")
+    src_changes(page, "#compare-a img", before_left)
+    src_changes(page, "#compare-b img", before_right)
+    caption.get_by_text(f"Epoch {epoch - 2},").wait_for(timeout=30_000)
+    assert "the same latents through both Generators" in caption.inner_text()
+    page.get_by_text("First reached").wait_for(timeout=30_000)  # the milestones line
+    page.wait_for_timeout(1500)  # let the plots draw before the picture is taken
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"the page is {overflow} px wider than a {width} px screen"
+    assert page.locator("text=Traceback").count() == 0
+    shot = save_screenshot(page, tmp_path, f"app-compare-{width}px.png")
+    assert shot.stat().st_size > 10_000
+
+
+def test_run_choice_moves_the_epoch_slider_and_the_picture(app_url, browser, two_runs):
+    if os.environ.get("APP_WEIGHTS"):
+        pytest.skip("written for the test runs (tutorial: epochs 1-3, stable: 1-2)")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(app_url, wait_until="domcontentloaded")
+    panel = page.locator("#tab-generate")
+    picture = panel.locator("img").first
+    picture.wait_for(timeout=30_000)
+    before = picture.get_attribute("src")
+    slider = panel.locator("input[type=range]").first
+    assert slider.get_attribute("max") == "3" and slider.input_value() == "3"
+    panel.get_by_label("Run").click()
+    page.get_by_role("option", name="stable").click()
+    page.wait_for_function(
+        "() => document.querySelector('#tab-generate input[type=range]').max === '2'", timeout=30_000
+    )
+    assert slider.input_value() == "2"  # the epoch moved into the new run's range
+    page.wait_for_function(
+        "before => document.querySelector('#tab-generate img').src !== before", arg=before, timeout=30_000
+    )

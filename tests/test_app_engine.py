@@ -3,6 +3,7 @@
 import json
 import math
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,9 +21,11 @@ from demo.engine import (
     principal_directions,
     seed_latents,
     slerp,
+    stacked_progression,
 )
+from demo.runs import find_runs, load_runs, load_specs, run_folders, split_specs
 from demo.validation import InputError, choice, real_number, whole_number, whole_numbers
-from gan.models import Generator
+from gan.models import Generator, load_generator
 
 
 def test_seed_latents_are_deterministic_and_prefix_stable():
@@ -140,3 +143,69 @@ def test_checks_accept_good_values():
         choice("SLERP", "method", ("slerp", "lerp"))
     with pytest.raises(InputError, match="at most 2"):
         whole_numbers([1, 2, 3], "epochs", 1, 5, 2)
+
+
+def test_fast_loader_matches_from_pretrained(tiny_weights):
+    run = load_run(tiny_weights)
+    noise = seed_latents(0, 4, 100)
+    for epoch, generator in run.generators.items():
+        reference = load_generator(tiny_weights / f"epoch-{epoch:03d}")  # Generator.from_pretrained(strict=True)
+        assert torch.equal(generator(noise), reference(noise))
+        assert not any(p.is_meta or p.requires_grad for p in generator.parameters())
+
+
+def test_find_runs_in_a_run_folder_and_a_folder_of_runs(two_runs):
+    assert find_runs(two_runs / "tutorial") == {"tutorial": two_runs / "tutorial"}
+    assert find_runs(two_runs) == {"stable": two_runs / "stable", "tutorial": two_runs / "tutorial"}  # no classifier
+    runs = load_specs([str(two_runs)])
+    assert runs.names == ["stable", "tutorial"] and runs.default == "tutorial" and runs.skipped == []
+    assert load_specs([str(two_runs / "stable")]).default == "stable"  # no tutorial: the first run
+
+
+def test_several_specs_hub_names_and_duplicates(two_runs, tmp_path):
+    fetched = []
+
+    def fetch(spec: str, fallback: str) -> Path:  # stands in for gan.hub.resolve_weights
+        fetched.append(spec)
+        return two_runs / "stable" if spec == "someone/mnist-gan" else Path(fallback)
+
+    assert split_specs(["a, b", "c  d,"]) == ["a", "b", "c", "d"]
+    specs = [str(two_runs / "tutorial"), "someone/mnist-gan", str(two_runs / "tutorial")]
+    folders, empty = run_folders(specs, fallback=str(two_runs), fetch=fetch)
+    assert folders == {"tutorial": two_runs / "tutorial", "mnist-gan": two_runs / "stable"}  # the repo's name
+    assert fetched == ["someone/mnist-gan"] and empty == []
+    # Offline and not cached, a repo falls back to the fallback folder of runs; a folder met twice counts once.
+    folders, _ = run_folders(["someone/elsewhere"], fallback=str(two_runs), fetch=fetch)
+    assert folders == {"stable": two_runs / "stable", "tutorial": two_runs / "tutorial"}
+    other = tmp_path / "other"
+    shutil.copytree(two_runs / "tutorial", other / "tutorial")
+    folders, _ = run_folders([str(two_runs), str(other)], fetch=fetch)
+    assert list(folders) == ["stable", "tutorial", "tutorial-2"]  # another folder of the same name
+
+
+def test_a_broken_run_is_skipped_and_reported(two_runs, tmp_path):
+    shutil.copytree(two_runs, tmp_path / "weights")
+    (tmp_path / "weights" / "broken" / "epoch-001").mkdir(parents=True)
+    runs = load_specs([str(tmp_path / "weights")])
+    assert runs.names == ["stable", "tutorial"]
+    assert len(runs.skipped) == 1 and runs.skipped[0].startswith("run broken: no usable epoch-NNN/ folders in")
+    assert "epoch-001: no model.safetensors" in runs.skipped[0]
+    with pytest.raises(RunError, match="^no usable epoch-NNN/ folders in .*broken"):  # only one, its own reason
+        load_specs([str(tmp_path / "weights" / "broken")])
+    with pytest.raises(RunError, match="^no usable run; no usable epoch-NNN/ folders in .*classifier; run broken: "):
+        load_specs([str(tmp_path / "weights" / "broken"), str(tmp_path / "weights" / "classifier")])
+    with pytest.raises(RunError, match="no usable run"):
+        load_runs({})
+
+
+def test_stacked_progression_puts_run_b_below_run_a(two_runs):
+    runs = load_specs([str(two_runs)])
+    tutorial, stable = runs.engines["tutorial"], runs.engines["stable"]
+    one = np.asarray(tutorial.progression([1, 3], 7, 4))
+    both = np.asarray(stacked_progression([("tutorial", tutorial, [1, 3]), ("stable", stable, [1, 2])], 7, 4))
+    assert both.shape[0] > 2 * one.shape[0]
+    digits = 4 * 30 + 2  # (scale 1 would be this wide; compare the tiles' columns at the sheet's own scale)
+    scale = one.shape[0] // (2 * 32)
+    width = digits * scale
+    assert np.array_equal(both[: one.shape[0], -width:], one[:, -width:])  # run A's rows on top, unchanged
+    assert not np.array_equal(both[-one.shape[0] :, -width:], one[:, -width:])  # run B draws differently

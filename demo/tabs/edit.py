@@ -15,8 +15,8 @@ STRENGTH = 4.0  # edit sliders move a latent by up to this many standard deviati
 def examples(facts: Facts) -> dict[str, dict]:
     strengths = {"direction_1": 1.0, "direction_2": 0, "direction_3": 0, "direction_4": 0, "direction_5": -1.0}
     return {
-        "edit": {"epoch": facts.last, "seed": 0, "grid_size": 2, **strengths},
-        "directions": {"epoch": facts.last, "seed": 0},
+        "edit": {"run": facts.run, "epoch": facts.last, "seed": 0, "grid_size": 2, **strengths},
+        "directions": {"run": facts.run, "epoch": facts.last, "seed": 0},
     }
 
 
@@ -27,6 +27,7 @@ class Handlers:
     @shown_errors
     def edit(
         self,
+        run: str,
         epoch: float,
         seed: float,
         grid_size: float,
@@ -39,13 +40,15 @@ class Handlers:
         """Push the seed's latents along the Generator's top principal directions.
 
         Args:
+            run: name of a loaded run (a wrong name gets the list of valid ones).
             epoch: training epoch whose Generator (and directions) to use.
             seed: whole number from 0 to 2147483647; the single digit is the grid's top-left one.
             grid_size: n for the n x n grid that gets the same edit, 1 to 10.
             direction_1: strength along direction 1, -4 to 4 (standard deviations); likewise direction_2..5.
         """
-        ctx, engine = self.ctx, self.ctx.engine
-        (epoch, note), seed, size = ctx.epoch(epoch), ctx.seed(seed), ctx.size(grid_size)
+        ctx = self.ctx
+        engine = ctx.engine(run)
+        (epoch, note), seed, size = ctx.epoch(engine, epoch), ctx.seed(seed), ctx.size(grid_size)
         strengths = (direction_1, direction_2, direction_3, direction_4, direction_5)
         values = [real_number(s, f"direction {k + 1}", -STRENGTH, STRENGTH) for k, s in enumerate(strengths)]
         latents = engine.edited_latents(epoch, seed, size * size, values)
@@ -57,21 +60,24 @@ class Handlers:
         return digit, engine.grid(epoch, latents, size, size), caption + (f"\n\n{note}" if note else "")
 
     @shown_errors
-    def directions(self, epoch: float, seed: float):
+    def directions(self, run: str, epoch: float, seed: float):
         """What each principal direction does: rows are directions, columns strengths -3 to 3.
 
         Args:
+            run: name of a loaded run.
             epoch: training epoch whose directions to show.
             seed: whole number from 0 to 2147483647.
         """
-        (epoch, _), seed = self.ctx.epoch(epoch), self.ctx.seed(seed)
-        return self.ctx.engine.direction_sheet(epoch, seed)
+        engine = self.ctx.engine(run)
+        (epoch, _), seed = self.ctx.epoch(engine, epoch), self.ctx.seed(seed)
+        return engine.direction_sheet(epoch, seed)
 
 
 def build(ctx: Context, tab: gr.Tab) -> None:
-    handlers, engine = Handlers(ctx), ctx.engine
+    handlers = Handlers(ctx)
+    engine = ctx.runs.engines[ctx.runs.default]
     last, seed = engine.epochs[-1], 0
-    epoch_doc = widgets.epoch_doc(engine)
+    run_epoch_doc = f"{widgets.run_doc(ctx)}; {widgets.epoch_doc(ctx)}"
     gr.Markdown(
         "Push one digit's latent along the directions that change the picture most at this epoch (the principal "
         "directions of the Generator's Jacobian, averaged over many *z*; + adds ink). The grid gets the same push, "
@@ -79,7 +85,8 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     )
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            epoch = widgets.epoch_slider(engine, last)
+            run = widgets.run_dropdown(ctx)
+            epoch = widgets.epoch_slider(engine.epochs, last)
             seed_box, dice = widgets.seed_box("Seed", seed)
             strengths = [
                 gr.Slider(-STRENGTH, STRENGTH, value=0, step=0.1, label=f"Direction {k + 1}")
@@ -94,7 +101,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
                 "Move a direction slider: the directions of each epoch are worked out the first time they are needed."
             )
             grid = widgets.image("The same edit on many digits", engine.grid(last, latents, 5, 5))
-    inputs, outputs = [epoch, seed_box, size, *strengths], [digit, grid, caption]
+    inputs, outputs = [run, epoch, seed_box, size, *strengths], [digit, grid, caption]
     gr.on(
         [s.input for s in strengths] + [epoch.input, size.input, seed_box.submit],
         handlers.edit,
@@ -103,7 +110,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         api_name="edit",
         api_description=(
             f"Move the seed's latents along the Generator's top {engine.direction_count} principal directions. "
-            f"{epoch_doc}; {widgets.SEED_DOC}; {widgets.GRID_DOC}; direction_k -{STRENGTH:g} to {STRENGTH:g}. "
+            f"{run_epoch_doc}; {widgets.SEED_DOC}; {widgets.GRID_DOC}; direction_k -{STRENGTH:g} to {STRENGTH:g}. "
             "Returns (digit PNG, grid PNG, caption)."
         ),
         **widgets.LIVE,
@@ -122,11 +129,11 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         sheet = widgets.image("Directions at a glance", show_label=False)
     sheet_button.click(
         handlers.directions,
-        [epoch, seed_box],
+        [run, epoch, seed_box],
         sheet,
         api_name="directions",
         api_description=(
-            f"Rows: principal directions; columns: the seed's digit pushed from -3 to +3. {epoch_doc}; "
+            f"Rows: principal directions; columns: the seed's digit pushed from -3 to +3. {run_epoch_doc}; "
             f"{widgets.SEED_DOC}."
         ),
         preprocess=False,
@@ -134,9 +141,12 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     gr.on(
         [tab.select, epoch.release, seed_box.submit],
         handlers.directions,
-        [epoch, seed_box],
+        [run, epoch, seed_box],
         sheet,
         api_visibility="private",
         **widgets.LIVE,
     )
+    run.input(lambda r, e: widgets.follow_run(ctx, r, e), [run, epoch], epoch, **widgets.PRIVATE).then(
+        handlers.edit, inputs, outputs, api_visibility="private", **widgets.LIVE
+    ).then(handlers.directions, [run, epoch, seed_box], sheet, api_visibility="private", **widgets.LIVE)
     threading.Thread(target=engine.directions, args=(last,), daemon=True).start()  # warm the default epoch

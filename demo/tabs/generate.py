@@ -1,4 +1,4 @@
-"""Generate: an n x n grid of digits from one saved epoch's Generator."""
+"""Generate: an n x n grid of digits from one run's saved epoch."""
 
 import gradio as gr
 
@@ -10,7 +10,7 @@ TITLE = "Generate"
 
 
 def examples(facts: Facts) -> dict[str, dict]:
-    return {"generate": {"epoch": facts.last, "seed": 5, "grid_size": 4}}
+    return {"generate": {"run": facts.run, "epoch": facts.last, "seed": 5, "grid_size": 4}}
 
 
 class Handlers:
@@ -18,21 +18,24 @@ class Handlers:
         self.ctx = ctx
 
     @shown_errors
-    def generate(self, epoch: float, seed: float, grid_size: float):
-        """Draw a grid of digits from one saved epoch.
+    def generate(self, run: str, epoch: float, seed: float, grid_size: float):
+        """Draw a grid of digits from one saved epoch of a run.
 
         Args:
-            epoch: training epoch to draw from; between the first and last saved epoch (the nearest saved one is used).
+            run: name of a loaded run (a wrong name gets the list of valid ones).
+            epoch: training epoch to draw from, within the run's saved range (the nearest saved one is used).
             seed: whole number from 0 to 2147483647; the same seed always gives the same latents.
             grid_size: n for an n x n grid, 1 to 10.
         """
         ctx = self.ctx
-        (epoch, note), seed, size = ctx.epoch(epoch), ctx.seed(seed), ctx.size(grid_size)
-        return ctx.engine.seed_grid(epoch, seed, size), stats_html(ctx.engine.run, epoch, note)
+        engine = ctx.engine(run)
+        (epoch, note), seed, size = ctx.epoch(engine, epoch), ctx.seed(seed), ctx.size(grid_size)
+        return engine.seed_grid(epoch, seed, size), stats_html(engine.run, epoch, note)
 
 
 def build(ctx: Context, tab: gr.Tab) -> None:
-    handlers, engine = Handlers(ctx), ctx.engine
+    handlers = Handlers(ctx)
+    engine = ctx.runs.engines[ctx.runs.default]
     last, seed = engine.epochs[-1], 0
     gr.Markdown(
         "Each seed picks a fixed set of random latent vectors *z*; the Generator saved after the chosen epoch turns "
@@ -40,14 +43,15 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     )
     with gr.Row():
         with gr.Column(scale=2, min_width=280):
-            epoch = widgets.epoch_slider(engine, last)
+            run = widgets.run_dropdown(ctx)
+            epoch = widgets.epoch_slider(engine.epochs, last)
             seed_box, dice = widgets.seed_box("Seed", seed)
             size = widgets.grid_slider(6)
             button = gr.Button("Generate", variant="primary")
         with gr.Column(scale=3, min_width=300):
             picture = widgets.image("Generated digits", engine.seed_grid(last, seed, 6))
             stats = gr.HTML(stats_html(engine.run, last))
-    inputs, outputs = [epoch, seed_box, size], [picture, stats]
+    inputs, outputs = [run, epoch, seed_box, size], [picture, stats]
     gr.on(
         [button.click, seed_box.submit, epoch.input, size.input],
         handlers.generate,
@@ -55,11 +59,14 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         outputs,
         api_name="generate",
         api_description=(
-            f"Draw an n x n grid of digits from one epoch's Generator. {widgets.epoch_doc(engine)}; "
-            f"{widgets.SEED_DOC}; {widgets.GRID_DOC}. Returns (PNG, stats HTML)."
+            f"Draw an n x n grid of digits from one epoch's Generator. {widgets.run_doc(ctx)}; "
+            f"{widgets.epoch_doc(ctx)}; {widgets.SEED_DOC}; {widgets.GRID_DOC}. Returns (PNG, stats HTML)."
         ),
         **widgets.LIVE,
     )
     dice.click(widgets.random_seed, None, seed_box, **widgets.PRIVATE).then(
+        handlers.generate, inputs, outputs, api_visibility="private", **widgets.LIVE
+    )
+    run.input(lambda r, e: widgets.follow_run(ctx, r, e), [run, epoch], epoch, **widgets.PRIVATE).then(
         handlers.generate, inputs, outputs, api_visibility="private", **widgets.LIVE
     )

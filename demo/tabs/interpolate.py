@@ -13,8 +13,15 @@ MAX_FRAMES = 30  # interpolation strip length cap
 
 def examples(facts: Facts) -> dict[str, dict]:
     return {
-        "interpolate": {"epoch": facts.last, "seed_a": 1, "seed_b": 2, "t": 0.5, "method": "slerp"},
-        "interpolation_strip": {"epoch": facts.last, "seed_a": 1, "seed_b": 2, "frames": 4, "method": "lerp"},
+        "interpolate": {"run": facts.run, "epoch": facts.last, "seed_a": 1, "seed_b": 2, "t": 0.5, "method": "slerp"},
+        "interpolation_strip": {
+            "run": facts.run,
+            "epoch": facts.last,
+            "seed_a": 1,
+            "seed_b": 2,
+            "frames": 4,
+            "method": "lerp",
+        },
     }
 
 
@@ -23,18 +30,21 @@ class Handlers:
         self.ctx = ctx
 
     @shown_errors
-    def interpolate(self, epoch: float, seed_a: float, seed_b: float, t: float, method: str):
+    def interpolate(self, run: str, epoch: float, seed_a: float, seed_b: float, t: float, method: str):
         """The digit at t on the way from seed A's latent to seed B's latent.
 
         Args:
+            run: name of a loaded run (a wrong name gets the list of valid ones).
             epoch: training epoch to draw with.
             seed_a: start seed, 0 to 2147483647.
             seed_b: end seed, 0 to 2147483647.
             t: position from 0 (A) to 1 (B).
             method: "slerp" (along the sphere, keeps the latent's length) or "lerp" (straight line).
         """
-        ctx, engine = self.ctx, self.ctx.engine
-        (epoch, note), seed_a, seed_b = ctx.epoch(epoch), ctx.seed(seed_a, "seed A"), ctx.seed(seed_b, "seed B")
+        ctx = self.ctx
+        engine = ctx.engine(run)
+        epoch, note = ctx.epoch(engine, epoch)
+        seed_a, seed_b = ctx.seed(seed_a, "seed A"), ctx.seed(seed_b, "seed B")
         t, method = real_number(t, "t", 0.0, 1.0), choice(method, "method", METHODS)
         latent = engine.mix(seed_a, seed_b, t, method)
         norm_a, norm_b = (float(engine.latents(s, 1).norm()) for s in (seed_a, seed_b))
@@ -45,10 +55,11 @@ class Handlers:
         return engine.grid(epoch, latent, 1, 1), caption + (f"\n\n{note}" if note else "")
 
     @shown_errors
-    def interpolation_strip(self, epoch: float, seed_a: float, seed_b: float, frames: float, method: str):
+    def interpolation_strip(self, run: str, epoch: float, seed_a: float, seed_b: float, frames: float, method: str):
         """A strip of frames from seed A to seed B, and the same as a GIF (there and back).
 
         Args:
+            run: name of a loaded run.
             epoch: training epoch to draw with.
             seed_a: start seed, 0 to 2147483647.
             seed_b: end seed, 0 to 2147483647.
@@ -56,16 +67,19 @@ class Handlers:
             method: "slerp" or "lerp".
         """
         ctx = self.ctx
-        (epoch, _), seed_a, seed_b = ctx.epoch(epoch), ctx.seed(seed_a, "seed A"), ctx.seed(seed_b, "seed B")
+        engine = ctx.engine(run)
+        epoch, _ = ctx.epoch(engine, epoch)
+        seed_a, seed_b = ctx.seed(seed_a, "seed A"), ctx.seed(seed_b, "seed B")
         frames, method = whole_number(frames, "frames", 2, MAX_FRAMES), choice(method, "method", METHODS)
-        strip, gif = ctx.engine.interpolation_strip(epoch, seed_a, seed_b, frames, method)
-        return strip, ctx.gif_file(gif, f"gan-{method}-epoch{epoch}-seeds{seed_a}-{seed_b}")
+        strip, gif = engine.interpolation_strip(epoch, seed_a, seed_b, frames, method)
+        return strip, ctx.gif_file(gif, f"gan-{run}-{method}-epoch{epoch}-seeds{seed_a}-{seed_b}")
 
 
 def build(ctx: Context, tab: gr.Tab) -> None:
-    handlers, engine = Handlers(ctx), ctx.engine
+    handlers = Handlers(ctx)
+    engine = ctx.runs.engines[ctx.runs.default]
     last = engine.epochs[-1]
-    seeds_doc = f"{widgets.epoch_doc(engine)}; seeds 0-{SEED_MAX}"
+    seeds_doc = f"{widgets.run_doc(ctx)}; {widgets.epoch_doc(ctx)}; seeds 0-{SEED_MAX}"
     gr.Markdown(
         "Walk through latent space from seed A's *z* to seed B's *z*. **Slerp** follows the sphere where Gaussian "
         "latents live; **lerp** cuts straight across, so half-way its *z* is shorter than any the Generator saw "
@@ -73,16 +87,17 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     )
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
+            run = widgets.run_dropdown(ctx)
             seed_a, dice_a = widgets.seed_box("Seed A", 1)
             seed_b, dice_b = widgets.seed_box("Seed B", 2)
-            epoch = widgets.epoch_slider(engine, last)
+            epoch = widgets.epoch_slider(engine.epochs, last)
             method = gr.Radio(list(METHODS), value="slerp", label="Method")
         with gr.Column(scale=1, min_width=280):
             t = gr.Slider(0, 1, value=0.5, step=0.01, label="t: from A (0) to B (1)", elem_id="interp-t")
-            first_image, first_caption = handlers.interpolate(last, 1, 2, 0.5, "slerp")
+            first_image, first_caption = handlers.interpolate(ctx.runs.default, last, 1, 2, 0.5, "slerp")
             picture = widgets.image("Digit at t", first_image, elem_id="interp-image", height=340)
             caption = gr.Markdown(first_caption)
-    inputs, outputs = [epoch, seed_a, seed_b, t, method], [picture, caption]
+    inputs, outputs = [run, epoch, seed_a, seed_b, t, method], [picture, caption]
     gr.on(
         [t.input, epoch.input, method.input, seed_a.submit, seed_b.submit],
         handlers.interpolate,
@@ -106,7 +121,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         first_strip, first_gif = engine.interpolation_strip(last, 1, 2, 10, "slerp")
         strip = widgets.image("From A to B", first_strip, scale=3, min_width=300, show_label=False)
         gif = gr.File(
-            ctx.gif_file(first_gif, f"gan-slerp-epoch{last}-seeds1-2"),
+            ctx.gif_file(first_gif, f"gan-{ctx.runs.default}-slerp-epoch{last}-seeds1-2"),
             label="Interpolation GIF",
             interactive=False,
             scale=1,
@@ -114,7 +129,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         )
     strip_button.click(
         handlers.interpolation_strip,
-        [epoch, seed_a, seed_b, frames, method],
+        [run, epoch, seed_a, seed_b, frames, method],
         [strip, gif],
         api_name="interpolation_strip",
         api_description=(
@@ -122,4 +137,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             "method 'slerp' or 'lerp'."
         ),
         preprocess=False,
+    )
+    run.input(lambda r, e: widgets.follow_run(ctx, r, e), [run, epoch], epoch, **widgets.PRIVATE).then(
+        handlers.interpolate, inputs, outputs, api_visibility="private", **widgets.LIVE
     )
