@@ -31,7 +31,7 @@ from gan.step import GAN, STEPS, build_gan, epoch_statistics
 
 SAMPLE_GRID = 10  # the fixed latent bank is SAMPLE_GRID x SAMPLE_GRID images
 
-__all__ = ["SAMPLE_GRID", "TrainConfig", "fixed_latents", "main", "parse_args", "train", "train_epoch"]
+__all__ = ["RECIPES", "SAMPLE_GRID", "TrainConfig", "fixed_latents", "main", "parse_args", "train", "train_epoch"]
 
 
 def pick_device(name: str) -> torch.device:
