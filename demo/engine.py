@@ -339,18 +339,18 @@ class Engine:
         return (slerp if method == "slerp" else lerp)(a, b, t)
 
     def interpolation_strip(
-        self, epoch: int, seed_a: int, seed_b: int, frames: int, method: str
-    ) -> tuple[Image.Image, bytes]:
-        """A row of `frames` images from A to B, and the same as a GIF going there and back."""
+        self, epoch: int, seed_a: int, seed_b: int, frames: int, method: str, gif: bool = True
+    ) -> tuple[Image.Image, bytes | None]:
+        """A row of `frames` images from A to B, and (unless gif=False) the same as a GIF going there and back."""
         latents = torch.cat([self.mix(seed_a, seed_b, t, method) for t in np.linspace(0, 1, frames)])
         tiles = self.tiles(epoch, latents)
         columns = min(frames, MAX_GRID)  # long walks wrap onto more rows, so phones still see them
         strip = grid_array(tiles, math.ceil(frames / columns), columns, PAD)
-        scale = display_scale(self.side)
-        gif_frames = [upscale(tile, scale) for tile in tiles]
-        return fast_png(upscale(strip, display_scale(strip.shape[1]))), gif_bytes(
-            gif_frames + gif_frames[-2:0:-1], 90, 90
-        )
+        strip_image = fast_png(upscale(strip, display_scale(strip.shape[1])))
+        if not gif:
+            return strip_image, None
+        gif_frames = [upscale(tile, display_scale(self.side)) for tile in tiles]
+        return strip_image, gif_bytes(gif_frames + gif_frames[-2:0:-1], 90, 90)
 
     def directions(self, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Principal directions of one epoch's Generator, computed on first use and cached."""

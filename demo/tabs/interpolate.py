@@ -118,11 +118,10 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         frames = gr.Slider(2, MAX_FRAMES, value=10, step=1, label="Frames in the strip", scale=3, min_width=220)
         strip_button = gr.Button("Draw strip and GIF", variant="primary", scale=1, min_width=160)
     with gr.Row(equal_height=False):
-        first_strip, first_gif = engine.interpolation_strip(last, 1, 2, 10, "slerp")
+        first_strip, _ = engine.interpolation_strip(last, 1, 2, 10, "slerp", gif=False)  # GIF: on request only
         strip = widgets.image("From A to B", first_strip, scale=3, min_width=300, show_label=False)
         gif = gr.File(
-            ctx.gif_file(first_gif, f"gan-{ctx.runs.default}-slerp-epoch{last}-seeds1-2"),
-            label="Interpolation GIF",
+            label="Interpolation GIF (from the button)",
             interactive=False,
             scale=1,
             min_width=200,
