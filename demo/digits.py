@@ -35,6 +35,7 @@ PATH_POINTS = 51  # t values (0, 0.02, ..., 1) at which a morph is labelled to f
 STEER_STEPS = 3  # gradient evaluations per steer: each costs a forward and backward pass through G and the judge
 STEER_SHRINK = 8  # a step that lowers p(digit) is undone and that z's next step made this many times shorter
 MAX_STEER = 6.0  # how far a steer may move z at most (a random z is about 10 long)
+GIF_SIDE = 280  # morph GIF frames are about this wide: half the strip's scale, a third of the encoding time
 LABEL_BAND = 0.4  # height of the label band under a tile, as a share of the tile's side
 LOW_GREY = 120  # label colour when the judge is unsure (under FLOOR); sure labels are white
 CACHED_POOLS = 64  # (run, epoch, seed, count) pools of labelled latents kept: a t slider reuses one
@@ -58,14 +59,14 @@ class Judge:
         with torch.inference_mode():
             return self.model(images).softmax(dim=1)
 
-    def log_prob_and_gradient(
+    def log_probs_and_gradient(
         self, generator: torch.nn.Module, latents: torch.Tensor, digit: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """log p(digit | G(z)) for each z (N,), and its gradient with respect to z (N, latent_dim)."""
+        """log p(. | G(z)) for each z (N, 10), and the gradient of log p(digit | G(z)) with respect to z."""
         with torch.enable_grad():
             noise = latents.detach().requires_grad_(True)
-            log_probs = self.model(generator(noise)).log_softmax(dim=1)[:, digit]  # (N,)
-            (gradient,) = torch.autograd.grad(log_probs.sum(), noise)
+            log_probs = self.model(generator(noise)).log_softmax(dim=1)  # (N, 10)
+            (gradient,) = torch.autograd.grad(log_probs[:, digit].sum(), noise)  # (N, latent_dim)
         return log_probs.detach(), gradient
 
 
@@ -273,13 +274,35 @@ def morph_strip(judge: Judge, engine: Engine, epoch: int, ends: Endpoints, frame
     samples = label(judge, engine, epoch, morph_latents(ends, ts))
     columns = min(frames, 10)  # long walks wrap onto more rows, so phones still see them
     strip = labelled_picture(samples, math.ceil(frames / columns), columns)
-    scale = display_scale(engine.side)
+    scale = max(1, GIF_SIDE // engine.side)
     texts = [label_text(d, c) for d, c in zip(samples.digits, samples.confidences, strict=True)]
     gif_frames = [
         with_caption(upscale(tile, scale), f"t = {t:.2f}: {text}")
         for tile, t, text in zip(samples.tiles, ts.tolist(), texts, strict=True)
     ]
     return strip, gif_bytes(gif_frames + gif_frames[-2:0:-1], 120, 120)
+
+
+def morph_picture(
+    judge: Judge, engine: Engine, epoch: int, digit_a: int, digit_b: int, t: float, seed: int
+) -> tuple[Image.Image, str]:
+    """The digit at t on the way from the seed's surest A to its surest B, and a caption: what the judge sees
+    at t, how sure it is of the end points, where the label flips, and what the epoch cannot draw."""
+    ends = endpoints(judge, engine, epoch, digit_a, digit_b, seed)
+    latent = morph_latents(ends, [t])
+    seen = label(judge, engine, epoch, latent)
+    digit, confidence = seen.digits[0], seen.confidences[0]
+    lines = [
+        f"**{digit_a} into {digit_b}**, epoch {epoch}, seed {seed}: at **t = {t:.2f}** the classifier sees "
+        f"**{label_text(digit, confidence)}**{' (unsure)' if confidence < FLOOR else ''}. "
+        f"Along the way {flips_text(label_path(judge, engine, epoch, ends))}.",
+        f"Start: the surest {digit_a} of {CANDIDATES} latents from the seed (p = {ends.p_a:.0%}); "
+        f"end: the surest {digit_b} (p = {ends.p_b:.0%}).",
+    ]
+    lines += [missing_text(d, found, p, epoch) for d, found, p in ((digit_a, ends.found_a, ends.p_a),)]
+    if digit_b != digit_a or ends.found_a:
+        lines.append(missing_text(digit_b, ends.found_b, ends.p_b, epoch))
+    return engine.grid(epoch, latent, 1, 1), "\n\n".join(line for line in lines if line)
 
 
 # ---- steering toward a digit -----------------------------------------------------------------
@@ -295,29 +318,56 @@ def steer(
     back on its own sphere (||z|| unchanged, so z stays where Gaussian latents live). A step that lowers
     p(digit) is undone and that z's next step made STEER_SHRINK times shorter (log p is rough along the
     gradient: it can fall at a step of 0.3 and rise at 0.03; shrinking by 8 rather than 2 finds a rise for
-    almost every z), so p(digit) never falls. Returns (steered latents, p(digit) before, p(digit) after),
-    each row on its own.
+    almost every z), so p(digit) never falls. Returns (steered latents, class probabilities (N, 10) before,
+    and after), each row on its own.
     """
     radius = latents.norm(dim=1, keepdim=True)  # (N, 1)
     step = torch.full_like(radius, strength / steps)
     current = latents.clone()
-    log_p, gradient = judge.log_prob_and_gradient(generator, current, digit)
-    start = log_p.exp()
+    log_probs, gradient = judge.log_probs_and_gradient(generator, current, digit)
+    start = log_probs.exp()
     for index in range(steps):
         tangent = gradient - (gradient * current).sum(dim=1, keepdim=True) * current / radius**2
         moved = current + step * tangent / tangent.norm(dim=1, keepdim=True).clamp_min(1e-12)
         moved = moved * radius / moved.norm(dim=1, keepdim=True)
         if index < steps - 1:
-            new_log_p, new_gradient = judge.log_prob_and_gradient(generator, moved, digit)
+            new_log_probs, new_gradient = judge.log_probs_and_gradient(generator, moved, digit)
         else:  # the last step needs no gradient
             with torch.inference_mode():
-                new_log_p, new_gradient = judge.model(generator(moved)).log_softmax(dim=1)[:, digit], gradient
-        better = (new_log_p >= log_p)[:, None]  # (N, 1)
+                new_log_probs, new_gradient = judge.model(generator(moved)).log_softmax(dim=1), gradient
+        better = (new_log_probs[:, digit] >= log_probs[:, digit])[:, None]  # (N, 1)
         current = torch.where(better, moved, current)
         gradient = torch.where(better, new_gradient, gradient)
-        log_p = torch.where(better[:, 0], new_log_p, log_p)
+        log_probs = torch.where(better, new_log_probs, log_probs)
         step = torch.where(better, step, step / STEER_SHRINK)
-    return current, start, log_p.exp()
+    return current, start, log_probs.exp()
+
+
+def steer_pictures(
+    judge: Judge, engine: Engine, epoch: int, latents: torch.Tensor, size: int, digit: int, strength: float,
+    labels: bool,
+) -> tuple[Image.Image, Image.Image, str]:  # fmt: skip
+    """The seed's latents steered toward `digit`: (the top-left digit, the n x n grid, a caption with the top-left
+    digit's label and p(digit) before and after, and how many of the grid the judge now labels `digit`)."""
+    check_side(engine)
+    steered, before, after = steer(judge, engine.run.generators[epoch], latents, digit, strength)
+    if labels:
+        with torch.inference_mode():
+            tiles = to_uint8(engine.run.generators[epoch](steered), engine.side)
+        grid = labelled_picture(Labelled(steered, tiles, after), size, size)
+    else:
+        grid = engine.grid(epoch, steered, size, size)
+    first_before = label_text(int(before[0].argmax()), float(before[0].max()))
+    first_after = label_text(int(after[0].argmax()), float(after[0].max()))
+    was, now = before[:, digit], after[:, digit]
+    count_before, count_after = int((before.argmax(dim=1) == digit).sum()), int((after.argmax(dim=1) == digit).sum())
+    caption = (
+        f"Towards **{digit}** with strength {strength:g}, epoch {epoch}: the digit went from **{first_before}** to "
+        f"**{first_after}**, p({digit}) from {float(was[0]):.1%} to {float(now[0]):.1%}. Over the {size}x{size} "
+        f"grid, p({digit}) averages {float(was.mean()):.0%} before and {float(now.mean()):.0%} after; labelled "
+        f"{digit}: {count_before} before, {count_after} after."
+    )
+    return engine.grid(epoch, steered[:1], 1, 1), grid, caption
 
 
 # ---- what an epoch can draw -----------------------------------------------------------------
