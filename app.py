@@ -4,21 +4,27 @@ python app.py                                   # every run in weights/ on http:
 python app.py --weights runs/mnist              # one run folder, or a folder of runs
 python app.py --weights owner/a owner/b         # Hub repos, one run each (commas work too)
 GAN_WEIGHTS=owner/a,weights/tutorial python app.py   # the same through the environment
+python app.py --live-data-dir ../shared/data    # where the Train tab's trainer finds MNIST (else it downloads)
+python app.py --no-live                         # no Train tab
 """
 
 import argparse
 import logging
 import os
+import shlex
 import sys
+from pathlib import Path
 
 import torch
 
 from demo.engine import RunError
+from demo.live import DEFAULT_ROOT, LiveOptions, LiveTrainer
 from demo.runs import Runs, load_specs, split_specs
 from gan.errors import UsageError
 
 DEFAULT_WEIGHTS = "weights"
 QUEUE_WORKERS = 8  # events run at once; each takes milliseconds, so a few workers serve many users
+LIVE_MAX_EPOCHS = {"local": 50, "space": 20}  # a Space's CPUs are shared: shorter live runs there
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -40,7 +46,61 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)), help="port (default 7860)"
     )
-    return parser.parse_args(argv)
+    live = parser.add_argument_group("live training (the Train tab)")
+    live.add_argument("--no-live", action="store_true", help="no Train tab: the app only replays runs")
+    live.add_argument(
+        "--live-max-epochs",
+        type=int,
+        default=LIVE_MAX_EPOCHS["space" if on_space else "local"],
+        help=f"the most epochs a visitor may ask for (default {LIVE_MAX_EPOCHS['local']}; "
+        f"{LIVE_MAX_EPOCHS['space']} on a Space)",
+    )
+    live.add_argument(
+        "--live-keep", type=int, default=3, help="finished live runs kept on disk; older ones are deleted (default 3)"
+    )
+    live.add_argument("--live-dir", default=DEFAULT_ROOT, help=f"where live runs are written (default {DEFAULT_ROOT})")
+    live.add_argument(
+        "--live-data-dir", default="data", help="the trainer's --data-dir: MNIST/raw/*-ubyte (default data)"
+    )
+    live.add_argument(
+        "--live-idle-minutes", type=float, default=5.0, help="stop a live run nobody watches after this (default 5)"
+    )
+    live.add_argument(
+        "--live-threads",
+        type=int,
+        default=LiveOptions.threads,
+        help="the trainer's torch threads (default %(default)s)",
+    )
+    live.add_argument(
+        "--live-nice", type=int, default=LiveOptions.nice, help="the trainer's niceness (default %(default)s)"
+    )
+    live.add_argument(
+        "--live-trainer-args",
+        default="",
+        help="more flags for python -m gan.train, e.g. '--dataset fake --steps-per-epoch 20' (quick checks)",
+    )
+    args = parser.parse_args(argv)
+    for name in ("live_max_epochs", "live_keep", "live_threads"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    return args
+
+
+def live_trainer(args: argparse.Namespace) -> LiveTrainer | None:
+    """The manager of the Train tab's trainer process, or None with --no-live."""
+    if args.no_live:
+        return None
+    options = LiveOptions(
+        root=Path(args.live_dir),
+        max_epochs=args.live_max_epochs,
+        keep=args.live_keep,
+        idle_s=args.live_idle_minutes * 60,
+        data_dir=args.live_data_dir,
+        trainer_args=tuple(shlex.split(args.live_trainer_args)),
+        threads=args.live_threads,
+        nice=args.live_nice,
+    )
+    return LiveTrainer(options)
 
 
 def load(specs: list[str]) -> Runs:
@@ -54,18 +114,18 @@ def load(specs: list[str]) -> Runs:
         sys.exit(f"error: cannot load weights from {' '.join(specs)!r}: {first_line}")
 
 
-def build(runs: Runs):
+def build(runs: Runs, live: LiveTrainer | None = None):
     """The Blocks with its queue; gradio is imported only here, once the weights are known to load."""
     from demo.ui import build_demo
 
-    return build_demo(runs).queue(default_concurrency_limit=QUEUE_WORKERS, max_size=512)
+    return build_demo(runs, live).queue(default_concurrency_limit=QUEUE_WORKERS, max_size=512)
 
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 logging.getLogger("demo").setLevel(logging.INFO)
 torch.set_num_threads(1)  # tiny matrices: one thread per request beats threads fighting over two cores
 args = parse_args(sys.argv[1:] if __name__ == "__main__" else [])
-demo = build(load(args.weights))
+demo = build(load(args.weights), live_trainer(args))
 
 if __name__ == "__main__":
     from demo.ui import launch_options

@@ -3,19 +3,23 @@
 import functools
 import logging
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
-from demo.engine import MAX_GRID, Engine
+from demo.engine import MAX_GRID, Engine, RunError, load_run
+from demo.live import LiveTrainer
 from demo.runs import Runs
 from demo.validation import SEED_MAX, InputError, choice, shown, whole_number
+from gan.layout import epoch_folders
 
 log = logging.getLogger("demo")
 
 GIF_MAX_AGE_S = 1800  # our GIF temp files older than this are deleted (Gradio keeps its own copy)
+LIVE_REFRESH_S = 1.0  # the live runs on disk are looked at again at most this often
 
 
 @dataclass(frozen=True)
@@ -48,25 +52,74 @@ def shown_errors(fn):
 
 
 class Context:
-    """The loaded runs and the input checks their endpoints share; read-only after start-up."""
+    """The loaded runs and the input checks their endpoints share. The runs given at start-up never change; with
+    live training on, the live runs on disk join them (re-read at most every LIVE_REFRESH_S, each live run
+    loaded again only when its epochs changed)."""
 
-    def __init__(self, runs: Runs):
-        self.runs = runs
-        self.names = runs.names
+    def __init__(self, runs: Runs, live: LiveTrainer | None = None):
+        self.base = runs
+        self.live = live
         self.gif_dir = Path(tempfile.mkdtemp(prefix="gan-demo-gifs-"))
+        self.run_choices: list[tuple[gr.Dropdown, bool]] = []  # every run dropdown, and whether it offers "none"
+        self._runs = runs
+        self._live_engines: dict[str, tuple[tuple[int, ...], Engine]] = {}
+        self._checked = float("-inf")
+        self._lock = threading.Lock()
+        self.refresh()
+
+    @property
+    def runs(self) -> Runs:
+        self.refresh()
+        return self._runs
+
+    @property
+    def names(self) -> list[str]:
+        return self.runs.names
+
+    def refresh(self) -> None:
+        """Let live runs with a finished epoch join the runs (and deleted ones leave)."""
+        if self.live is None or time.monotonic() - self._checked < LIVE_REFRESH_S:
+            return
+        with self._lock:
+            if time.monotonic() - self._checked < LIVE_REFRESH_S:
+                return
+            engines, labels = dict(self.base.engines), dict(self.base.labels)
+            for name, (folder, label) in self.live.runs().items():
+                if name in engines:  # a run given at start-up keeps its name
+                    continue
+                epochs = tuple(epoch_folders(folder)) if folder.is_dir() else ()
+                cached = self._live_engines.get(name)
+                if cached is None or cached[0] != epochs:
+                    try:
+                        self._live_engines[name] = (epochs, Engine(load_run(folder)))
+                    except (RunError, OSError) as err:
+                        log.warning("live run %s not loaded: %s", name, err)
+                        continue
+                engines[name], labels[name] = self._live_engines[name][1], label
+            for gone in set(self._live_engines) - set(engines):
+                del self._live_engines[gone]
+            self._runs = Runs(engines, self.base.skipped, labels)
+            self._checked = time.monotonic()
+
+    def watch_runs(self, dropdown: gr.Dropdown, none: bool = False) -> gr.Dropdown:
+        """Keep `dropdown`'s run choices up to date as live runs come and go (`none`: it offers '' first)."""
+        self.run_choices.append((dropdown, none))
+        return dropdown
 
     def engine(self, value: object, name: str = "run") -> Engine:
         """The loaded run called `value`; a wrong name gets the list of valid ones."""
-        return self.runs.engines[choice(value, name, self.names)]
+        runs = self.runs  # one snapshot: a refresh in between cannot take the name away
+        return runs.engines[choice(value, name, runs.names)]
 
     def second_engine(self, value: object, name: str) -> Engine | None:
         """An optional second run: '' (or None) for none."""
         if value in ("", None):
             return None
-        if not isinstance(value, str) or value not in self.names:
-            names = ", ".join(repr(n) for n in self.names)
+        runs = self.runs
+        if not isinstance(value, str) or value not in runs.engines:
+            names = ", ".join(repr(n) for n in runs.names)
             raise InputError(f"{name} must be '' (none) or one of {names}; got {shown(value)}")
-        return self.runs.engines[value]
+        return runs.engines[value]
 
     @staticmethod
     def epoch(engine: Engine, value: object) -> tuple[int, str]:

@@ -33,8 +33,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from demo.validation import SEED_MAX, InputError, choice, real_number, whole_number
+from gan.config import RECIPES
 from gan.layout import METRICS, epoch_folders, sample_path
-from gan.train import RECIPES
 
 log = logging.getLogger("demo")
 

@@ -24,10 +24,15 @@ class Runs:
 
     engines: dict[str, Engine]
     skipped: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)  # how a run choice shows a run (default: its name)
 
     @property
     def names(self) -> list[str]:
         return list(self.engines)
+
+    def choices(self) -> list[tuple[str, str]]:
+        """(label, name) of every run, for a dropdown: live runs say their recipe and epochs."""
+        return [(self.labels.get(name, name), name) for name in self.engines]
 
     @property
     def default(self) -> str:

@@ -5,15 +5,18 @@ from pathlib import Path
 
 import gradio as gr
 
+from demo import widgets
 from demo.context import Context, Facts
 from demo.engine import Engine, epoch_ranges
+from demo.live import LiveTrainer
 from demo.runs import Runs
-from demo.tabs import compare, edit, generate, interpolate, timeline
+from demo.tabs import compare, edit, generate, interpolate, timeline, train
 from demo.widgets import launch_options
 
 __all__ = ["TABS", "build_demo", "examples", "launch_options"]
 
-TABS = [generate, timeline, interpolate, edit, compare]
+TABS = [generate, timeline, interpolate, edit, compare, train]
+RUN_CHOICES_S = 3.0  # an open page asks this often whether live runs joined (or left) the run choices
 
 
 def examples(facts: Facts) -> dict[str, dict]:
@@ -27,9 +30,28 @@ def run_line(name: str, engine: Engine) -> str:
     return f"**{name}**: {len(epochs)} epochs ({epoch_ranges(epochs)}) from `{shown}`"
 
 
-def build_demo(runs: Runs) -> gr.Blocks:
-    """The whole app over the loaded runs. No per-user state: every handler is a pure function of its inputs."""
-    ctx = Context(runs)
+def follow_run_choices(ctx: Context, blocks: gr.Blocks) -> None:
+    """Every run dropdown follows the live runs: on page load and every RUN_CHOICES_S, only when they changed."""
+    dropdowns = [dropdown for dropdown, _ in ctx.run_choices]
+    shown = gr.State(None)
+
+    def update(before: list | None):
+        choices = [list(pair) for pair in ctx.runs.choices()]
+        if choices == before:
+            return [gr.skip()] * len(dropdowns) + [before]
+        updates = [gr.Dropdown(choices=[("(none)", ""), *choices] if none else choices) for _, none in ctx.run_choices]
+        return [*updates, choices]
+
+    hidden = {"api_name": "run_choices", "api_visibility": "undocumented", "queue": False}  # callable by tests
+    blocks.load(update, shown, [*dropdowns, shown], **hidden)
+    gr.Timer(RUN_CHOICES_S).tick(update, shown, [*dropdowns, shown], **widgets.PRIVATE, show_progress="hidden")
+
+
+def build_demo(runs: Runs, live: LiveTrainer | None = None) -> gr.Blocks:
+    """The whole app over the loaded runs, with a Train tab when `live` is given (live runs then join every run
+    choice). Per-user state only for what a page has already been shown; every handler validates its inputs."""
+    ctx = Context(runs, live)
+    tabs = [tab for tab in TABS if tab is not train or live is not None]
     skipped = runs.skipped + [f"{name}/{line}" for name, e in runs.engines.items() for line in e.run.skipped]
     with gr.Blocks(title="Watch a GAN learn", delete_cache=(1800, 3600)) as demo:
         gr.Markdown(
@@ -46,8 +68,10 @@ def build_demo(runs: Runs) -> gr.Blocks:
                 elem_classes="note",
             )
         with gr.Tabs(overflow_behavior="wrap"):  # on a phone every tab stays in sight, on two rows
-            for tab in TABS:
+            for tab in tabs:
                 name = tab.__name__.rsplit(".", 1)[-1]
                 with gr.Tab(tab.TITLE, id=name, elem_id=f"tab-{name}") as page:
                     tab.build(ctx, page)
+        if live is not None:
+            follow_run_choices(ctx, demo)
     return demo

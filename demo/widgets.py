@@ -77,7 +77,10 @@ def run_colors(names: list[str]) -> dict[str, str]:
 
 
 def run_dropdown(ctx: Context, label: str = "Run", value: str | None = None, **kwargs) -> gr.Dropdown:
-    return gr.Dropdown(ctx.names, value=value or ctx.runs.default, label=label, interactive=True, **kwargs)
+    """A run choice; live runs join it as they appear (labelled with their recipe and epochs)."""
+    runs = ctx.runs
+    dropdown = gr.Dropdown(runs.choices(), value=value or runs.default, label=label, interactive=True, **kwargs)
+    return ctx.watch_runs(dropdown)
 
 
 def random_seed() -> int:

@@ -196,13 +196,14 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             )
             sheet_columns = gr.Slider(1, MAX_GRID, value=8, step=1, label="Columns", scale=1, min_width=140)
             run_b = gr.Dropdown(
-                [("(none)", ""), *((name, name) for name in ctx.names)],
+                [("(none)", ""), *ctx.runs.choices()],
                 value="",
                 label="Second run below",
                 info="Its nearest saved epochs, the same z",
                 scale=1,
                 min_width=160,
             )
+            ctx.watch_runs(run_b, none=True)
             sheet_button = gr.Button("Draw sheet", variant="primary", scale=1, min_width=120)
         sheet = widgets.image(
             "Progression sheet", engine.progression(default_sheet_epochs(engine.epochs), seed, 8), show_label=False

@@ -13,7 +13,7 @@ from demo.context import Context, Facts, shown_errors
 from demo.live import BOUNDS, LiveSettings, LiveStatus, LiveTrainer, check_settings, duration, preset
 from demo.stats import card, histogram_html, number, valid_histogram
 from demo.validation import SEED_MAX, InputError, shown
-from gan.train import RECIPES
+from gan.config import RECIPES
 
 TITLE = "Train"
 TICK_S = 1.0  # how often an open page asks for news (a new epoch is drawn within this of being written)
@@ -40,7 +40,7 @@ def hub_api(token: str):
     return HfApi(token=token)
 
 
-def frame(records: tuple[dict, ...], series: dict[str, str], floor: object = None) -> pd.DataFrame:
+def frame(records: tuple[dict, ...], series: dict[str, str], floor: object = None) -> pd.DataFrame | None:
     """Long-format (epoch, value, series) rows of metrics.json keys, with the real-data floor as a line."""
     rows = [
         (r["epoch"], float(r[key]), label)
@@ -50,10 +50,11 @@ def frame(records: tuple[dict, ...], series: dict[str, str], floor: object = Non
     ]
     if isinstance(floor, (int, float)) and rows:
         rows += [(records[0]["epoch"], float(floor), "real data"), (records[-1]["epoch"], float(floor), "real data")]
-    return pd.DataFrame(rows, columns=["epoch", "value", "series"])
+    # None rather than an empty table: a plot whose first table is empty never draws its lines (Gradio 6.31).
+    return pd.DataFrame(rows, columns=["epoch", "value", "series"]) if rows else None
 
 
-def figures(status: LiveStatus) -> tuple[pd.DataFrame, ...]:
+def figures(status: LiveStatus) -> tuple[pd.DataFrame | None, ...]:
     """Losses, D's outputs, FID and IS per finished epoch."""
     records, reference = status.records, status.reference
     return (
@@ -190,12 +191,12 @@ class Handlers:
         from gan.errors import UsageError
         from gan.hub import check_repo_id, push
 
-        if not isinstance(repo_id, str) or not repo_id.strip():
-            raise InputError(f"repo_id must be owner/name, e.g. alice/live-gan; got {shown(repo_id)}")
         try:
-            repo_id = check_repo_id(repo_id.strip())
-        except UsageError as err:
-            raise InputError(str(err)) from None
+            repo_id = check_repo_id(repo_id.strip() if isinstance(repo_id, str) else "")
+        except UsageError:
+            raise InputError(
+                f"repo_id must be a Hub repo id, owner/name (e.g. alice/live-gan); got {shown(repo_id)}"
+            ) from None
         status = self.live.status()
         if not status.name or not status.epoch:
             raise InputError("There is no finished live epoch to save yet: press Start and wait for epoch 1.")

@@ -1,0 +1,197 @@
+"""The Train tab end to end: the app launched with live training on (generated digits), driven through gradio_client.
+
+Start a run and watch it grow, refuse a second Start, stop it, find it in the other tabs, survive a kill -9 of the
+trainer, reject bad settings in one line, and save the run to a fake Hub.
+"""
+
+import json
+import os
+import signal
+import time
+
+import httpx
+import numpy as np
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+from PIL import Image
+from test_hub import TOKEN, FakeHub, fake_hub, online  # noqa: F401 (fixtures)
+
+from demo.live import LiveOptions, LiveSettings, LiveTrainer
+from demo.runs import load_specs
+from demo.tabs import train
+from demo.ui import build_demo, launch_options
+
+FAKE = ("--dataset", "fake", "--fake-size", "400", "--batch-size", "50")  # with the judge: FID, IS, histogram
+LONG = 500  # epochs: more than any test waits for
+SETTINGS = list(vars(LiveSettings(epochs=LONG)).values())
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory) -> LiveTrainer:
+    trainer = LiveTrainer(
+        LiveOptions(root=tmp_path_factory.mktemp("live"), max_epochs=LONG, trainer_args=FAKE, threads=1)
+    )
+    yield trainer
+    trainer.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(two_runs, live):
+    demo = build_demo(load_specs([str(two_runs)]), live=live).queue(default_concurrency_limit=8)
+    _, url, _ = demo.launch(
+        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **launch_options()
+    )
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(app_url, tmp_path_factory) -> Client:
+    return Client(app_url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
+
+
+@pytest.fixture
+def idle(client, live):
+    """No live run in progress when the test begins."""
+    if live.status(watched=False).running:
+        client.predict(api_name="/live_stop")
+    return client
+
+
+def wait_status(client: Client, predicate, timeout: float = 90.0) -> tuple:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = client.predict(api_name="/live_status")
+        if predicate(answer[0]):
+            return answer
+        time.sleep(0.1)
+    raise AssertionError(f"no such status within {timeout} s; last: {answer[0]}")
+
+
+def test_the_api_lists_the_live_endpoints(client):
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert [p["parameter_name"] for p in endpoints["/live_start"]["parameters"]] == list(train.SETTINGS)
+    assert endpoints["/live_stop"]["parameters"] == endpoints["/live_status"]["parameters"] == []
+    assert [p["parameter_name"] for p in endpoints["/live_push"]["parameters"]] == ["repo_id"]  # no token field
+
+
+def test_start_watch_two_epochs_refuse_a_second_start_then_stop(idle):
+    client = idle
+    summary = client.predict(*SETTINGS, api_name="/live_start")[0]
+    assert summary["state"] == "starting" and summary["run"].startswith("live-")
+    seen = {}
+    deadline = time.monotonic() + 120
+    while len(seen) < 2 and time.monotonic() < deadline:  # two different epoch updates, each with its grid
+        status, cards, grid, losses, outputs, fid, inception = client.predict(api_name="/live_status")
+        if status["epoch"] and status["epoch"] not in seen:
+            seen[status["epoch"]] = np.asarray(Image.open(grid))
+            assert f"{status['epoch']} / {LONG}" in cards and "Everyone on this page watches this run" in cards
+            assert {row[2] for row in losses["data"]} == {"D loss", "G loss"}
+            assert max(row[0] for row in fid["data"]) == status["epoch"]
+            assert set(status["scores"]) == {"fid", "inception_score", "digits_present", "class_histogram"}
+        time.sleep(0.05)
+    assert len(seen) == 2, seen.keys()
+    first, second = seen.values()
+    assert first.shape == second.shape == (10 * 30 * 2 + 4, 10 * 30 * 2 + 4)  # 10x10 bank, 28 px tiles, scale 2
+    with pytest.raises(AppError, match=r"A live run is already training .*The trainer is free in"):
+        client.predict(*SETTINGS, api_name="/live_start")
+    clock = time.monotonic()
+    stopped, cards, *_ = client.predict(api_name="/live_stop")
+    assert time.monotonic() - clock < 3  # SIGINT is enough; the trainer keeps its finished epochs
+    assert stopped["state"] == "stopped" and f"epochs 1-{stopped['epoch']} are kept" in stopped["message"]
+    assert f"listed in the other tabs as {stopped['run']}" in cards
+    with pytest.raises(AppError, match="Nothing is training: press Start"):
+        client.predict(api_name="/live_stop")
+
+    # The run is now one of the runs every other tab draws from.
+    name, last = stopped["run"], stopped["epoch"]
+    image, stats = client.predict(name, last, 5, 4, api_name="/generate")
+    assert Image.open(image).mode == "L" and f"of {last}" in stats
+    with pytest.raises(AppError, match=f"run must be one of .*'{name}'"):
+        client.predict("nope", 1, 5, 4, api_name="/generate")
+    fid_plot = client.predict(name, last, api_name="/plots")[2]
+    assert [row[0] for row in fid_plot["data"] if row[2] == "FID"] == list(range(1, last + 1))
+
+
+def test_every_run_choice_on_the_page_lists_the_live_run(idle, live):
+    name = live.status(watched=False).name
+    *dropdowns, _ = idle.predict(api_name="/run_choices")  # what an opening page (and its timer) gets
+    assert len(dropdowns) >= 6  # Generate, Timeline (run and second run), Interpolate, Edit, Compare A and B
+    for update in dropdowns:
+        labels = {value: label for label, value in update["choices"]}
+        assert labels[name].startswith(f"{name} (stable, ") and labels[name].endswith(" epochs)")
+
+
+def test_kill_9_of_the_trainer_is_reported_and_the_app_keeps_serving(idle, live):
+    client = idle
+    client.predict(*SETTINGS, api_name="/live_start")
+    wait_status(client, lambda s: s["epoch"] >= 1)
+    os.kill(live._process.pid, signal.SIGKILL)
+    status, cards, *_ = wait_status(client, lambda s: s["state"] == "crashed")
+    assert status["message"].startswith("The trainer was killed (SIGKILL) during epoch")
+    assert "The trainer was killed (SIGKILL)" in cards and "live-error" in cards
+    image, _ = client.predict("tutorial", 3, 1, 2, api_name="/generate")
+    assert Image.open(image).mode == "L"
+    client.predict(*SETTINGS[:-1], 1, api_name="/live_start")  # free again
+
+
+@pytest.mark.parametrize(
+    ("position", "value", "message"),
+    [
+        (0, "fancy", "recipe must be one of 'tutorial', 'stable'"),
+        (1, 0.5, "lr must be a number from 1e-05 to 0.01; got 0.5"),
+        (2, -1, "beta1 must be a number from 0 to 0.99"),
+        (6, 2.5, "seed must be a whole number"),
+        (7, LONG + 1, f"epochs must be a whole number from 1 to {LONG}"),
+    ],
+)
+def test_bad_settings_get_one_line(idle, position, value, message):
+    args = list(SETTINGS)
+    args[position] = value
+    with pytest.raises(AppError, match=message) as caught:
+        idle.predict(*args, api_name="/live_start")
+    assert "\n" not in str(caught.value)
+
+
+def test_nan_settings_are_refused(idle, app_url):
+    base = f"{app_url.rstrip('/')}/gradio_api/call/live_start"
+    args = "[" + ", ".join("NaN" if i == 1 else json.dumps(v) for i, v in enumerate(SETTINGS)) + "]"
+    event = httpx.post(base, content=f'{{"data": {args}}}', headers={"content-type": "application/json"}).json()
+    assert "lr must be a number" in httpx.get(f"{base}/{event['event_id']}", timeout=30).text
+
+
+def test_save_to_the_hub(idle, live, fake_hub, online, monkeypatch, tmp_path):  # noqa: F811
+    client = idle
+    if not live.status(watched=False).epoch:
+        client.predict(*SETTINGS[:-1], 2, api_name="/live_start")
+        wait_status(client, lambda s: s["state"] == "finished")
+    name, epoch = live.status(watched=False).name, live.status(watched=False).epoch
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))  # no stored login either
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    with pytest.raises(AppError, match="Saving to the Hub needs a token: set HF_TOKEN"):
+        client.predict("erin/live-gan", api_name="/live_push")
+    with pytest.raises(AppError, match="repo_id must be a Hub repo id"):
+        client.predict("not a repo", api_name="/live_push")
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    monkeypatch.setattr(train, "hub_api", lambda token: fake_api(fake_hub, token))
+    line = client.predict("erin/live-gan", api_name="/live_push")
+    assert line.startswith(f"Saved {name} (epochs 1-{epoch},") and "[erin/live-gan]" in line
+    files = fake_hub.files("erin/live-gan")
+    assert {f"epoch-{e:03d}/model.safetensors" for e in range(1, epoch + 1)} <= set(files)
+    again = client.predict("erin/live-gan", api_name="/live_push")
+    assert "already holds" in again
+
+
+def fake_api(hub: FakeHub, token: str):
+    from huggingface_hub import HfApi
+
+    return HfApi(endpoint=hub.url, token=token)
