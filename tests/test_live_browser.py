@@ -1,0 +1,81 @@
+"""The Train tab in a real browser: Start, two epochs drawn on the page, Stop; the live run in the Generate tab.
+
+Generated digits by default (quick). LIVE_DATA_DIR=../shared/data trains the stable preset on MNIST instead:
+that is how docs/app-train.png is made (SCREENSHOT_DIR=docs, then keep the 1280 px picture).
+Screenshots go under the test's tmp dir, to artifacts/ (git-ignored) and to SCREENSHOT_DIR when it is set.
+"""
+
+import os
+import re
+import socket
+
+import pytest
+from test_app_browser import browser, save_screenshot, sync_playwright  # noqa: F401 (fixtures)
+
+from demo.live import LiveOptions, LiveTrainer
+from demo.runs import load_specs
+from demo.ui import build_demo, launch_options
+
+FAKE = ("--dataset", "fake", "--fake-size", "2000", "--batch-size", "100")
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory) -> LiveTrainer:
+    data = os.environ.get("LIVE_DATA_DIR")
+    options = LiveOptions(root=tmp_path_factory.mktemp("live"), threads=1, trainer_args=() if data else FAKE)
+    if data:
+        options.data_dir = data
+    trainer = LiveTrainer(options)
+    yield trainer
+    trainer.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(two_runs, live, sync_playwright):  # noqa: F811
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    demo = build_demo(load_specs([str(two_runs)]), live).queue(default_concurrency_limit=8)
+    _, url, _ = demo.launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options()
+    )
+    yield url
+    demo.close()
+
+
+def epochs_shown(page) -> int:
+    """The finished epochs the page's Epoch card shows ('3 / 12' -> 3)."""
+    match = re.search(r"Epoch\s+(\d+) / \d+", page.locator("#live-status").inner_text())
+    return int(match.group(1)) if match else 0
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_train_tab_draws_each_epoch_then_stops(app_url, browser, live, tmp_path, width):  # noqa: F811
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(app_url, wait_until="domcontentloaded")
+    page.get_by_role("tab", name="Train").click()  # on a phone too: the tabs wrap onto two rows
+    page.locator("#live-start").click()
+    page.wait_for_function(
+        "() => /Epoch\\s+[2-9]\\d* \\/|Epoch\\s+\\d{2,} \\//.test(document.querySelector('#live-status').innerText)",
+        timeout=180_000,
+    )
+    assert page.locator("#live-grid img").count() == 1  # the bank drawn by the last epoch
+    page.get_by_text("The same 100 z after epoch").wait_for(timeout=10_000)
+    for legend in ("D loss", "G loss", "D(x) on real", "D(G(z)) on fake"):
+        page.locator("#tab-train").get_by_text(legend, exact=True).first.wait_for(timeout=10_000)  # curves drawn
+    page.wait_for_timeout(1200)  # let the plots settle before the picture is taken
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"the page is {overflow} px wider than a {width} px screen"
+    assert page.locator("text=Traceback").count() == 0
+    shot = save_screenshot(page, tmp_path, f"app-train-{width}px.png")
+    assert shot.stat().st_size > 20_000
+
+    page.locator("#live-stop").click()
+    page.locator("#live-status").get_by_text("stopped").first.wait_for(timeout=10_000)
+    kept = epochs_shown(page)
+    assert kept >= 2 and f"epochs 1-{kept} are kept" in page.locator("#live-status").inner_text()
+    name = live.status(watched=False).name
+    page.get_by_role("tab", name="Generate").click()  # the run is now one of the runs to draw from
+    dropdown = page.locator("#tab-generate input[role=listbox], #tab-generate input").first
+    dropdown.click()
+    page.get_by_role("option", name=re.compile(rf"^{name} \(stable, \d+ epochs\)$")).wait_for(timeout=10_000)
