@@ -1,7 +1,6 @@
 """Shared fixtures: a tiny real training run on generated digits, made once per test session."""
 
 import os
-import shutil
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -28,57 +27,33 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def start_trainer(*args: str) -> subprocess.Popen:
-    """`python -m gan.train ARGS` as a child process; its stdout carries one summary line per epoch."""
+    """`python -m gan.train ARGS` as a child process, stderr merged into stdout (one pipe to drain, so it
+    cannot fill and stall the child); stdout carries one summary line per epoch."""
     return subprocess.Popen(
         [sys.executable, "-m", "gan.train", *args],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
     )
 
 
 def signal_after_epoch(process: subprocess.Popen, epoch: int, sig: int = signal.SIGKILL) -> str:
     """Send `sig` the moment the child reports epoch `epoch` done (its summary line comes after the
-    checkpoint), then wait for it to end; returns its stderr. A condition, not a timer, so machine speed
-    does not matter as long as the run has more to do after that epoch."""
+    checkpoint), then wait for it to end; returns everything it printed. A condition, not a timer, so
+    machine speed does not matter as long as the run has more to do after that epoch."""
+    seen = []
     for line in process.stdout:
+        seen.append(line)
         if line.startswith("epoch ") and int(line.split()[1]) >= epoch:
             process.send_signal(sig)
             break
-    _, stderr = process.communicate(timeout=120)
-    return stderr
+    rest, _ = process.communicate(timeout=120)
+    return "".join(seen) + rest
 
 
 @pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory) -> Path:
     """A weights folder in the shipped layout: epoch-001..003/, samples/, metrics.json."""
     return tiny_train(tmp_path_factory.mktemp("tiny-run"), 3)
-
-
-def perturbed_run(source: Path, out: Path, noise: float = 0.1, seed: int = 0) -> Path:
-    """A copy of run folder `source` with Gaussian noise added to every Generator weight: a second run
-    with the same epochs and metrics that draws different digits from the same latents."""
-    import torch
-    from safetensors.torch import load_file, save_file
-
-    shutil.copytree(source, out)
-    generator = torch.Generator().manual_seed(seed)
-    for weights in sorted(out.glob("epoch-*/model.safetensors")):
-        state = load_file(weights)
-        noisy = {name: t + noise * torch.randn(t.shape, generator=generator) for name, t in state.items()}
-        save_file(noisy, weights, metadata={"format": "pt"})
-    return out
-
-
-@pytest.fixture(scope="session")
-def two_runs(tiny_weights, tmp_path_factory) -> Path:
-    """A folder of runs as weights/ is: tutorial/ (the tiny run, epochs 1-3), stable/ (it perturbed, epochs 1-2
-    only), classifier/ (not a run)."""
-    root = tmp_path_factory.mktemp("two-runs")
-    shutil.copytree(tiny_weights, root / "tutorial")
-    shutil.rmtree(perturbed_run(tiny_weights, root / "stable") / "epoch-003")
-    (root / "classifier").mkdir()
-    (root / "classifier" / "info.json").write_text("{}")
-    return root

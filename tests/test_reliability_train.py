@@ -105,10 +105,10 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     # 1000 epochs: far more than can finish between the first epoch's line and the signal on any machine.
     args = [*TINY_ARGS, "--epochs", "1000", "--out", str(out)]
     process = start_trainer(*args)
-    stderr = signal_after_epoch(process, 1, signal.SIGINT)
-    assert process.returncode == 130, stderr
-    assert "Traceback" not in stderr
-    assert "Resume with: python -m gan.train" in stderr and stderr.rstrip().endswith("--resume")
+    output = signal_after_epoch(process, 1, signal.SIGINT)
+    assert process.returncode == 130, output
+    assert "Traceback" not in output
+    assert "Resume with: python -m gan.train" in output and output.rstrip().endswith("--resume")
     done = checkpoint_epoch(out)
     assert 1 <= done < 1000 and not list(out.glob(".tmp-*"))
     for epoch in range(1, done + 1):
@@ -144,8 +144,8 @@ def test_sigkill_and_resume_is_bit_identical(tmp_path, flags):
     reference, out = tmp_path / "reference", tmp_path / "killed"
     assert train_module.main([*args, "--out", str(reference)]) == 0
     process = start_trainer(*args, "--out", str(out))
-    stderr = signal_after_epoch(process, 1)
-    assert process.returncode == -signal.SIGKILL, stderr
+    output = signal_after_epoch(process, 1)
+    assert process.returncode == -signal.SIGKILL, output
     assert checkpoint_epoch(out) < 3
     assert train_module.main([*args, "--out", str(out), "--resume"]) == 0
     for epoch in (1, 2, 3):

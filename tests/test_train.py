@@ -117,8 +117,8 @@ def test_sigkill_twice_then_resume_equals_uninterrupted(tmp_path):
     args = [*TINY_ARGS, "--epochs", str(epochs), "--out", str(out)]
     for kill_after in (1, 2):  # two lives, each killed just after an epoch's checkpoint
         process = start_trainer(*args, *(["--resume"] if kill_after > 1 else []))
-        stderr = signal_after_epoch(process, kill_after)
-        assert process.returncode == -signal.SIGKILL, stderr
+        output = signal_after_epoch(process, kill_after)
+        assert process.returncode == -signal.SIGKILL, output
         assert completed_epochs(out) >= kill_after
     assert cli(*args, "--resume") == 0
     assert same_weights(reference / f"epoch-{epochs:03d}", out / f"epoch-{epochs:03d}")
