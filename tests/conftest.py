@@ -1,6 +1,7 @@
 """Shared fixtures: a tiny real training run on generated digits, made once per test session."""
 
 import os
+import shutil
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -57,3 +58,30 @@ def signal_after_epoch(process: subprocess.Popen, epoch: int, sig: int = signal.
 def tiny_weights(tmp_path_factory) -> Path:
     """A weights folder in the shipped layout: epoch-001..003/, samples/, metrics.json."""
     return tiny_train(tmp_path_factory.mktemp("tiny-run"), 3)
+
+
+def perturbed_run(source: Path, out: Path, noise: float = 0.1, seed: int = 0) -> Path:
+    """A copy of run folder `source` with Gaussian noise added to every Generator weight: a second run
+    with the same epochs and metrics that draws different digits from the same latents."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    shutil.copytree(source, out)
+    generator = torch.Generator().manual_seed(seed)
+    for weights in sorted(out.glob("epoch-*/model.safetensors")):
+        state = load_file(weights)
+        noisy = {name: t + noise * torch.randn(t.shape, generator=generator) for name, t in state.items()}
+        save_file(noisy, weights, metadata={"format": "pt"})
+    return out
+
+
+@pytest.fixture(scope="session")
+def two_runs(tiny_weights, tmp_path_factory) -> Path:
+    """A folder of runs as weights/ is: tutorial/ (the tiny run, epochs 1-3), stable/ (it perturbed, epochs 1-2
+    only), classifier/ (not a run)."""
+    root = tmp_path_factory.mktemp("two-runs")
+    shutil.copytree(tiny_weights, root / "tutorial")
+    shutil.rmtree(perturbed_run(tiny_weights, root / "stable") / "epoch-003")
+    (root / "classifier").mkdir()
+    (root / "classifier" / "info.json").write_text("{}")
+    return root
