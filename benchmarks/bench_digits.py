@@ -39,7 +39,7 @@ def timed(work: Callable[[int], object], repeats: int, cold: bool) -> tuple[dict
     times: dict[str, list[float]] = {"wall": [], "cpu": []}
     for index in range(repeats):
         if cold:
-            digits.pool.cache_clear()
+            digits.clear_pools()
         wall, cpu = time.perf_counter(), time.process_time()
         result = work(index)
         times["cpu"].append((time.process_time() - cpu) * 1000)
@@ -71,7 +71,7 @@ def bench_epoch(judge: digits.Judge, engine: Engine, epoch: int, repeats: int) -
     print(f"epoch {epoch}:")
     times, image = timed(lambda i: engine.grid(epoch, latents, size, size), repeats, cold=False)
     report("10x10 grid without labels (reference)", times, image)
-    times, (image, _) = timed(lambda i: digits.labelled_seed_grid(judge, engine, epoch, latents, size), repeats, False)
+    times, (image, _) = timed(lambda i: digits.grid_picture(engine, epoch, latents, size, size, True), repeats, False)
     ok.append(report("10x10 grid with labels", times, image))
 
     def sheet(i: int):

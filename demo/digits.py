@@ -11,6 +11,8 @@ import logging
 import math
 import os
 import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +40,7 @@ MAX_STEER = 6.0  # how far a steer may move z at most (a random z is about 10 lo
 GIF_SIDE = 280  # morph GIF frames are about this wide: half the strip's scale, a third of the encoding time
 LABEL_BAND = 0.4  # height of the label band under a tile, as a share of the tile's side
 LOW_GREY = 120  # label colour when the judge is unsure (under FLOOR); sure labels are white
-CACHED_POOLS = 64  # (run, epoch, seed, count) pools of labelled latents kept: a t slider reuses one
+CACHED_POOLS = 64  # labelled pools (epoch, seed, count) kept per run: a t slider reuses one
 
 
 class NoJudge(Exception):
@@ -177,19 +179,48 @@ def labelled_picture(samples: Labelled, rows: int, cols: int) -> Image.Image:
     return labelled_grid(samples.tiles, texts, [c < FLOOR for c in confidences], rows, cols)
 
 
-def labelled_seed_grid(judge: Judge, engine: Engine, epoch: int, latents: torch.Tensor, size: int):
-    """(PNG, one-line summary of the labels) for an n x n grid of `latents`."""
-    samples = label(judge, engine, epoch, latents)
-    return labelled_picture(samples, size, size), label_summary(samples.digits, samples.confidences)
+def grid_picture(
+    engine: Engine, epoch: int, latents: torch.Tensor, rows: int, cols: int, labels: bool
+) -> tuple[Image.Image, str]:
+    """What every grid endpoint draws: Engine.grid, or with `labels` the labelled grid and a sentence naming
+    the digits the classifier sees in it; without a classifier, the plain grid and the sentence why."""
+    if not labels:
+        return engine.grid(epoch, latents, rows, cols), ""
+    try:
+        samples = label(shared_judge(), engine, epoch, latents)
+    except NoJudge as err:
+        return engine.grid(epoch, latents, rows, cols), str(err)
+    summary = label_summary(samples.digits, samples.confidences)
+    return labelled_picture(samples, rows, cols), f"The classifier sees {summary}."
 
 
 # ---- pools of labelled latents: morph end points and the digit sheet ------------------------
 
 
-@functools.lru_cache(maxsize=CACHED_POOLS)
+_pools: "weakref.WeakKeyDictionary[Engine, OrderedDict]" = weakref.WeakKeyDictionary()
+_pools_lock = threading.Lock()
+
+
 def pool(judge: Judge, engine: Engine, epoch: int, seed: int, count: int) -> Labelled:
-    """The seed's first `count` latents at one epoch, labelled; cached, as a t slider asks again and again."""
-    return label(judge, engine, epoch, engine.latents(seed, count))
+    """The seed's first `count` latents at one epoch, labelled; cached, as a t slider asks again and again.
+    The cache is per engine and lets go of an engine nobody else holds (a live run reloaded, say)."""
+    key = (judge, epoch, seed, count)
+    with _pools_lock:
+        cached = _pools.setdefault(engine, OrderedDict())
+        if key in cached:
+            cached.move_to_end(key)
+            return cached[key]
+    samples = label(judge, engine, epoch, engine.latents(seed, count))
+    with _pools_lock:
+        cached[key] = samples
+        while len(cached) > CACHED_POOLS:
+            cached.popitem(last=False)
+    return samples
+
+
+def clear_pools() -> None:
+    with _pools_lock:
+        _pools.clear()
 
 
 def best_of(probs: torch.Tensor, digit: int, skip: int | None = None) -> tuple[int, bool]:
@@ -251,11 +282,16 @@ def label_path(judge: Judge, engine: Engine, epoch: int, ends: Endpoints) -> lis
 
 
 def flips_text(runs: list[tuple[int, float, float]]) -> str:
-    """'the label flips from 3 to 8 at t = 0.47', or several flips, or none."""
+    """'the label flips from 3 to 8 at t = 0.47', or several flips, or 'the label stays 4'."""
     if len(runs) == 1:
-        return f"the label stays {runs[0][0]} all the way"
+        return f"the label stays {runs[0][0]}"
     flips = [f"from {a[0]} to {b[0]} at t = {(a[2] + b[1]) / 2:.2f}" for a, b in itertools.pairwise(runs)]
     return "the label flips " + (flips[0] if len(flips) == 1 else ", then ".join(flips))
+
+
+def percent(p: float) -> str:
+    """A probability as a whole percentage rounded down ('99%', never '100%'), or '<1%'."""
+    return "<1%" if p < 0.01 else f"{min(99, math.floor(p * 100))}%"
 
 
 def missing_text(digit: int, found: bool, p: float, epoch: int, count: int = CANDIDATES) -> str:
@@ -264,16 +300,21 @@ def missing_text(digit: int, found: bool, p: float, epoch: int, count: int = CAN
         return ""
     return (
         f"Epoch {epoch} cannot draw a {digit} from this seed: none of its {count} latents is labelled {digit} with "
-        f"at least {FLOOR:.0%} confidence. The nearest stand-in (p({digit}) = {p:.0%}) is used instead."
+        f"at least {FLOOR:.0%} confidence. The latent with the highest p({digit}) ({percent(p)}) stands in for it."
     )
 
 
-def morph_strip(judge: Judge, engine: Engine, epoch: int, ends: Endpoints, frames: int) -> tuple[Image.Image, bytes]:
-    """(labelled strip PNG, GIF there and back): `frames` steps from A to B, the judge's label with each."""
+def morph_strip(
+    judge: Judge, engine: Engine, epoch: int, ends: Endpoints, frames: int, gif: bool = True
+) -> tuple[Image.Image, bytes | None]:
+    """(labelled strip PNG, GIF there and back, or None without `gif`): `frames` steps from A to B, the
+    classifier's label with each."""
     ts = np.linspace(0, 1, frames)
     samples = label(judge, engine, epoch, morph_latents(ends, ts))
     columns = min(frames, 10)  # long walks wrap onto more rows, so phones still see them
     strip = labelled_picture(samples, math.ceil(frames / columns), columns)
+    if not gif:
+        return strip, None
     scale = max(1, GIF_SIDE // engine.side)
     texts = [label_text(d, c) for d, c in zip(samples.digits, samples.confidences, strict=True)]
     gif_frames = [
@@ -292,14 +333,19 @@ def morph_picture(
     latent = morph_latents(ends, [t])
     seen = label(judge, engine, epoch, latent)
     digit, confidence = seen.digits[0], seen.confidences[0]
+    if digit_a == digit_b:
+        end = f"the next surest {digit_b}" if ends.found_b else f"a stand-in for a second {digit_b}"
+    else:
+        end = f"the surest {digit_b}" if ends.found_b else f"a stand-in for {digit_b}"
+    start = f"the surest {digit_a}" if ends.found_a else f"a stand-in for {digit_a}"
     lines = [
         f"**{digit_a} into {digit_b}**, epoch {epoch}, seed {seed}: at **t = {t:.2f}** the classifier sees "
         f"**{label_text(digit, confidence)}**{' (unsure)' if confidence < FLOOR else ''}. "
-        f"Along the way {flips_text(label_path(judge, engine, epoch, ends))}.",
-        f"Start: the surest {digit_a} of {CANDIDATES} latents from the seed (p = {ends.p_a:.0%}); "
-        f"end: the surest {digit_b} (p = {ends.p_b:.0%}).",
+        f"Along the way, {flips_text(label_path(judge, engine, epoch, ends))}.",
+        f"Start: {start} of {CANDIDATES} latents from the seed (p({digit_a}) = {percent(ends.p_a)}); "
+        f"end: {end} (p({digit_b}) = {percent(ends.p_b)}).",
+        missing_text(digit_a, ends.found_a, ends.p_a, epoch),
     ]
-    lines += [missing_text(d, found, p, epoch) for d, found, p in ((digit_a, ends.found_a, ends.p_a),)]
     if digit_b != digit_a or ends.found_a:
         lines.append(missing_text(digit_b, ends.found_b, ends.p_b, epoch))
     return engine.grid(epoch, latent, 1, 1), "\n\n".join(line for line in lines if line)

@@ -104,6 +104,11 @@ def stats_html(run: Run, epoch: int, note: str = "") -> str:
     return f'{note_html}<div class="stats">{"".join(cards)}</div>'
 
 
+def labels_html(sentence: str) -> str:
+    """The digits the classifier sees in a grid (or why it cannot), as one line above the cards."""
+    return f'<p class="labels-line">{html.escape(sentence)}</p>' if sentence else ""
+
+
 def series_frame(
     run: Run,
     epoch: int,

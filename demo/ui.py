@@ -10,12 +10,12 @@ from demo.context import Context, Facts
 from demo.engine import Engine, epoch_ranges
 from demo.live import LiveTrainer
 from demo.runs import Runs
-from demo.tabs import compare, edit, generate, interpolate, timeline, train
+from demo.tabs import compare, digits, edit, generate, interpolate, timeline, train
 from demo.widgets import launch_options
 
 __all__ = ["TABS", "build_demo", "examples", "launch_options"]
 
-TABS = [generate, timeline, interpolate, edit, compare, train]
+TABS = [generate, timeline, interpolate, edit, compare, train, digits]
 RUN_CHOICES_S = 3.0  # an open page asks this often whether live runs joined (or left) the run choices
 
 

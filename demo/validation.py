@@ -47,6 +47,13 @@ def real_number(value: object, name: str, low: float, high: float) -> float:
     return float(value)
 
 
+def flag(value: object, name: str) -> bool:
+    """true or false; 0, 1, "true" and None do not pass."""
+    if not isinstance(value, bool):
+        raise InputError(f"{name} must be true or false; got {shown(value)}")
+    return value
+
+
 def choice(value: object, name: str, options: Sequence[str]) -> str:
     """One of a few fixed strings."""
     if not isinstance(value, str) or value not in options:

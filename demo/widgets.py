@@ -14,6 +14,7 @@ LIVE = {"trigger_mode": "always_last", "show_progress": "hidden", "preprocess": 
 PRIVATE = {"api_visibility": "private", "queue": False}
 SEED_DOC = f"seed 0-{SEED_MAX}"  # pieces of the endpoints' API descriptions
 GRID_DOC = f"grid_size 1-{MAX_GRID}"
+LABELS_DOC = "labels true/false (the classifier's digit and confidence under each sample)"
 RUN_PALETTE = ["#7c3aed", "#0891b2", "#d97706", "#059669", "#dc2626", "#db2777"]
 COLORS = {
     "D loss": "#6366f1",
@@ -41,6 +42,8 @@ div.prose.note { border-left: none; padding: 0; background: none; }
 .hist-labels { display: flex; gap: 2px; font-size: 0.7rem; text-align: center; }
 .hist-labels span { flex: 1; }
 .seed-row .dice { align-self: stretch; }
+.digit-radio .wrap { gap: 0.3rem; }
+.digit-radio label { min-width: 2.2rem; justify-content: center; }
 @media (max-width: 640px) {
   .tab-container button { padding: 0 8px !important; }
   #intro h1 { font-size: 1.5rem; }
@@ -137,3 +140,10 @@ def follow_run(ctx: Context, run: object, epoch: object) -> gr.Slider:
 
 def grid_slider(value: int, label: str = "Grid size (n x n)") -> gr.Slider:
     return gr.Slider(1, MAX_GRID, value=value, step=1, label=label)
+
+
+def labels_box() -> gr.Checkbox:
+    """The "show labels" toggle of every grid: the classifier's digit and confidence under each sample."""
+    return gr.Checkbox(
+        False, label="Show labels", info="The classifier's digit and confidence under each sample; grey: under 50%"
+    )

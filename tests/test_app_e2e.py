@@ -110,7 +110,7 @@ def test_api_lists_every_endpoint_with_the_run_first(client):
             continue
         assert list(args)[0] in ("run", "run_a")
         assert RUNS in endpoints[f"/{name}"]["description"]  # the API page says which runs there are
-    assert list(EXAMPLES["compare"]) == ["run_a", "run_b", "epoch", "seed", "grid"]
+    assert list(EXAMPLES["compare"]) == ["run_a", "run_b", "epoch", "seed", "grid", "labels"]
 
 
 def test_generate_images_are_exact_and_deterministic(client):
@@ -251,11 +251,37 @@ def test_every_endpoint_refuses_an_unknown_run_and_names_the_loaded_ones(client)
         ("/progression", ["tutorial", 5, 3, [], ""], "epochs must be a non-empty list"),
         ("/compare", ["tutorial", "stable", 4, 1, 2], "epoch must be a whole number from 1 to 3"),
         ("/compare", ["tutorial", "stable", 3, 1, 0], "grid must be a whole number from 1 to 10"),
+        ("/generate", ["tutorial", 3, 1, 2, "yes"], "labels must be true or false"),
+        ("/morph", ["tutorial", 3, 10, 8, 0.5, 0], "digit A must be a whole number from 0 to 9"),
+        ("/morph", ["tutorial", 3, 3, 8, 2, 0], "t must be a number from 0 to 1"),
+        ("/morph_strip", ["tutorial", 3, 3, 8.5, 5, 0], "digit B must be a whole number from 0 to 9"),
+        ("/steer", ["tutorial", 3, 0, 2, 3, 7, False], "strength must be a number from 0 to 6"),
+        ("/steer", ["tutorial", 3, 0, 2, -1, 1, False], "digit must be a whole number from 0 to 9"),
+        ("/digit_sheet", ["tutorial", 3, 0, 0], "rows must be a whole number from 1 to 10"),
     ],
 )
 def test_bad_input_gets_a_message_saying_what_is_allowed(client, endpoint, args, message):
     with pytest.raises(AppError, match=message):
         client.predict(*args, api_name=endpoint)
+
+
+def test_digit_endpoints_answer_and_are_deterministic(client):
+    """Labels, morph, steer and the digit sheet through the API (the tiny runs draw blobs, not digits: the
+    captions then say which digits an epoch cannot draw)."""
+    image, caption = client.predict("tutorial", 3, 3, 8, 0.5, 0, api_name="/morph")
+    again, same_caption = client.predict("tutorial", 3, 3, 8, 0.5, 0, api_name="/morph")
+    assert np.array_equal(np.asarray(load(image)), np.asarray(load(again))) and caption == same_caption
+    assert caption.startswith("**3 into 8**, epoch 3, seed 0: at **t = 0.50** the classifier sees")
+    strip, gif = client.predict("tutorial", 3, 3, 8, 5, 0, api_name="/morph_strip")
+    assert load(strip).mode == "L" and Path(gif).read_bytes()[:6] == b"GIF89a"
+    digit, grid, caption = client.predict("tutorial", 3, 0, 2, 3, 2.0, True, api_name="/steer")
+    assert load(digit).mode == "L" and load(grid).mode == "L" and caption.startswith("Towards **3** with strength 2")
+    sheet, caption = client.predict("tutorial", 3, 0, 3, api_name="/digit_sheet")
+    assert load(sheet).mode == "L" and caption.startswith("Epoch 3, seed 0: of 500 samples")
+    plain, plain_stats = client.predict("tutorial", 3, 5, 4, api_name="/generate")  # labels default to off
+    labelled, stats = client.predict("tutorial", 3, 5, 4, True, api_name="/generate")
+    assert load(labelled).width == load(plain).width and load(labelled).height > load(plain).height
+    assert "The classifier sees" in stats and "The classifier sees" not in plain_stats
 
 
 def test_skipped_epochs_and_runs_are_shown_on_the_page(app_url):

@@ -2,7 +2,9 @@
 
 These use the shipped runs and classifier (the tiny test runs draw no digits)."""
 
+import gc
 import math
+import weakref
 from pathlib import Path
 
 import gradio as gr
@@ -15,6 +17,7 @@ from demo.context import Context
 from demo.engine import Engine, load_run
 from demo.runs import Runs
 from demo.tabs import digits as digits_tab
+from demo.tabs import edit, interpolate
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = [name for name in ("tutorial", "stable") if (ROOT / "weights" / name / "epoch-200").is_dir()]
@@ -78,7 +81,7 @@ def test_label_path_says_where_the_label_flips(judge, tutorial):
     assert all(a[2] < b[1] for a, b in zip(runs, runs[1:], strict=False))  # runs follow each other along t
     text = digits.flips_text(runs)
     assert text.startswith("the label flips from 3 to") and "at t = 0." in text
-    assert digits.flips_text([(4, 0.0, 1.0)]) == "the label stays 4 all the way"
+    assert digits.flips_text([(4, 0.0, 1.0)]) == "the label stays 4"
     flips = digits.flips_text([(3, 0.0, 0.4), (5, 0.42, 0.5), (8, 0.52, 1.0)])
     assert flips == "the label flips from 3 to 5 at t = 0.41, then from 5 to 8 at t = 0.51"
 
@@ -140,11 +143,15 @@ def test_digit_sheet_shows_collapse_early_and_all_digits_late(judge, tutorial):
     assert np.array_equal(np.asarray(early.image), np.asarray(again.image))
 
 
-def test_labelled_grid_has_a_label_band_under_each_row(judge, tutorial):
-    image, summary = digits.labelled_seed_grid(judge, tutorial, LAST, tutorial.latents(SEED, 9), 3)
-    plain = tutorial.grid(LAST, tutorial.latents(SEED, 9), 3, 3)
+def test_labelled_grid_has_a_label_band_under_each_row(tutorial):
+    latents = tutorial.latents(SEED, 9)
+    image, sentence = digits.grid_picture(tutorial, LAST, latents, 3, 3, True)
+    plain, nothing = digits.grid_picture(tutorial, LAST, latents, 3, 3, False)
+    assert nothing == "" and np.array_equal(np.asarray(plain), np.asarray(tutorial.grid(LAST, latents, 3, 3)))
     assert image.mode == "L" and image.width == plain.width and image.height > plain.height
-    assert summary.count(" x") >= 1 and sum(int(part.split(" x")[1].split()[0]) for part in summary.split(", ")) == 9
+    assert sentence.startswith("The classifier sees ") and sentence.endswith(".")
+    counts = [int(part.split(" x")[1].split()[0].rstrip(".")) for part in sentence[20:].split(", ")]
+    assert sum(counts) == 9
     assert digits.label_text(7, 0.999) == "7 99%" and digits.label_text(2, 0.424) == "2 42%"
     assert digits.label_summary([1, 1, 7], [0.9, 0.3, 0.8]) == "1 x2, 7 x1 (1 unsure, in grey)"
 
@@ -196,3 +203,81 @@ def test_digit_sheet_handler(sheet_handlers):
     again, _ = sheet_handlers.digit_sheet("tutorial", 2, 0, 3)
     assert np.array_equal(np.asarray(image), np.asarray(again))
     assert caption.startswith("Epoch 2, seed 0: of 500 samples")
+
+
+def test_pools_are_cached_per_engine_and_let_go_with_it(judge, tutorial):
+    engine = Engine(tutorial.run)
+    first = digits.pool(judge, engine, LAST, 4, 16)
+    assert digits.pool(judge, engine, LAST, 4, 16) is first
+    alive = weakref.ref(engine)
+    del engine, first
+    gc.collect()
+    assert alive() is None  # the cache does not keep a dropped engine (and its Generators) in memory
+
+
+@pytest.fixture(scope="module")
+def context(tutorial) -> Context:
+    return Context(Runs({"tutorial": tutorial}))
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((LAST, 10, 8, 0.5, 0), "digit A must be a whole number from 0 to 9"),
+        ((LAST, 3, -1, 0.5, 0), "digit B must be a whole number from 0 to 9"),
+        ((LAST, NAN, 8, 0.5, 0), "digit A must be a whole number"),
+        ((LAST, 3, 2.5, 0.5, 0), "digit B must be a whole number"),
+        ((LAST, 3, 8, NAN, 0), "t must be a number from 0 to 1"),
+        ((LAST, 3, 8, 1.01, 0), "t must be a number from 0 to 1"),
+        ((LAST, 3, 8, 0.5, NAN), "seed must be a whole number"),
+        ((NAN, 3, 8, 0.5, 0), "epoch must be a whole number"),
+    ],
+)
+def test_morph_rejects_bad_input(context, args, message):
+    handlers = interpolate.Handlers(context)
+    with pytest.raises(gr.Error, match=message):
+        handlers.morph("tutorial", *args)
+    frames_args = (*args[:3], 4, args[4])  # the same values with a valid frame count
+    if "t must" not in message:
+        with pytest.raises(gr.Error, match=message):
+            handlers.morph_strip("tutorial", *frames_args)
+
+
+def test_morph_strip_rejects_bad_frames(context):
+    for frames in (1, 31, NAN, "10"):
+        with pytest.raises(gr.Error, match="frames must be a whole number from 2 to 30"):
+            interpolate.Handlers(context).morph_strip("tutorial", LAST, 3, 8, frames, 0)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((0, 5, 10, 3.0, False), "digit must be a whole number from 0 to 9"),
+        ((0, 5, NAN, 3.0, False), "digit must be a whole number"),
+        ((0, 5, 3, NAN, False), "strength must be a number from 0 to 6"),
+        ((0, 5, 3, -0.5, False), "strength must be a number from 0 to 6"),
+        ((0, 5, 3, 6.5, False), "strength must be a number from 0 to 6"),
+        ((0, 5, 3, float("inf"), False), "strength must be a number from 0 to 6"),
+        ((0, 5, 3, 3.0, "true"), "labels must be true or false"),
+        ((0, 11, 3, 3.0, False), "grid size must be a whole number from 1 to 10"),
+    ],
+)
+def test_steer_rejects_bad_input(context, args, message):
+    with pytest.raises(gr.Error, match=message):
+        edit.Handlers(context).steer("tutorial", LAST, *args)
+
+
+def test_morph_and_steer_handlers_are_deterministic(context):
+    morph = interpolate.Handlers(context).morph
+    image, caption = morph("tutorial", LAST, 3, 8, 0.3, 11)
+    again, same = morph("tutorial", LAST, 3, 8, 0.3, 11)
+    assert np.array_equal(np.asarray(image), np.asarray(again)) and caption == same
+    assert "the label flips from 3 to" in caption or "the label stays" in caption
+    steer = edit.Handlers(context).steer
+    one = steer("tutorial", LAST, 4, 3, 7, 3.0, True)
+    two = steer("tutorial", LAST, 4, 3, 7, 3.0, True)
+    assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(one[:2], two[:2], strict=True))
+    assert one[2] == two[2] and one[2].startswith("Towards **7** with strength 3, epoch 200: the digit went from")

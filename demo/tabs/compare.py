@@ -2,11 +2,11 @@
 
 import gradio as gr
 
-from demo import widgets
+from demo import digits, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.engine import MAX_GRID, Engine, epoch_ranges
 from demo.stats import milestones_markdown, run_histogram_html, runs_frame
-from demo.validation import whole_number
+from demo.validation import flag, whole_number
 
 TITLE = "Compare"
 DEFAULT_PAIR = ("tutorial", "stable")  # the two recipes the project ships
@@ -15,7 +15,7 @@ START_EPOCH = 10  # early on the recipes differ most; the slider goes on to the 
 
 def examples(facts: Facts) -> dict[str, dict]:
     pair = {"run_a": facts.run, "run_b": facts.other, "epoch": facts.last}
-    return {"compare": {**pair, "seed": 5, "grid": 3}, "compare_plots": pair}
+    return {"compare": {**pair, "seed": 5, "grid": 3, "labels": True}, "compare_plots": pair}
 
 
 def shared_epochs(a: Engine, b: Engine) -> list[int]:
@@ -39,7 +39,7 @@ class Handlers:
         return a, b, whole_number(epoch, "epoch", epochs[0], epochs[-1])
 
     @shown_errors
-    def compare(self, run_a: str, run_b: str, epoch: float, seed: float, grid: float):
+    def compare(self, run_a: str, run_b: str, epoch: float, seed: float, grid: float, labels: bool = False):
         """The same latents drawn by two runs at one epoch (each run uses its nearest saved epoch).
 
         Args:
@@ -48,20 +48,27 @@ class Handlers:
             epoch: training epoch, within either run's saved range.
             seed: whole number from 0 to 2147483647; picks the latents both runs draw.
             grid: n for an n x n grid, 1 to 10.
+            labels: true to write the classifier's digit and confidence under each sample (grey under 50%).
         """
         a, b, asked = self._pair(run_a, run_b, epoch)
         seed, size = self.ctx.seed(seed), whole_number(grid, "grid", 1, MAX_GRID)
+        labels = flag(labels, "labels")
         epoch_a, epoch_b = a.nearest_epoch(asked), b.nearest_epoch(asked)
         latents = a.latents(seed, size * size)
         same_z = a.latent_dim == b.latent_dim
-        image_a = a.grid(epoch_a, latents, size, size)
-        image_b = b.grid(epoch_b, latents if same_z else b.latents(seed, size * size), size, size)
+        image_a, seen_a = digits.grid_picture(a, epoch_a, latents, size, size, labels)
+        latents_b = latents if same_z else b.latents(seed, size * size)
+        image_b, seen_b = digits.grid_picture(b, epoch_b, latents_b, size, size, labels)
 
         def drawn(name: str, used: int) -> str:
             return f"**{name}** at epoch {used}" + ("" if used == asked else f" (its nearest saved to {asked})")
 
         how = "the same latents through both Generators" if same_z else "each run's own latents (sizes differ)"
         caption = f"Epoch {asked}, seed {seed}, {size}x{size}, {how}: {drawn(run_a, epoch_a)}, {drawn(run_b, epoch_b)}."
+        if seen_a == seen_b and seen_a and not seen_a.startswith("The classifier sees"):  # no classifier: once
+            caption += f"\n\n{seen_a}"
+        elif seen_a:
+            caption += f"\n\n**{run_a}**: {seen_a[0].lower()}{seen_a[1:]} **{run_b}**: {seen_b[0].lower()}{seen_b[1:]}"
         return image_a, image_b, caption
 
     @shown_errors
@@ -119,7 +126,9 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             min_width=280,
             **{**widgets.slider_range(epochs, start), "info": slider_info((name_a, name_b), a, b)},
         )
-        size_slider = gr.Slider(1, MAX_GRID, value=size, step=1, label="Grid size (n x n)", scale=1, min_width=160)
+        with gr.Column(scale=1, min_width=160):
+            size_slider = gr.Slider(1, MAX_GRID, value=size, step=1, label="Grid size (n x n)")
+            labels = widgets.labels_box()
     first_a, first_b, first_caption = handlers.compare(name_a, name_b, start, seed, size)
     fid, inception, hist_a, hist_b, milestones = handlers.compare_plots(name_a, name_b, start)
     with gr.Row(equal_height=False):  # side by side down to phone width
@@ -146,17 +155,18 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         is_plot = gr.LinePlot(inception, title="IS (higher is better)", y_title="Inception Score", **plot_args)
 
     pair_doc = f"{widgets.run_doc(ctx, 'run_a')}; run_b likewise; epoch within either run's saved range"
-    inputs, outputs = [run_a, run_b, epoch, seed_box, size_slider], [image_a, image_b, caption]
+    inputs, outputs = [run_a, run_b, epoch, seed_box, size_slider, labels], [image_a, image_b, caption]
     plot_inputs, plot_outputs = [run_a, run_b, epoch], [fid_plot, is_plot, histogram_a, histogram_b, milestone_line]
     gr.on(
-        [epoch.input, size_slider.input, seed_box.submit],
+        [epoch.input, size_slider.input, seed_box.submit, labels.input],
         handlers.compare,
         inputs,
         outputs,
         api_name="compare",
         api_description=(
             "The same latents drawn by two runs at one epoch, each run at its nearest saved epoch. "
-            f"{pair_doc}; {widgets.SEED_DOC}; grid 1-{MAX_GRID}. Returns (PNG of run_a, PNG of run_b, caption)."
+            f"{pair_doc}; {widgets.SEED_DOC}; grid 1-{MAX_GRID}; {widgets.LABELS_DOC}. "
+            "Returns (PNG of run_a, PNG of run_b, caption)."
         ),
         **widgets.LIVE,
     )

@@ -76,9 +76,8 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             seed_box, dice = widgets.seed_box("Seed", seed)
             rows_slider = gr.Slider(1, MAX_GRID, value=rows, step=1, label="Samples per digit")
         with gr.Column(scale=2, min_width=300):
-            first, caption_text = (None, note) if note else handlers.digit_sheet(ctx.runs.default, start, seed, rows)
-            picture = widgets.image("One column per digit", first, elem_id="digit-sheet")
-            caption = gr.Markdown(caption_text, elem_id="digit-sheet-caption")
+            picture = widgets.image("One column per digit", elem_id="digit-sheet")  # drawn when the tab opens
+            caption = gr.Markdown(note, elem_id="digit-sheet-caption")
     inputs, outputs = [run, epoch, seed_box, rows_slider], [picture, caption]
     gr.on(
         [epoch.input, rows_slider.input, seed_box.submit],
@@ -93,6 +92,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         ),
         **widgets.LIVE,
     )
+    tab.select(handlers.digit_sheet, inputs, outputs, api_visibility="private", **widgets.LIVE)
     dice.click(widgets.random_seed, None, seed_box, **widgets.PRIVATE).then(
         handlers.digit_sheet, inputs, outputs, api_visibility="private", **widgets.LIVE
     )

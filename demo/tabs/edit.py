@@ -1,12 +1,14 @@
-"""Edit: push a digit's latent along the directions that change the picture most at one epoch."""
+"""Edit: push a digit's latent along the directions that change the picture most at one epoch, or steer it
+toward a digit with the classifier's gradient."""
 
 import threading
 
 import gradio as gr
 
-from demo import widgets
+from demo import digits, widgets
 from demo.context import Context, Facts, shown_errors
-from demo.validation import real_number
+from demo.tabs.digits import judge_for, judge_note
+from demo.validation import flag, real_number, whole_number
 
 TITLE = "Edit"
 STRENGTH = 4.0  # edit sliders move a latent by up to this many standard deviations along a direction
@@ -15,8 +17,17 @@ STRENGTH = 4.0  # edit sliders move a latent by up to this many standard deviati
 def examples(facts: Facts) -> dict[str, dict]:
     strengths = {"direction_1": 1.0, "direction_2": 0, "direction_3": 0, "direction_4": 0, "direction_5": -1.0}
     return {
-        "edit": {"run": facts.run, "epoch": facts.last, "seed": 0, "grid_size": 2, **strengths},
+        "edit": {"run": facts.run, "epoch": facts.last, "seed": 0, "grid_size": 2, **strengths, "labels": True},
         "directions": {"run": facts.run, "epoch": facts.last, "seed": 0},
+        "steer": {
+            "run": facts.run,
+            "epoch": facts.last,
+            "seed": 0,
+            "grid_size": 2,
+            "digit": 3,
+            "strength": 2.0,
+            "labels": True,
+        },
     }
 
 
@@ -36,6 +47,7 @@ class Handlers:
         direction_3: float,
         direction_4: float,
         direction_5: float,
+        labels: bool = False,
     ):
         """Push the seed's latents along the Generator's top principal directions.
 
@@ -45,19 +57,51 @@ class Handlers:
             seed: whole number from 0 to 2147483647; the single digit is the grid's top-left one.
             grid_size: n for the n x n grid that gets the same edit, 1 to 10.
             direction_1: strength along direction 1, -4 to 4 (standard deviations); likewise direction_2..5.
+            labels: true to write the classifier's digit and confidence under each sample of the grid.
         """
         ctx = self.ctx
         engine = ctx.engine(run)
         (epoch, note), seed, size = ctx.epoch(engine, epoch), ctx.seed(seed), ctx.size(grid_size)
         strengths = (direction_1, direction_2, direction_3, direction_4, direction_5)
         values = [real_number(s, f"direction {k + 1}", -STRENGTH, STRENGTH) for k, s in enumerate(strengths)]
+        labels = flag(labels, "labels")
         latents = engine.edited_latents(epoch, seed, size * size, values)
         _, shares = engine.directions(epoch)
         caption = f"Epoch {epoch}. Share of the image change each direction explains: " + ", ".join(
             f"**{k + 1}**: {share:.0%}" for k, share in enumerate(shares.tolist())
         )
+        grid, seen = digits.grid_picture(engine, epoch, latents, size, size, labels)
         digit = engine.grid(epoch, latents[:1], 1, 1)
-        return digit, engine.grid(epoch, latents, size, size), caption + (f"\n\n{note}" if note else "")
+        return digit, grid, caption + "".join(f"\n\n{line}" for line in (seen, note) if line)
+
+    @shown_errors
+    def steer(
+        self, run: str, epoch: float, seed: float, grid_size: float, digit: float, strength: float, labels: bool = False
+    ):
+        """Steer the seed's latents toward a digit: a few steps of gradient ascent on log p(digit | G(z)) from the
+        project's classifier, each z kept at its own length (where Gaussian latents live). The caption gives the
+        top-left digit's label and p(digit) before and after, and the grid's.
+
+        Args:
+            run: name of a loaded run.
+            epoch: training epoch whose Generator to steer.
+            seed: whole number from 0 to 2147483647; the single digit is the grid's top-left one.
+            grid_size: n for the n x n grid that is steered too, 1 to 10.
+            digit: the digit to steer toward, 0 to 9.
+            strength: how far each z may move, 0 to 6 (a random z is about 10 long).
+            labels: true to write the classifier's digit and confidence under each sample of the grid.
+        """
+        ctx = self.ctx
+        engine = ctx.engine(run)
+        (epoch, note), seed, size = ctx.epoch(engine, epoch), ctx.seed(seed), ctx.size(grid_size)
+        digit = whole_number(digit, "digit", 0, 9)
+        strength = real_number(strength, "strength", 0.0, digits.MAX_STEER)
+        labels = flag(labels, "labels")
+        latents = engine.latents(seed, size * size)
+        one, grid, caption = digits.steer_pictures(
+            judge_for(engine), engine, epoch, latents, size, digit, strength, labels
+        )
+        return one, grid, caption + (f"\n\n{note}" if note else "")
 
     @shown_errors
     def directions(self, run: str, epoch: float, seed: float):
@@ -83,17 +127,33 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         "directions of the Generator's Jacobian, averaged over many *z*; + adds ink). The grid gets the same push, "
         "so you see what a direction does to many digits at once."
     )
+    note = judge_note()
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
             run = widgets.run_dropdown(ctx)
             epoch = widgets.epoch_slider(engine.epochs, last)
             seed_box, dice = widgets.seed_box("Seed", seed)
-            strengths = [
-                gr.Slider(-STRENGTH, STRENGTH, value=0, step=0.1, label=f"Direction {k + 1}")
-                for k in range(engine.direction_count)
-            ]
+            with gr.Group():
+                strengths = [
+                    gr.Slider(-STRENGTH, STRENGTH, value=0, step=0.1, label=f"Direction {k + 1}")
+                    for k in range(engine.direction_count)
+                ]
+                reset = gr.Button("Reset directions to 0")
+            with gr.Group(elem_id="steer"):
+                gr.Markdown(
+                    "**Towards a digit**: the classifier's gradient moves each *z* a few steps toward the digit "
+                    "(the direction sliders go back to 0)." + (f" {note}" if note else ""),
+                    padding=True,
+                )
+                target = gr.Radio(
+                    [(str(d), d) for d in range(10)], value=3, label="Towards digit", elem_classes="digit-radio"
+                )
+                steer_strength = gr.Slider(
+                    0, digits.MAX_STEER, value=3, step=0.5, label="Strength (how far z may move; |z| is about 10)"
+                )
+                steer_button = gr.Button("Steer", variant="primary")
             size = widgets.grid_slider(5, "Same edit on an n x n grid")
-            reset = gr.Button("Reset directions to 0")
+            labels = widgets.labels_box()
         with gr.Column(scale=1, min_width=280):
             latents = engine.latents(seed, 25)  # no edit yet, so no directions needed at start-up
             digit = widgets.image("Edited digit", engine.grid(last, latents[:1], 1, 1), height=260)
@@ -101,24 +161,61 @@ def build(ctx: Context, tab: gr.Tab) -> None:
                 "Move a direction slider: the directions of each epoch are worked out the first time they are needed."
             )
             grid = widgets.image("The same edit on many digits", engine.grid(last, latents, 5, 5))
-    inputs, outputs = [run, epoch, seed_box, size, *strengths], [digit, grid, caption]
+    mode = gr.State("edit")  # what the pictures show: the direction edit or the steer, redrawn as settings change
+    inputs, outputs = [run, epoch, seed_box, size, *strengths, labels], [digit, grid, caption]
+    steer_inputs = [run, epoch, seed_box, size, target, steer_strength, labels]
+    directions_moved = [s.input for s in strengths]
     gr.on(
-        [s.input for s in strengths] + [epoch.input, size.input, seed_box.submit],
+        directions_moved,
         handlers.edit,
         inputs,
         outputs,
         api_name="edit",
         api_description=(
             f"Move the seed's latents along the Generator's top {engine.direction_count} principal directions. "
-            f"{run_epoch_doc}; {widgets.SEED_DOC}; {widgets.GRID_DOC}; direction_k -{STRENGTH:g} to {STRENGTH:g}. "
-            "Returns (digit PNG, grid PNG, caption)."
+            f"{run_epoch_doc}; {widgets.SEED_DOC}; {widgets.GRID_DOC}; direction_k -{STRENGTH:g} to {STRENGTH:g}; "
+            f"{widgets.LABELS_DOC}. Returns (digit PNG, grid PNG, caption)."
         ),
         **widgets.LIVE,
     )
-    dice.click(widgets.random_seed, None, seed_box, **widgets.PRIVATE).then(
-        handlers.edit, inputs, outputs, api_visibility="private", **widgets.LIVE
+    gr.on(directions_moved, lambda: "edit", None, mode, **widgets.PRIVATE)
+    steered = [target.input, steer_strength.input, steer_button.click]
+    gr.on(steered, lambda: ["steer"] + [0] * len(strengths), None, [mode, *strengths], **widgets.PRIVATE)
+    gr.on(
+        steered,
+        handlers.steer,
+        steer_inputs,
+        outputs,
+        api_name="steer",
+        api_description=(
+            "Steer the seed's latents toward a digit with the classifier's gradient (a few steps of ascent on "
+            "log p(digit | G(z)), each z kept at its length). "
+            f"{run_epoch_doc}; {widgets.SEED_DOC}; {widgets.GRID_DOC}; digit 0-9; strength 0-{digits.MAX_STEER:g}; "
+            f"{widgets.LABELS_DOC}. Returns (digit PNG, grid PNG, caption with the label and p(digit) before and "
+            "after)."
+        ),
+        **widgets.LIVE,
     )
-    reset.click(lambda: [0] * len(strengths), None, strengths, **widgets.PRIVATE).then(
+
+    def redraw(current: str, *values):
+        """Whatever the pictures show (a direction edit or a steer), drawn again for new settings."""
+        if current == "steer":
+            return handlers.steer(*values[:4], *values[-3:])
+        return handlers.edit(*values[:-3], values[-1])
+
+    redraw_inputs = [mode, run, epoch, seed_box, size, *strengths, target, steer_strength, labels]
+    gr.on(
+        [epoch.input, size.input, seed_box.submit, labels.input],
+        redraw,
+        redraw_inputs,
+        outputs,
+        api_visibility="private",
+        **widgets.LIVE,
+    )
+    dice.click(widgets.random_seed, None, seed_box, **widgets.PRIVATE).then(
+        redraw, redraw_inputs, outputs, api_visibility="private", **widgets.LIVE
+    )
+    reset.click(lambda: ["edit"] + [0] * len(strengths), None, [mode, *strengths], **widgets.PRIVATE).then(
         handlers.edit, inputs, outputs, api_visibility="private", **widgets.LIVE
     )
     with gr.Accordion(
@@ -147,6 +244,6 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         **widgets.LIVE,
     )
     run.input(lambda r, e: widgets.follow_run(ctx, r, e), [run, epoch], epoch, **widgets.PRIVATE).then(
-        handlers.edit, inputs, outputs, api_visibility="private", **widgets.LIVE
+        redraw, redraw_inputs, outputs, api_visibility="private", **widgets.LIVE
     ).then(handlers.directions, [run, epoch, seed_box], sheet, api_visibility="private", **widgets.LIVE)
     threading.Thread(target=engine.directions, args=(last,), daemon=True).start()  # warm the default epoch

@@ -2,15 +2,16 @@
 
 import gradio as gr
 
-from demo import widgets
+from demo import digits, widgets
 from demo.context import Context, Facts, shown_errors
-from demo.stats import stats_html
+from demo.stats import labels_html, stats_html
+from demo.validation import flag
 
 TITLE = "Generate"
 
 
 def examples(facts: Facts) -> dict[str, dict]:
-    return {"generate": {"run": facts.run, "epoch": facts.last, "seed": 5, "grid_size": 4}}
+    return {"generate": {"run": facts.run, "epoch": facts.last, "seed": 5, "grid_size": 4, "labels": True}}
 
 
 class Handlers:
@@ -18,7 +19,7 @@ class Handlers:
         self.ctx = ctx
 
     @shown_errors
-    def generate(self, run: str, epoch: float, seed: float, grid_size: float):
+    def generate(self, run: str, epoch: float, seed: float, grid_size: float, labels: bool = False):
         """Draw a grid of digits from one saved epoch of a run.
 
         Args:
@@ -26,11 +27,14 @@ class Handlers:
             epoch: training epoch to draw from, within the run's saved range (the nearest saved one is used).
             seed: whole number from 0 to 2147483647; the same seed always gives the same latents.
             grid_size: n for an n x n grid, 1 to 10.
+            labels: true to write the classifier's digit and confidence under each sample (grey under 50%).
         """
         ctx = self.ctx
         engine = ctx.engine(run)
         (epoch, note), seed, size = ctx.epoch(engine, epoch), ctx.seed(seed), ctx.size(grid_size)
-        return engine.seed_grid(epoch, seed, size), stats_html(engine.run, epoch, note)
+        labels = flag(labels, "labels")
+        image, sentence = digits.grid_picture(engine, epoch, engine.latents(seed, size * size), size, size, labels)
+        return image, labels_html(sentence) + stats_html(engine.run, epoch, note)
 
 
 def build(ctx: Context, tab: gr.Tab) -> None:
@@ -47,20 +51,22 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             epoch = widgets.epoch_slider(engine.epochs, last)
             seed_box, dice = widgets.seed_box("Seed", seed)
             size = widgets.grid_slider(6)
+            labels = widgets.labels_box()
             button = gr.Button("Generate", variant="primary")
         with gr.Column(scale=3, min_width=300):
             picture = widgets.image("Generated digits", engine.seed_grid(last, seed, 6))
             stats = gr.HTML(stats_html(engine.run, last))
-    inputs, outputs = [run, epoch, seed_box, size], [picture, stats]
+    inputs, outputs = [run, epoch, seed_box, size, labels], [picture, stats]
     gr.on(
-        [button.click, seed_box.submit, epoch.input, size.input],
+        [button.click, seed_box.submit, epoch.input, size.input, labels.input],
         handlers.generate,
         inputs,
         outputs,
         api_name="generate",
         api_description=(
             f"Draw an n x n grid of digits from one epoch's Generator. {widgets.run_doc(ctx)}; "
-            f"{widgets.epoch_doc(ctx)}; {widgets.SEED_DOC}; {widgets.GRID_DOC}. Returns (PNG, stats HTML)."
+            f"{widgets.epoch_doc(ctx)}; {widgets.SEED_DOC}; {widgets.GRID_DOC}; {widgets.LABELS_DOC}. "
+            "Returns (PNG, stats HTML)."
         ),
         **widgets.LIVE,
     )

@@ -1,9 +1,11 @@
-"""Interpolate: walk from seed A's latent to seed B's, along the sphere (slerp) or straight across (lerp)."""
+"""Interpolate: walk from seed A's latent to seed B's, along the sphere (slerp) or straight across (lerp); or
+morph a digit A into a digit B, with the classifier's label along the way."""
 
 import gradio as gr
 
-from demo import widgets
+from demo import digits, widgets
 from demo.context import Context, Facts, shown_errors
+from demo.tabs.digits import judge_for, judge_note
 from demo.validation import SEED_MAX, choice, real_number, whole_number
 
 TITLE = "Interpolate"
@@ -22,7 +24,13 @@ def examples(facts: Facts) -> dict[str, dict]:
             "frames": 4,
             "method": "lerp",
         },
+        "morph": {"run": facts.run, "epoch": facts.last, "digit_a": 3, "digit_b": 8, "t": 0.5, "seed": 0},
+        "morph_strip": {"run": facts.run, "epoch": facts.last, "digit_a": 3, "digit_b": 8, "frames": 4, "seed": 0},
     }
+
+
+def digit(value: object, name: str) -> int:
+    return whole_number(value, name, 0, 9)
 
 
 class Handlers:
@@ -74,6 +82,55 @@ class Handlers:
         strip, gif = engine.interpolation_strip(epoch, seed_a, seed_b, frames, method)
         return strip, ctx.gif_file(gif, f"gan-{run}-{method}-epoch{epoch}-seeds{seed_a}-{seed_b}")
 
+    @shown_errors
+    def morph(self, run: str, epoch: float, digit_a: float, digit_b: float, t: float, seed: float):
+        """The digit at t on the way from a digit A to a digit B: the end points are the latents (of 256 from the
+        seed) that the classifier labels A and B most surely at this epoch; the caption says what the classifier
+        sees at t and where its label flips. An epoch that cannot draw A or B yet says so in the caption.
+
+        Args:
+            run: name of a loaded run.
+            epoch: training epoch to draw with.
+            digit_a: the digit to start from, 0 to 9.
+            digit_b: the digit to end at, 0 to 9.
+            t: position from 0 (A) to 1 (B).
+            seed: whole number from 0 to 2147483647; picks the 256 latents the end points come from.
+        """
+        ctx = self.ctx
+        engine = ctx.engine(run)
+        epoch, note = ctx.epoch(engine, epoch)
+        digit_a, digit_b = digit(digit_a, "digit A"), digit(digit_b, "digit B")
+        t, seed = real_number(t, "t", 0.0, 1.0), ctx.seed(seed)
+        image, caption = digits.morph_picture(judge_for(engine), engine, epoch, digit_a, digit_b, t, seed)
+        return image, caption + (f"\n\n{note}" if note else "")
+
+    @shown_errors
+    def morph_strip(self, run: str, epoch: float, digit_a: float, digit_b: float, frames: float, seed: float):
+        """A strip of frames from digit A to digit B with the classifier's label under each, and the same as a
+        GIF (there and back).
+
+        Args:
+            run: name of a loaded run.
+            epoch: training epoch to draw with.
+            digit_a: the digit to start from, 0 to 9.
+            digit_b: the digit to end at, 0 to 9.
+            frames: images in the strip, 2 to 30.
+            seed: whole number from 0 to 2147483647.
+        """
+        ctx = self.ctx
+        engine = ctx.engine(run)
+        epoch, _ = ctx.epoch(engine, epoch)
+        digit_a, digit_b = digit(digit_a, "digit A"), digit(digit_b, "digit B")
+        frames, seed = whole_number(frames, "frames", 2, MAX_FRAMES), ctx.seed(seed)
+        judge = judge_for(engine)
+        ends = digits.endpoints(judge, engine, epoch, digit_a, digit_b, seed)
+        strip, gif = digits.morph_strip(judge, engine, epoch, ends, frames)
+        return strip, ctx.gif_file(gif, f"gan-{run}-morph-{digit_a}-to-{digit_b}-epoch{epoch}-seed{seed}")
+
+
+def digit_radio(label: str, value: int) -> gr.Radio:
+    return gr.Radio([(str(d), d) for d in range(10)], value=value, label=label, elem_classes="digit-radio")
+
 
 def build(ctx: Context, tab: gr.Tab) -> None:
     handlers = Handlers(ctx)
@@ -81,16 +138,27 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     last = engine.epochs[-1]
     seeds_doc = f"{widgets.run_doc(ctx)}; {widgets.epoch_doc(ctx)}; seeds 0-{SEED_MAX}"
     gr.Markdown(
-        "Walk through latent space from seed A's *z* to seed B's *z*. **Slerp** follows the sphere where Gaussian "
-        "latents live; **lerp** cuts straight across, so half-way its *z* is shorter than any the Generator saw "
-        "in training: watch the length below."
+        "Walk through latent space from seed A's *z* to seed B's *z*, or morph one digit into another. **Slerp** "
+        "follows the sphere where Gaussian latents live; **lerp** cuts straight across, so half-way its *z* is "
+        "shorter than any the Generator saw in training: watch the length below."
     )
     with gr.Row():
+        run = widgets.run_dropdown(ctx, scale=1, min_width=200)
+        epoch = widgets.epoch_slider(engine.epochs, last)
+    with gr.Tabs():
+        with gr.Tab("Between two seeds", id="seeds"):
+            seed_walk(ctx, handlers, run, epoch, seeds_doc)
+        with gr.Tab("From digit A to digit B", id="morph", elem_id="morph-tab") as morph_tab:
+            morph_walk(ctx, handlers, run, epoch, morph_tab)
+
+
+def seed_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slider, seeds_doc: str) -> None:
+    engine = ctx.runs.engines[ctx.runs.default]
+    last = engine.epochs[-1]
+    with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            run = widgets.run_dropdown(ctx)
             seed_a, dice_a = widgets.seed_box("Seed A", 1)
             seed_b, dice_b = widgets.seed_box("Seed B", 2)
-            epoch = widgets.epoch_slider(engine.epochs, last)
             method = gr.Radio(list(METHODS), value="slerp", label="Method")
         with gr.Column(scale=1, min_width=280):
             t = gr.Slider(0, 1, value=0.5, step=0.01, label="t: from A (0) to B (1)", elem_id="interp-t")
@@ -139,4 +207,75 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     )
     run.input(lambda r, e: widgets.follow_run(ctx, r, e), [run, epoch], epoch, **widgets.PRIVATE).then(
         handlers.interpolate, inputs, outputs, api_visibility="private", **widgets.LIVE
+    )
+
+
+def morph_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slider, tab: gr.Tab) -> None:
+    """The morph's controls and pictures; they are drawn when the tab is first opened (start-up stays quick)."""
+    first_a, first_b, seed = 3, 8, 0
+    note = judge_note()
+    doc = f"{widgets.run_doc(ctx)}; {widgets.epoch_doc(ctx)}; digit_a and digit_b 0-9; {widgets.SEED_DOC}"
+    gr.Markdown(
+        f"Ask for a **{first_a} turning into an {first_b}**: the end points are the latents the project's classifier "
+        f"labels A and B most surely, among {digits.CANDIDATES} drawn from the seed at this epoch; the walk between "
+        "them follows the sphere (slerp), and the caption says where the classifier's label flips. Early epochs "
+        "cannot draw every digit yet: the caption says so."
+    )
+    if note:
+        gr.Markdown(note, elem_classes="note")
+    with gr.Row():
+        with gr.Column(scale=1, min_width=280):
+            digit_a = digit_radio("Digit A (start)", first_a)
+            digit_b = digit_radio("Digit B (end)", first_b)
+            seed_box, dice = widgets.seed_box("Seed (where the end points come from)", seed)
+        with gr.Column(scale=1, min_width=280):
+            t = gr.Slider(0, 1, value=0.5, step=0.01, label="t: from A (0) to B (1)", elem_id="morph-t")
+            picture = widgets.image("Digit at t", elem_id="morph-image", height=340)
+            caption = gr.Markdown(note, elem_id="morph-caption")
+    inputs, outputs = [run, epoch, digit_a, digit_b, t, seed_box], [picture, caption]
+    gr.on(
+        [t.input, epoch.input, digit_a.input, digit_b.input, seed_box.submit],
+        handlers.morph,
+        inputs,
+        outputs,
+        api_name="morph",
+        api_description=(
+            f"The digit at t on the way from digit A to digit B (end points: the latents the classifier labels A "
+            f"and B most surely among {digits.CANDIDATES} from the seed). {doc}; t 0-1. Returns (PNG, caption: "
+            "what the classifier sees at t, where the label flips, which digit the epoch cannot draw yet)."
+        ),
+        **widgets.LIVE,
+    )
+    tab.select(handlers.morph, inputs, outputs, api_visibility="private", **widgets.LIVE)
+    with gr.Row(equal_height=False):
+        frames = gr.Slider(2, MAX_FRAMES, value=10, step=1, label="Frames in the strip", scale=3, min_width=220)
+        strip_button = gr.Button("Draw strip and GIF", variant="primary", scale=1, min_width=160)
+    with gr.Row(equal_height=False):
+        strip = widgets.image("From A to B, labelled", scale=3, min_width=300, show_label=False, elem_id="morph-strip")
+        gif = gr.File(label="Morph GIF (from the button)", interactive=False, scale=1, min_width=200)
+    strip_inputs = [run, epoch, digit_a, digit_b, frames, seed_box]
+    strip_button.click(
+        handlers.morph_strip,
+        strip_inputs,
+        [strip, gif],
+        api_name="morph_strip",
+        api_description=(
+            f"N frames from digit A to digit B, the classifier's label under each, as a strip (PNG) and a GIF. "
+            f"{doc}; frames 2-{MAX_FRAMES}."
+        ),
+        preprocess=False,
+    )
+    gr.on(  # the strip follows the digits, the seed and the epoch (once let go)
+        [tab.select, digit_a.input, digit_b.input, seed_box.submit, epoch.release],
+        handlers.morph_strip,
+        strip_inputs,
+        [strip, gif],
+        api_visibility="private",
+        **widgets.LIVE,
+    )
+    dice.click(widgets.random_seed, None, seed_box, **widgets.PRIVATE).then(
+        handlers.morph, inputs, outputs, api_visibility="private", **widgets.LIVE
+    ).then(handlers.morph_strip, strip_inputs, [strip, gif], api_visibility="private", **widgets.LIVE)
+    run.input(lambda r, e: widgets.follow_run(ctx, r, e), [run, epoch], epoch, **widgets.PRIVATE).then(
+        handlers.morph, inputs, outputs, api_visibility="private", **widgets.LIVE
     )

@@ -3,11 +3,11 @@
 import gradio as gr
 import numpy as np
 
-from demo import widgets
+from demo import digits, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.engine import MAX_GRID, Engine, epoch_ranges, stacked_progression
-from demo.stats import metric_frames, stats_html
-from demo.validation import InputError, whole_number, whole_numbers
+from demo.stats import labels_html, metric_frames, stats_html
+from demo.validation import InputError, flag, whole_number, whole_numbers
 
 TITLE = "Timeline"
 MAX_SHEET_ROWS = 24  # progression sheet: at most this many epochs
@@ -16,7 +16,7 @@ MAX_SHEET_ROWS = 24  # progression sheet: at most this many epochs
 def examples(facts: Facts) -> dict[str, dict]:
     sheet = {"seed": 5, "columns": 3, "epochs": [str(facts.first), str(facts.last)], "run_b": facts.other}
     return {
-        "timeline": {"run": facts.run, "epoch": facts.first, "seed": 5, "grid_size": 4},
+        "timeline": {"run": facts.run, "epoch": facts.first, "seed": 5, "grid_size": 4, "labels": True},
         "plots": {"run": facts.run, "epoch": facts.last},
         "progression": {"run": facts.run, **sheet},
         "timeline_gif": {"run": facts.run, "seed": 5, "grid_size": 2},
@@ -36,7 +36,7 @@ class Handlers:
         self.ctx = ctx
 
     @shown_errors
-    def timeline(self, run: str, epoch: float, seed: float, grid_size: float):
+    def timeline(self, run: str, epoch: float, seed: float, grid_size: float, labels: bool = False):
         """The same latents (from the seed) rendered by the Generator of one epoch.
 
         Args:
@@ -44,11 +44,14 @@ class Handlers:
             epoch: training epoch; in-between values use the nearest saved epoch.
             seed: whole number from 0 to 2147483647; the run's training seed reproduces its own sample grids.
             grid_size: n for an n x n grid, 1 to 10.
+            labels: true to write the classifier's digit and confidence under each sample (grey under 50%).
         """
         ctx = self.ctx
         engine = ctx.engine(run)
         (epoch, note), seed, size = ctx.epoch(engine, epoch), ctx.seed(seed), ctx.size(grid_size)
-        return engine.seed_grid(epoch, seed, size), stats_html(engine.run, epoch, note)
+        labels = flag(labels, "labels")
+        image, sentence = digits.grid_picture(engine, epoch, engine.latents(seed, size * size), size, size, labels)
+        return image, labels_html(sentence) + stats_html(engine.run, epoch, note)
 
     @shown_errors
     def metric_plots(self, run: str, epoch: float):
@@ -133,6 +136,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             stats = gr.HTML(stats_html(engine.run, first))
             seed_box, dice = widgets.seed_box("Seed", seed)
             size = widgets.grid_slider(8)
+            labels = widgets.labels_box()
         with gr.Column(scale=1, min_width=300):
             losses, outputs, quality, scores = metric_frames(engine.run, first)
             plot_args = {
@@ -155,17 +159,18 @@ def build(ctx: Context, tab: gr.Tab) -> None:
                 "*No quality measures (FID, IS) in metrics.json for this run: train with a classifier to get them.*",
                 visible=not has_quality(engine),
             )
-    inputs, outputs = [run, epoch, seed_box, size], [picture, stats]
+    inputs, outputs = [run, epoch, seed_box, size, labels], [picture, stats]
     plots = [losses_plot, outputs_plot, fid_plot, is_plot]
     gr.on(
-        [epoch.input, size.input, seed_box.submit],
+        [epoch.input, size.input, seed_box.submit, labels.input],
         handlers.timeline,
         inputs,
         outputs,
         api_name="timeline",
         api_description=(
             "The seed's latents rendered by one epoch's Generator, with its training record. "
-            f"{widgets.run_doc(ctx)}; {widgets.epoch_doc(ctx)}; {widgets.SEED_DOC}; {widgets.GRID_DOC}."
+            f"{widgets.run_doc(ctx)}; {widgets.epoch_doc(ctx)}; {widgets.SEED_DOC}; {widgets.GRID_DOC}; "
+            f"{widgets.LABELS_DOC}."
         ),
         **widgets.LIVE,
     )
