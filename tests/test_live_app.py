@@ -9,6 +9,7 @@ import os
 import signal
 import time
 
+import gradio as gr
 import httpx
 import numpy as np
 import pytest
@@ -195,3 +196,41 @@ def fake_api(hub: FakeHub, token: str):
     from huggingface_hub import HfApi
 
     return HfApi(endpoint=hub.url, token=token)
+
+
+def test_on_a_space_saving_uses_the_signed_in_token(live, fake_hub, online, monkeypatch):  # noqa: F811
+    if not live.status(watched=False).epoch:
+        live.start(LiveSettings(epochs=1))
+        live._run.done.wait(90)
+    monkeypatch.setattr(train, "on_space", lambda: True)
+    monkeypatch.setenv("HF_TOKEN", TOKEN)  # a Space's own secret is not the visitor's: never used for them
+    monkeypatch.setattr(train, "hub_api", lambda token: fake_api(fake_hub, token))
+    handlers = train.Handlers(None, live)
+    with pytest.raises(gr.Error, match=r"Saving to the Hub needs a token: sign in with Hugging Face \(the button"):
+        handlers.live_push("erin/space-live", None)
+    signed_in = gr.OAuthToken(token=TOKEN, scope="openid profile manage-repos", expires_at=int(time.time()) + 600)
+    assert handlers.live_push("erin/space-live", signed_in).startswith("Saved ")
+    assert "epoch-001/model.safetensors" in fake_hub.files("erin/space-live")
+
+
+def test_a_space_page_has_the_sign_in_button(two_runs, live, monkeypatch):
+    import gradio.oauth
+
+    monkeypatch.setenv("SPACE_ID", "erin/watch-a-gan-learn")
+    monkeypatch.setattr(gradio.oauth, "get_space", lambda: "erin/watch-a-gan-learn")  # Gradio's own test of it
+    for name, value in [
+        ("OAUTH_CLIENT_ID", "id"),
+        ("OAUTH_CLIENT_SECRET", "secret"),
+        ("OAUTH_SCOPES", "openid profile manage-repos"),
+        ("OPENID_PROVIDER_URL", "https://huggingface.co"),  # only asked at sign-in, which this test does not do
+    ]:
+        monkeypatch.setattr(gradio.oauth, name, value)
+    demo = build_demo(load_specs([str(two_runs)]), live).queue()
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        config = httpx.get(f"{url.rstrip('/')}/config").json()
+        assert any(c.get("props", {}).get("value") == "Sign in with Hugging Face" for c in config["components"])
+        routes = {getattr(route, "path", None) for route in demo.server_app.routes}
+        assert {"/login/huggingface", "/login/callback"} <= routes  # the real sign-in (it needs the Hub to finish)
+    finally:
+        demo.close()
