@@ -37,8 +37,10 @@ PATH_POINTS = 51  # t values (0, 0.02, ..., 1) at which a morph is labelled to f
 STEER_STEPS = 3  # gradient evaluations per steer: each costs a forward and backward pass through G and the judge
 STEER_SHRINK = 8  # a step that lowers p(digit) is undone and that z's next step made this many times shorter
 MAX_STEER = 6.0  # how far a steer may move z at most (a random z is about 10 long)
+NOT_DRAWN = "not drawn yet"  # what an empty column of the digit sheet says
+MORPH_COLUMNS = 5  # frames per row of a labelled morph strip: its labels stay readable on a phone
 GIF_SIDE = 280  # morph GIF frames are about this wide: half the strip's scale, a third of the encoding time
-LABEL_BAND = 0.4  # height of the label band under a tile, as a share of the tile's side
+LABEL_BAND = 0.5  # height of the label band under a tile, as a share of its side: 10x10 labels readable at 390 px
 LOW_GREY = 120  # label colour when the judge is unsure (under FLOOR); sure labels are white
 CACHED_POOLS = 64  # labelled pools (epoch, seed, count) kept per run: a t slider reuses one
 
@@ -162,7 +164,7 @@ def labelled_grid(tiles: np.ndarray, texts: list[str], unsure: list[bool], rows:
         sheet[top : top + side, left : left + side] = tiles[index]
     scale = display_scale(sheet.shape[1])
     image = upscale(sheet, scale)
-    font = fitted_font(texts, (side + PAD) * scale - 2, band * scale)
+    font = fitted_font(texts, side * scale - 2, band * scale)  # the padding keeps neighbours apart
     draw = ImageDraw.Draw(image)
     for index, text in enumerate(texts):
         row, col = divmod(index, cols)
@@ -311,7 +313,7 @@ def morph_strip(
     classifier's label with each."""
     ts = np.linspace(0, 1, frames)
     samples = label(judge, engine, epoch, morph_latents(ends, ts))
-    columns = min(frames, 10)  # long walks wrap onto more rows, so phones still see them
+    columns = min(frames, MORPH_COLUMNS)
     strip = labelled_picture(samples, math.ceil(frames / columns), columns)
     if not gif:
         return strip, None
@@ -441,7 +443,7 @@ def digit_sheet(judge: Judge, engine: Engine, epoch: int, seed: int, rows: int) 
     side = engine.side
     shares = (np.bincount(samples.digits, minlength=10) / len(samples.digits)).tolist()
     columns = [column_order(samples, digit, rows) for digit in range(10)]
-    header = round(side * 0.9)  # in tile pixels: the digit and its share
+    header = round(side * 1.2)  # in tile pixels: the digit and its share, large enough to read on a phone
     sheet = np.zeros((header + rows * (side + PAD) + PAD, grid_side(10, side)), np.uint8)
     for digit, indices in enumerate(columns):
         left = PAD + digit * (side + PAD)
@@ -452,17 +454,27 @@ def digit_sheet(judge: Judge, engine: Engine, epoch: int, seed: int, rows: int) 
     image = upscale(sheet, scale)
     draw = ImageDraw.Draw(image)
     cell = (side + PAD) * scale
-    big = fitted_font(["8"], cell, header * scale * 0.55)
-    small = fitted_font(["100%", "not", "drawn"], cell - 4, header * scale * 0.4)
+    texts = [share_text(share) for share in shares]
+    big = fitted_font(["8"], cell, header * scale * 0.5)
+    small = fitted_font(texts, cell - 4, header * scale * 0.45)
+    empty = fitted_font([NOT_DRAWN], (rows * (side + PAD) - PAD) * scale - 8, cell * 0.6)  # written downwards
     for digit, indices in enumerate(columns):
         x = (PAD + digit * (side + PAD) + side / 2) * scale
         grey = 255 if indices else LOW_GREY
-        draw.text((x, header * scale * 0.3), str(digit), fill=grey, font=big, anchor="mm")
-        draw.text((x, header * scale * 0.78), share_text(shares[digit]), fill=grey, font=small, anchor="mm")
+        draw.text((x, header * scale * 0.27), str(digit), fill=grey, font=big, anchor="mm")
+        draw.text((x, header * scale * 0.72), texts[digit], fill=grey, font=small, anchor="mm")
         if not indices:
-            y = (header + PAD + side / 2) * scale
-            draw.multiline_text((x, y), "not\ndrawn\nyet", fill=LOW_GREY, font=small, anchor="mm", align="center")
+            label = vertical_text(NOT_DRAWN, empty)
+            image.paste(label, (round(x - label.width / 2), (header + PAD) * scale + 4))
     return Sheet(fast_png(image), shares, [len(c) for c in columns])
+
+
+def vertical_text(text: str, font: ImageFont.ImageFont) -> Image.Image:
+    """Grey text on black, turned to read from top to bottom (fits a narrow column)."""
+    width, height = math.ceil(font.getlength(text)) + 4, math.ceil(font.size * 1.3)
+    label = Image.new("L", (width, height), 0)
+    ImageDraw.Draw(label).text((width / 2, height / 2), text, fill=LOW_GREY, font=font, anchor="mm")
+    return label.rotate(270, expand=True)
 
 
 def share_text(share: float) -> str:

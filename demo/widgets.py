@@ -42,8 +42,11 @@ div.prose.note { border-left: none; padding: 0; background: none; }
 .hist-labels { display: flex; gap: 2px; font-size: 0.7rem; text-align: center; }
 .hist-labels span { flex: 1; }
 .seed-row .dice { align-self: stretch; }
-.digit-radio .wrap { gap: 0.3rem; }
-.digit-radio label { min-width: 2.2rem; justify-content: center; }
+.digit-radio .wrap { gap: 0.25rem; }
+.digit-radio label { min-width: 2.4rem; justify-content: center; padding: 0.3rem 0.5rem !important; }
+.digit-radio input[type=radio] { display: none; }
+#digit-sheet .icon-button-wrapper { opacity: 0; transition: opacity 0.2s; }
+#digit-sheet:hover .icon-button-wrapper { opacity: 1; }
 @media (max-width: 640px) {
   .tab-container button { padding: 0 8px !important; }
   #intro h1 { font-size: 1.5rem; }

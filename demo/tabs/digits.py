@@ -76,7 +76,9 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             seed_box, dice = widgets.seed_box("Seed", seed)
             rows_slider = gr.Slider(1, MAX_GRID, value=rows, step=1, label="Samples per digit")
         with gr.Column(scale=2, min_width=300):
-            picture = widgets.image("One column per digit", elem_id="digit-sheet")  # drawn when the tab opens
+            picture = widgets.image(  # drawn when the tab opens; no label badge over the column heads
+                "One column per digit", elem_id="digit-sheet", show_label=False
+            )
             caption = gr.Markdown(note, elem_id="digit-sheet-caption")
     inputs, outputs = [run, epoch, seed_box, rows_slider], [picture, caption]
     gr.on(

@@ -252,7 +252,7 @@ def morph_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Sli
         strip_button = gr.Button("Draw strip and GIF", variant="primary", scale=1, min_width=160)
     with gr.Row(equal_height=False):
         strip = widgets.image("From A to B, labelled", scale=3, min_width=300, show_label=False, elem_id="morph-strip")
-        gif = gr.File(label="Morph GIF (from the button)", interactive=False, scale=1, min_width=200)
+        gif = gr.File(label="Morph GIF", interactive=False, scale=1, min_width=200)
     strip_inputs = [run, epoch, digit_a, digit_b, frames, seed_box]
     strip_button.click(
         handlers.morph_strip,
