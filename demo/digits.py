@@ -291,6 +291,11 @@ def flips_text(runs: list[tuple[int, float, float]]) -> str:
     return "the label flips " + (flips[0] if len(flips) == 1 else ", then ".join(flips))
 
 
+def small_probability(p: float) -> str:
+    """'12.5%', or for tiny ones '3.2e-06', so a rise from one tiny value to another still shows."""
+    return f"{p:.1%}" if p >= 0.001 else f"{p:.1e}"
+
+
 def percent(p: float) -> str:
     """A probability as a whole percentage rounded down ('99%', never '100%'), or '<1%'."""
     return "<1%" if p < 0.01 else f"{min(99, math.floor(p * 100))}%"
@@ -409,11 +414,12 @@ def steer_pictures(
     first_after = label_text(int(after[0].argmax()), float(after[0].max()))
     was, now = before[:, digit], after[:, digit]
     count_before, count_after = int((before.argmax(dim=1) == digit).sum()), int((after.argmax(dim=1) == digit).sum())
+    first_was, first_now = small_probability(float(was[0])), small_probability(float(now[0]))
     caption = (
         f"Towards **{digit}** with strength {strength:g}, epoch {epoch}: the digit went from **{first_before}** to "
-        f"**{first_after}**, p({digit}) from {float(was[0]):.1%} to {float(now[0]):.1%}. Over the {size}x{size} "
-        f"grid, p({digit}) averages {float(was.mean()):.0%} before and {float(now.mean()):.0%} after; labelled "
-        f"{digit}: {count_before} before, {count_after} after."
+        f"**{first_after}**, p({digit}) from {first_was} to {first_now}. Over the {size}x{size} grid, p({digit}) "
+        f"averages {float(was.mean()):.0%} before and {float(now.mean()):.0%} after; labelled {digit}: "
+        f"{count_before} before, {count_after} after."
     )
     return engine.grid(epoch, steered[:1], 1, 1), grid, caption
 

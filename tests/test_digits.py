@@ -156,6 +156,10 @@ def test_labelled_grid_has_a_label_band_under_each_row(tutorial):
     assert digits.label_summary([1, 1, 7], [0.9, 0.3, 0.8]) == "1 x2, 7 x1 (1 unsure, in grey)"
 
 
+def test_small_probability():
+    assert [digits.small_probability(p) for p in (0.125, 0.001, 3.2e-6)] == ["12.5%", "0.1%", "3.2e-06"]
+
+
 def test_share_text():
     assert [digits.share_text(s) for s in (0.0, 0.016, 0.094, 0.25)] == ["0%", "1.6%", "9.4%", "25%"]
 
