@@ -130,7 +130,9 @@ def fuzz(url: str, facts: Facts, rounds: int) -> dict:
     nan_cases = 0
     with httpx.Client(timeout=30) as http:  # NaN and Infinity cannot come through gradio_client's JSON
         for name, args in valid.items():
-            number = next(i for i, v in enumerate(args) if isinstance(v, (int, float)))  # the first number
+            number = next((i for i, v in enumerate(args) if isinstance(v, (int, float))), None)  # the first number
+            if number is None:  # e.g. /live_stop (no arguments), /live_push (a repo name)
+                continue
             for bad in ("NaN", "Infinity", "-Infinity", "1e999"):
                 body = "[" + ", ".join(bad if i == number else json.dumps(v) for i, v in enumerate(args)) + "]"
                 event = http.post(

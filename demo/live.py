@@ -373,7 +373,7 @@ class LiveTrainer:
         free = f"about {duration(status.eta_s)}" if status.eta_s is not None else "a minute or two"
         where = f"epoch {status.epoch} of {status.epochs}" if status.epoch else "starting up"
         return (
-            f"A live run is already training ({status.name}, {where}); one runs at a time per server. "
+            f"A live run is already training ({status.name}, {where}); only one may train at a time per server. "
             f"The trainer is free in {free}: watch this one until then."
         )
 

@@ -96,7 +96,9 @@ def test_start_watch_stop_keeps_the_finished_epochs(trainer):
     assert trainer.status().state == "idle"
     started = trainer.start(LiveSettings(epochs=LONG))
     assert started.state == "starting" and started.name.startswith("live-")
-    with pytest.raises(InputError, match=r"already training .* one runs at a time per server\. The trainer is free in"):
+    with pytest.raises(
+        InputError, match=r"already training .* only one may train at a time per server\. The trainer is free in"
+    ):
         trainer.start(LiveSettings(epochs=3))
     status = wait_for(epochs_reached(trainer, 2))
     assert status.state == "training" and status.grid is not None and status.images_per_sec > 0
