@@ -1,4 +1,5 @@
-"""The app in a real browser: the interpolation slider moves the digit; the Compare tab at desktop and phone width.
+"""The app in a real browser: the interpolation slider moves the digit; the Compare tab at desktop and phone width;
+a morph from one digit to another and the digit sheet.
 
 Screenshots go under the test's tmp dir, to artifacts/ (git-ignored) and, when SCREENSHOT_DIR is set, there too.
 APP_WEIGHTS=weights (any --weights value) runs the same tests on real runs instead of the tiny test runs.
@@ -143,3 +144,30 @@ def test_run_choice_moves_the_epoch_slider_and_the_picture(app_url, browser, two
     page.wait_for_function(
         "before => document.querySelector('#tab-generate img').src !== before", arg=before, timeout=30_000
     )
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_morph_and_digit_sheet(app_url, browser, tmp_path, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(app_url, wait_until="domcontentloaded")
+    page.get_by_role("tab", name="Interpolate").click()
+    page.get_by_role("tab", name="From digit A to digit B").click()
+    caption = page.locator("#morph-caption")
+    caption.get_by_text("3 into 8").wait_for(timeout=30_000)  # drawn when the tab opens
+    strip = page.locator("#morph-strip img")
+    page.locator("#morph-strip").scroll_into_view_if_needed()  # below the fold on a phone: lazy images
+    strip.wait_for(timeout=30_000)
+    before = strip.get_attribute("src")
+    page.locator(".digit-radio").nth(1).get_by_text("1", exact=True).click()  # digit B: 1
+    caption.get_by_text("3 into 1").wait_for(timeout=30_000)
+    src_changes(page, "#morph-strip img", before)  # the labelled strip follows the digits
+    assert page.locator("text=Traceback").count() == 0
+    save_screenshot(page, tmp_path, f"app-morph-{width}px.png")
+    page.get_by_role("tab", name="Digits").click()
+    page.locator("#digit-sheet-caption").get_by_text("of 500 samples").wait_for(timeout=30_000)
+    page.locator("#digit-sheet").scroll_into_view_if_needed()
+    page.locator("#digit-sheet img").wait_for(timeout=30_000)
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"the page is {overflow} px wider than a {width} px screen"
+    shot = save_screenshot(page, tmp_path, f"app-digits-{width}px.png")
+    assert shot.stat().st_size > 10_000
