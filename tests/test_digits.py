@@ -17,7 +17,8 @@ from demo.context import Context
 from demo.engine import Engine, load_run
 from demo.runs import Runs
 from demo.tabs import digits as digits_tab
-from demo.tabs import edit, interpolate
+from demo.tabs import edit, generate, interpolate
+from demo.ui import build_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = [name for name in ("tutorial", "stable") if (ROOT / "weights" / name / "epoch-200").is_dir()]
@@ -172,9 +173,16 @@ def test_missing_classifier_is_one_line_and_the_handler_says_so(tmp_path, tutori
     digits.shared_judge.cache_clear()
     try:
         assert digits_tab.judge_note().startswith("The digit features")
-        handlers = digits_tab.Handlers(Context(Runs({"tutorial": tutorial})))
+        context = Context(Runs({"tutorial": tutorial}))
         with pytest.raises(gr.Error, match="need the project's classifier"):
-            handlers.digit_sheet("tutorial", LAST, 0, 3)
+            digits_tab.Handlers(context).digit_sheet("tutorial", LAST, 0, 3)
+        with pytest.raises(gr.Error, match="need the project's classifier"):
+            interpolate.Handlers(context).morph("tutorial", LAST, 3, 8, 0.5, 0)
+        with pytest.raises(gr.Error, match="need the project's classifier"):
+            edit.Handlers(context).steer("tutorial", LAST, 0, 2, 3, 1.0)
+        image, stats = generate.Handlers(context).generate("tutorial", LAST, 0, 2, True)  # the grid, unlabelled
+        assert image.size == tutorial.grid(LAST, tutorial.latents(0, 4), 2, 2).size and "need the project" in stats
+        assert build_demo(context.runs) is not None  # the rest of the app builds
     finally:
         monkeypatch.delenv("GAN_CLASSIFIER")
         digits.shared_judge.cache_clear()
