@@ -1,17 +1,21 @@
-"""Training speed: the tutorial's loop as written vs our trainer, side by side in one process.
+"""Training speed: the tutorial's loop as written vs our trainer, side by side in one process, and our
+loop's share of the machine's sgemm peak at the step's own shapes.
 
-    python -m benchmarks.bench_train --data-dir ../shared/data [--steps 300] [--rounds 5] [--recipe stable]
-        [--step autograd]
+    python -m benchmarks.bench_train --data-dir ../shared/data [--steps 300] [--rounds 7] [--recipe stable]
+        [--step autograd] [--precision bf16] [--threads 1] [--variant threads=1 --variant precision=bf16]
 
 (a) tutorial: torchvision DataLoader with ToTensor + Normalize, Sigmoid + BCELoss, batch 100, G not detached.
 (b) ours: gan.train.train_epoch on the whole set held as one tensor, same math.
-Rounds alternate a and b so machine noise hits both. Then three full `gan.train` epochs on real MNIST
-(export, sample grid, metrics, checkpoint included) are timed against the tutorial's epoch.
-What it prints also goes to benchmarks/results/bench_train.txt.
+(p) peak: every GEMM of one fast step (shapes, strides and dtype recorded from a real step) replayed
+    back to back with nothing else; FLOP over time, best of a few repeats, at 1 and at 2 threads.
+Each round measures p, a, b (and any --variant of b), so load on the machine hits all of them alike.
+Then full `gan.train` epochs on real MNIST (export, sample grid, FID/IS, checkpoint included) are timed
+against the tutorial's epoch. What it prints also goes to benchmarks/results/bench_train.txt.
 """
 
 import argparse
 import dataclasses
+import os
 import statistics
 import sys
 import tempfile
@@ -19,13 +23,79 @@ import time
 
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_map
 
 from benchmarks.bench_app import results_file
-from gan.config import STEPS, TrainConfig
+from gan.config import PRECISIONS, STEPS, TrainConfig
 from gan.data import load_mnist, normalise
 from gan.models import Discriminator, Generator
-from gan.step import build_gan
+from gan.step import build_gan, fast_step
 from gan.train import pick_device, train, train_epoch
+
+aten = torch.ops.aten
+GEMMS = {aten.mm.default, aten.mm.out, aten.addmm.default, aten.addmm.out, aten.addmm_.default}
+
+
+@dataclasses.dataclass(frozen=True)
+class TensorSpec:
+    size: tuple[int, ...]
+    stride: tuple[int, ...]
+    dtype: torch.dtype
+
+
+class GemmRecorder(TorchDispatchMode):
+    """Notes every mm / addmm the step calls: the op and its operands' sizes, strides and dtypes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in GEMMS:
+            spec = lambda x: TensorSpec(tuple(x.shape), x.stride(), x.dtype) if isinstance(x, torch.Tensor) else x  # noqa: E731
+            self.calls.append((func, tree_map(spec, args), tree_map(spec, kwargs)))
+        return func(*args, **kwargs)
+
+
+def step_gemms(cfg: TrainConfig, data: torch.Tensor) -> list:
+    """The GEMMs of one fast step of `cfg` (run on a throwaway GAN), in the order the step calls them."""
+    gan = build_gan(cfg, data.device)
+    fast_step(gan, data[: cfg.batch_size], cfg)  # creates Adam's state, so the recorded step is a steady one
+    with GemmRecorder() as recorder:
+        fast_step(gan, data[: cfg.batch_size], cfg)
+    return recorder.calls
+
+
+def gemm_flop(call) -> int:
+    """2 m k n for (m, k) @ (k, n): the products of mm and addmm (the bias add is not counted)."""
+    func, args, _ = call
+    a, b = (args[0], args[1]) if func in (aten.mm.default, aten.mm.out) else (args[1], args[2])
+    return 2 * a.size[0] * a.size[1] * b.size[1]
+
+
+def replay_rate(calls: list, threads: int, seconds: float = 0.25, repeats: int = 3) -> float:
+    """GFLOP/s of the recorded GEMMs replayed back to back on random operands; best of `repeats`."""
+    make = lambda x: torch.empty_strided(x.size, x.stride, dtype=x.dtype).normal_() if isinstance(x, TensorSpec) else x  # noqa: E731
+    ready = [(func, tree_map(make, args), tree_map(make, kwargs)) for func, args, kwargs in calls]
+    flop = sum(gemm_flop(call) for call in calls)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for func, args, kwargs in ready:
+            func(*args, **kwargs)  # warm-up
+        best = 0.0
+        for _ in range(repeats):
+            done, start = 0, time.perf_counter()
+            while (elapsed := time.perf_counter() - start) < seconds:
+                for func, args, kwargs in ready:
+                    func(*args, **kwargs)
+                done += 1
+            best = max(best, done * flop / elapsed / 1e9)
+    finally:
+        torch.set_num_threads(before)
+    return best
 
 
 def tutorial_loop(data_dir: str, steps: int, device: torch.device) -> float:
@@ -67,59 +137,124 @@ def tutorial_loop(data_dir: str, steps: int, device: torch.device) -> float:
     return done * batch_size / (time.perf_counter() - start)
 
 
-def our_loop(
-    data: torch.Tensor, steps: int, device: torch.device, recipe: str = "tutorial", step: str = "fast"
-) -> float:
-    cfg = TrainConfig(steps_per_epoch=steps, progress=False, recipe=recipe, step=step).resolved()
-    gan = build_gan(cfg, device)
-    start = time.perf_counter()
-    record = train_epoch(gan, data, cfg, 1)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return record["steps"] * cfg.batch_size / (time.perf_counter() - start)
+def our_loop(data: torch.Tensor, cfg: TrainConfig) -> float:
+    """gan.train's epoch loop for cfg.steps_per_epoch steps on a fresh GAN, at cfg.threads; returns images/s."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(cfg.threads or before)
+    try:
+        gan = build_gan(cfg, data.device)
+        start = time.perf_counter()
+        record = train_epoch(gan, data, cfg, 1)
+        if data.device.type == "cuda":
+            torch.cuda.synchronize()
+        return record["steps"] * cfg.batch_size / (time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(before)
+
+
+def load_line() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.2f} (1 min) / {five:.2f} (5 min) on {os.cpu_count()} cores"
+
+
+def variant(text: str) -> dict:
+    """'threads=1,precision=bf16' -> TrainConfig overrides."""
+    fields = {item.name: item.type for item in dataclasses.fields(TrainConfig)}
+    changes = {}
+    for pair in text.split(","):
+        name, _, value = pair.partition("=")
+        if name not in fields:
+            raise argparse.ArgumentTypeError(f"{name!r} is not a TrainConfig field")
+        changes[name] = int(value) if fields[name] in (int, "int") else value
+    return changes
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_train", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--steps", type=int, default=300, help="steps per timed loop (default: 300)")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of (a) and (b) (default: 5)")
+    parser.add_argument("--rounds", type=int, default=7, help="alternating rounds of (p), (a) and (b) (default: 7)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument(
         "--recipe", default="tutorial", help="our trainer's recipe (stable adds the R1 penalty's extra pass through D)"
     )
     parser.add_argument("--step", default="fast", choices=STEPS, help="our trainer's step (default: fast)")
+    parser.add_argument("--precision", default="fp32", choices=PRECISIONS, help="our fast step's GEMMs")
+    parser.add_argument("--threads", type=int, default=TrainConfig.threads, help="our trainer's threads (0 = torch's)")
+    parser.add_argument(
+        "--variant", type=variant, action="append", default=[], help="also time ours with these TrainConfig changes"
+    )
     parser.add_argument("--full-epochs", type=int, default=3, help="whole gan.train epochs to time (0 = skip)")
     args = parser.parse_args(argv)
     device = pick_device(args.device)
     print(f"{time.strftime('%Y-%m-%d %H:%M')}  python -m benchmarks.bench_train {' '.join(sys.argv[1:])}")
     print(
-        f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"our recipe: {args.recipe}, our step: {args.step}"
+        f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads by default, "
+        f"CPU capability {torch.backends.cpu.get_cpu_capability()}, our recipe: {args.recipe}, step: {args.step}, "
+        f"precision: {args.precision}, threads: {args.threads or torch.get_num_threads()}; {load_line()}"
     )
     data = normalise(load_mnist(args.data_dir, train=True)[0]).to(device)
-    our_loop(data, 20, device, args.recipe, args.step)  # warm-up
-    tutorial, ours = [], []
-    for round_ in range(args.rounds):
-        tutorial.append(tutorial_loop(args.data_dir, args.steps, device))
-        ours.append(our_loop(data, args.steps, device, args.recipe, args.step))
-        print(
-            f"round {round_ + 1}: tutorial {tutorial[-1]:,.0f} img/s, ours {ours[-1]:,.0f} img/s, "
-            f"ratio {ours[-1] / tutorial[-1]:.2f}x"
-        )
-    t_med, o_med = statistics.median(tutorial), statistics.median(ours)
+    base = dict(steps_per_epoch=args.steps, progress=False, recipe=args.recipe, step=args.step)
+    ours_cfg = TrainConfig(**base, precision=args.precision, threads=args.threads).resolved()
+    variants = [dataclasses.replace(ours_cfg, **changes) for changes in args.variant]
+    calls = step_gemms(dataclasses.replace(ours_cfg, step="fast"), data)
+    flop = sum(gemm_flop(call) for call in calls) / ours_cfg.batch_size
+    shapes = sorted({f"{c[1][-2].size[0]}x{c[1][-2].size[1]}x{c[1][-1].size[1]}" for c in calls if c[0] != aten.mm.out})
     print(
-        f"training loop, median of {args.rounds}: tutorial {t_med:,.0f} img/s | ours {o_med:,.0f} img/s | "
-        f"ratio {o_med / t_med:.2f}x"
+        f"one step: {len(calls)} GEMMs, {flop / 1e6:.3f} MFLOP per image ({ours_cfg.precision}); "
+        f"m x k x n of the forward and input-gradient products: {', '.join(shapes)}"
     )
+    if device.type != "cpu":
+        print("the sgemm peak is measured on the CPU only; skipped")
+    peak_threads = (1, torch.get_num_threads()) if torch.get_num_threads() > 1 else (1,)
+
+    our_loop(data, dataclasses.replace(ours_cfg, steps_per_epoch=20))  # warm-up
+    peaks, tutorial, ours, others = [], [], [], [[] for _ in variants]
+    for round_ in range(args.rounds):
+        rates = {n: replay_rate(calls, n) for n in peak_threads} if device.type == "cpu" else {1: float("nan")}
+        peaks.append(max(rates.values()))
+        tutorial.append(tutorial_loop(args.data_dir, args.steps, device))
+        ours.append(our_loop(data, ours_cfg))
+        line = (
+            f"round {round_ + 1}: peak {peaks[-1]:.0f} GFLOP/s ("
+            + ", ".join(f"{rate:.0f} at {n} thread{'s' * (n > 1)}" for n, rate in rates.items())
+            + f") | tutorial {tutorial[-1]:,.0f} img/s | ours {ours[-1]:,.0f} img/s = "
+            f"{ours[-1] * flop / 1e9:.0f} GFLOP/s, {ours[-1] * flop / 1e9 / peaks[-1]:.0%} of peak, "
+            f"{ours[-1] / tutorial[-1]:.2f}x"
+        )
+        for cfg, times in zip(variants, others, strict=True):
+            times.append(our_loop(data, cfg))
+            line += f" | {args.variant[variants.index(cfg)]} {times[-1]:,.0f} img/s {times[-1] / tutorial[-1]:.2f}x"
+        print(f"{line}; {load_line()}", flush=True)
+    t_med, o_med, p_med = statistics.median(tutorial), statistics.median(ours), statistics.median(peaks)
+    ratios = [o / t for o, t in zip(ours, tutorial, strict=True)]
+    fractions = [o * flop / 1e9 / p for o, p in zip(ours, peaks, strict=True)]
+    print(
+        f"training loop, median of {args.rounds} rounds: peak {p_med:.0f} GFLOP/s | tutorial {t_med:,.0f} img/s | "
+        f"ours {o_med:,.0f} img/s = {o_med * flop / 1e9:.0f} GFLOP/s = {statistics.median(fractions):.0%} of "
+        f"the peak (per round {min(fractions):.0%}-{max(fractions):.0%}) | ratio {statistics.median(ratios):.2f}x "
+        f"(per round {', '.join(f'{r:.2f}' for r in ratios)})"
+    )
+    for changes, times in zip(args.variant, others, strict=True):
+        mine = [v / t for v, t in zip(times, tutorial, strict=True)]
+        versus = [v / o for v, o in zip(times, ours, strict=True)]
+        print(
+            f"  variant {changes}: {statistics.median(times):,.0f} img/s, ratio to the tutorial "
+            f"{statistics.median(mine):.2f}x, to ours {statistics.median(versus):.2f}x "
+            f"(per round {', '.join(f'{r:.2f}' for r in versus)})"
+        )
 
     if args.full_epochs:
         with tempfile.TemporaryDirectory() as out:
             cfg = dataclasses.replace(
-                TrainConfig(), epochs=args.full_epochs, data_dir=args.data_dir, out=out, device=str(device),
-                progress=False, recipe=args.recipe, step=args.step,
-            ).resolved()  # fmt: skip
-            metrics = train(cfg)
+                ours_cfg, epochs=args.full_epochs, data_dir=args.data_dir, out=out, device=str(device),
+                steps_per_epoch=0,
+            )  # fmt: skip
+            before = torch.get_num_threads()
+            try:
+                metrics = train(cfg)
+            finally:
+                torch.set_num_threads(before)
         tutorial_epoch = 60_000 / t_med
         for record in metrics["epochs"]:
             eval_seconds = record.get("eval_seconds", 0.0)
@@ -127,14 +262,14 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"gan.train epoch {record['epoch']}: {record['epoch_seconds']:.2f} s whole epoch = "
                 f"{record['train_seconds']:.2f} s training + {export_seconds:.2f} s export and sample grid "
-                f"+ {eval_seconds:.2f} s FID/IS"
+                f"+ {eval_seconds:.2f} s FID/IS; {load_line()}"
             )
-        whole = statistics.median(r["epoch_seconds"] - r.get("eval_seconds", 0.0) for r in metrics["epochs"])
-        with_eval = statistics.median(r["epoch_seconds"] for r in metrics["epochs"])
+        whole = statistics.median(r["epoch_seconds"] for r in metrics["epochs"])
+        no_eval = statistics.median(r["epoch_seconds"] - r.get("eval_seconds", 0.0) for r in metrics["epochs"])
         print(
-            f"whole epoch after start-up (median): gan.train {whole:.2f} s ({with_eval:.2f} s with the per-epoch "
-            f"FID/IS) vs the tutorial's {tutorial_epoch:.2f} s | ratio {tutorial_epoch / whole:.2f}x "
-            f"({tutorial_epoch / with_eval:.2f}x with FID/IS)"
+            f"whole epoch after start-up (median): gan.train {whole:.2f} s with export and the per-epoch FID/IS "
+            f"({no_eval:.2f} s without FID/IS) vs the tutorial's {tutorial_epoch:.2f} s | ratio "
+            f"{tutorial_epoch / whole:.2f}x ({tutorial_epoch / no_eval:.2f}x without FID/IS)"
         )
     return 0
 

@@ -40,6 +40,7 @@ RECIPE_FIELDS = (
     "dataset",
 )
 STEPS = ("fast", "autograd")  # gan.step's two ways of computing one training step
+PRECISIONS = ("fp32", "bf16")  # the fast step's GEMM precision
 
 
 def option(default: object, help: str, choices: tuple[str, ...] | None = None) -> dataclasses.Field:
@@ -81,6 +82,12 @@ class TrainConfig:
     push_to_hub: str | None = option(None, "USER/REPO: upload each finished epoch to the Hugging Face Hub")
     steps_per_epoch: int = option(0, "stop each epoch after this many steps (0 = whole set); for quick checks")
     step: str = option("fast", "the training step: fast (backward written by hand) or autograd (the definition)", STEPS)
+    precision: str = option(
+        "fp32",
+        "the fast step's GEMMs: fp32, or bf16 (faster where the CPU has bf16 or AMX; weights stay fp32)",
+        PRECISIONS,
+    )
+    threads: int = option(0, "torch threads for training (0 = torch's default, one per core)")
     progress: bool = option(True, "show a tqdm bar per epoch")
 
     def resolved(self) -> "TrainConfig":
@@ -130,6 +137,12 @@ def validate(cfg: TrainConfig) -> None:
         raise UsageError(f"--label-smoothing must be in [0, 0.5), got {cfg.label_smoothing}")
     if not (cfg.r1 >= 0 and math.isfinite(cfg.r1)):
         raise UsageError(f"--r1 must be 0 (off) or a positive number, got {cfg.r1}")
+    if cfg.threads < 0:
+        raise UsageError(f"--threads must be 0 (torch's default) or positive, got {cfg.threads}")
+    if cfg.precision not in PRECISIONS:
+        raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, not {cfg.precision!r}")
+    if cfg.precision != "fp32" and cfg.step != "fast":
+        raise UsageError(f"--precision {cfg.precision} needs --step fast (the autograd step is the fp32 definition)")
     if cfg.step not in STEPS:
         raise UsageError(f"--step must be one of {', '.join(STEPS)}, not {cfg.step!r}")
     out = Path(cfg.out)

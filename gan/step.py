@@ -142,14 +142,30 @@ def _linear_params(model: torch.nn.Module) -> list[torch.Tensor]:
     return params
 
 
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16}  # the fast step's GEMM dtype (--precision)
+
+
 def _d_forward(images: torch.Tensor, params: list[torch.Tensor], slope: float) -> tuple[torch.Tensor, ...]:
-    """D's forward pass keeping what its backward needs: (pre1, h1, pre2, h2, logits)."""
+    """D's forward pass keeping what its backward needs: (h1, h2, logits). Each LeakyReLU runs in place on
+    its GEMM's output (one pass over memory fewer); its backward reads the sign from the output, which
+    has the input's sign since the slope is positive."""
     w1, b1, w2, b2, w3, b3 = params
-    pre1 = torch.addmm(b1, images, w1.t())  # (N, hidden)
-    h1 = F.leaky_relu(pre1, slope)
-    pre2 = torch.addmm(b2, h1, w2.t())  # (N, hidden)
-    h2 = F.leaky_relu(pre2, slope)
-    return pre1, h1, pre2, h2, torch.addmm(b3, h2, w3.t())
+    h1 = F.leaky_relu_(torch.addmm(b1, images, w1.t()), slope)  # (N, hidden)
+    h2 = F.leaky_relu_(torch.addmm(b2, h1, w2.t()), slope)  # (N, hidden)
+    return h1, h2, torch.addmm(b3, h2, w3.t())
+
+
+def _mm_into(grad: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> None:
+    """grad = a @ b, written straight into the fp32 gradient buffer when a and b are fp32 too."""
+    if a.dtype == grad.dtype:
+        torch.mm(a, b, out=grad)
+    else:
+        grad.copy_(torch.mm(a, b))
+
+
+def _sum_into(grad: torch.Tensor, rows: torch.Tensor) -> None:
+    """grad = rows summed over the batch, accumulated in grad's dtype."""
+    torch.sum(rows, 0, dtype=grad.dtype, out=grad)
 
 
 @torch.no_grad()
@@ -158,74 +174,81 @@ def fast_step(gan: GAN, real_images: torch.Tensor, cfg: TrainConfig) -> StepLogi
 
     Both noise halves go through G as one batch, since G does not change between the D and the G step;
     the G step backpropagates through its half. G's output is written straight after the real images
-    into one (3B, 784) block, so D's pass over real and fake needs no concatenation."""
-    batch = len(real_images)
-    gw1, gb1, gw2, gb2, gw3, gb3 = _linear_params(gan.generator)
+    into one (3B, 784) block, so D's pass over real and fake needs no concatenation.
+    With cfg.precision "bf16" the GEMMs and activations run in bfloat16 on bf16 copies of the weights;
+    the losses' gradients, the weight gradients, Adam and the weights stay fp32. "fp32" casts nothing."""
+    batch, dtype = len(real_images), PRECISIONS[cfg.precision]
+    g_params = _linear_params(gan.generator)
     d_params = _linear_params(gan.discriminator)
+    gw1, gb1, gw2, gb2, gw3, gb3 = (param.to(dtype) for param in g_params)
     dw1, db1, dw2, db2, dw3, db3 = d_params
     slope = gan.discriminator.leaky_relu.negative_slope
     aten = torch.ops.aten
 
-    noise = torch.randn(2 * batch, cfg.latent_dim, device=real_images.device)  # (2B, latent)
+    noise = torch.randn(2 * batch, cfg.latent_dim, device=real_images.device).to(dtype)  # (2B, latent)
     g_h1 = torch.addmm(gb1, noise, gw1.t()).relu_()  # (2B, hidden)
     g_h2 = torch.addmm(gb2, g_h1, gw2.t()).relu_()  # (2B, hidden)
-    block = real_images.new_empty(3 * batch, real_images.shape[1])  # real, fake for D, fake for G
+    block = real_images.new_empty(3 * batch, real_images.shape[1], dtype=dtype)  # real, fake for D, fake for G
     block[:batch] = real_images
     torch.addmm(gb3, g_h2, gw3.t(), out=block[batch:]).tanh_()
 
     # D step on real then fake (2B, 784).
     images = block[: 2 * batch]
-    pre1, h1, pre2, h2, logits = _d_forward(images, d_params, slope)  # logits (2B, 1)
-    grad = (torch.sigmoid(logits) - gan.targets["d"]).div_(batch)
-    torch.mm(grad.t(), h2, out=dw3.grad)
-    torch.sum(grad, 0, out=db3.grad)
-    grad = aten.leaky_relu_backward(torch.mm(grad, dw3), pre2, slope, False)
-    torch.mm(grad.t(), h1, out=dw2.grad)
-    torch.sum(grad, 0, out=db2.grad)
-    grad = aten.leaky_relu_backward(torch.mm(grad, dw2), pre1, slope, False)
-    torch.mm(grad.t(), images, out=dw1.grad)
-    torch.sum(grad, 0, out=db1.grad)
+    w1, _, w2, _, w3, _ = d_weights = [param.to(dtype) for param in d_params]
+    h1, h2, logits = _d_forward(images, d_weights, slope)  # logits (2B, 1)
+    logits = logits.float()
+    grad = (torch.sigmoid(logits) - gan.targets["d"]).div_(batch).to(dtype)
+    _mm_into(dw3.grad, grad.t(), h2)
+    _sum_into(db3.grad, grad)
+    grad = aten.leaky_relu_backward(torch.mm(grad, w3), h2, slope, True)
+    _mm_into(dw2.grad, grad.t(), h1)
+    _sum_into(db2.grad, grad)
+    grad = aten.leaky_relu_backward(torch.mm(grad, w2), h1, slope, True)
+    _mm_into(dw1.grad, grad.t(), images)
+    _sum_into(db1.grad, grad)
     if cfg.r1 > 0:
-        add_r1_gradient(gan.discriminator, pre1[:batch], pre2[:batch], cfg.r1)
+        add_r1_gradient(gan.discriminator, h1[:batch].float(), h2[:batch].float(), cfg.r1)
     adam_step(gan.d_optimizer)
 
     # G step through the updated D; D's weights get no gradient, only its input.
     fake, g_h1, g_h2, noise = block[2 * batch :], g_h1[batch:], g_h2[batch:], noise[batch:]
-    pre1, _, pre2, _, fake_logits = _d_forward(fake, d_params, slope)  # fake_logits (B, 1)
-    grad = (torch.sigmoid(fake_logits) - gan.targets["g"]).div_(batch)
-    grad = aten.leaky_relu_backward(torch.mm(grad, dw3), pre2, slope, False)
-    grad = aten.leaky_relu_backward(torch.mm(grad, dw2), pre1, slope, False)
-    grad = aten.tanh_backward(torch.mm(grad, dw1), fake)  # (B, 784): into G's output layer
-    torch.mm(grad.t(), g_h2, out=gw3.grad)
-    torch.sum(grad, 0, out=gb3.grad)
+    w1, _, w2, _, w3, _ = d_weights = [param.to(dtype) for param in d_params]
+    h1, h2, fake_logits = _d_forward(fake, d_weights, slope)  # fake_logits (B, 1)
+    fake_logits = fake_logits.float()
+    grad = (torch.sigmoid(fake_logits) - gan.targets["g"]).div_(batch).to(dtype)
+    grad = aten.leaky_relu_backward(torch.mm(grad, w3), h2, slope, True)
+    grad = aten.leaky_relu_backward(torch.mm(grad, w2), h1, slope, True)
+    grad = aten.tanh_backward(torch.mm(grad, w1), fake)  # (B, 784): into G's output layer
+    _mm_into(g_params[4].grad, grad.t(), g_h2)
+    _sum_into(g_params[5].grad, grad)
     grad = aten.threshold_backward(torch.mm(grad, gw3), g_h2, 0)
-    torch.mm(grad.t(), g_h1, out=gw2.grad)
-    torch.sum(grad, 0, out=gb2.grad)
+    _mm_into(g_params[2].grad, grad.t(), g_h1)
+    _sum_into(g_params[3].grad, grad)
     grad = aten.threshold_backward(torch.mm(grad, gw2), g_h1, 0)
-    torch.mm(grad.t(), noise, out=gw1.grad)
-    torch.sum(grad, 0, out=gb1.grad)
+    _mm_into(g_params[0].grad, grad.t(), noise)
+    _sum_into(g_params[1].grad, grad)
     adam_step(gan.g_optimizer)
     update_ema(gan, cfg.ema)
     return logits, fake_logits
 
 
-def add_r1_gradient(discriminator: Discriminator, pre1: torch.Tensor, pre2: torch.Tensor, gamma: float) -> None:
+def add_r1_gradient(discriminator: Discriminator, h1: torch.Tensor, h2: torch.Tensor, gamma: float) -> None:
     """Add the gradient of the R1 penalty gamma/2 * mean_i |d logit_i / d x_i|^2 (Mescheder et al.
-    2018) to D's weight gradients, given the real rows' pre-activations (B, hidden) from the D pass.
+    2018) to D's weight gradients, given the real rows' activations (B, hidden) from the D pass.
 
-    With the LeakyReLU slopes fixed by that pass (m1, m2: 1 or the slope), the input gradient is
-    x_grad = (m1 * ((m2 * w3) @ W2)) @ W1, linear in each weight; biases do not enter it. Its
-    gradient is that chain run backwards, what autograd's double backward computes."""
+    With the LeakyReLU slopes fixed by that pass (m1, m2: 1 or the slope, by the activation's sign), the
+    input gradient is x_grad = (m1 * ((m2 * w3) @ W2)) @ W1, linear in each weight; biases do not enter
+    it. Its gradient is that chain run backwards, what autograd's double backward computes."""
     w1, w2, w3 = discriminator.linear1.weight, discriminator.linear2.weight, discriminator.linear3.weight
     slope = discriminator.leaky_relu.negative_slope
-    masked = torch.ops.aten.leaky_relu_backward  # (grad, pre-activation) -> grad * (1 or slope)
-    u2 = masked(w3.expand(len(pre2), -1), pre2, slope, False)  # (B, hidden)
-    u1 = masked(torch.mm(u2, w2), pre1, slope, False)  # (B, hidden)
-    x_grad = torch.mm(u1, w1).mul_(gamma / len(pre1))  # (B, 784), now d penalty / d x_grad
+    masked = torch.ops.aten.leaky_relu_backward  # (grad, activation) -> grad * (1 or slope)
+    u2 = masked(w3.expand(len(h2), -1), h2, slope, True)  # (B, hidden)
+    u1 = masked(torch.mm(u2, w2), h1, slope, True)  # (B, hidden)
+    x_grad = torch.mm(u1, w1).mul_(gamma / len(h1))  # (B, 784), now d penalty / d x_grad
     w1.grad.addmm_(u1.t(), x_grad)
-    v1 = masked(torch.mm(x_grad, w1.t()), pre1, slope, False)  # d penalty / d (u2 @ W2), masked
+    v1 = masked(torch.mm(x_grad, w1.t()), h1, slope, True)  # d penalty / d (u2 @ W2), masked
     w2.grad.addmm_(u2.t(), v1)
-    w3.grad.add_(masked(torch.mm(v1, w2.t()), pre2, slope, False).sum(0, keepdim=True))
+    w3.grad.add_(masked(torch.mm(v1, w2.t()), h2, slope, True).sum(0, keepdim=True))
 
 
 def adam_step(optimizer: torch.optim.Optimizer) -> None:

@@ -275,6 +275,8 @@ def train(cfg: TrainConfig) -> dict:
     """Run (or resume) training; returns the final metrics document."""
     validate(cfg)
     device = pick_device(cfg.device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     cfg = check_out_folder(cfg)
     out = Path(cfg.out)
     uploader = None  # made first: a bad repo id or missing token fails before anything is written
