@@ -74,23 +74,26 @@ class Judge:
         return log_probs.detach(), gradient
 
 
-_judge_lock = threading.Lock()
-
-
 @functools.cache
-def shared_judge(folder: str | None = None) -> Judge:
+def load_judge(path: Path) -> Judge | str:
+    """The judge in `path`, or the one line that says why there is none; once per path."""
+    try:
+        return Judge(load_classifier(path))
+    except UsageError as err:
+        log.warning("digit features off: %s", err)
+        return (
+            f"The digit features (labels, morphs, steering, the digit sheet) need the project's classifier, and "
+            f"there is none at {path}."
+        )
+
+
+def shared_judge(folder: str | Path | None = None) -> Judge:
     """The judge from `folder` (default: $GAN_CLASSIFIER, else weights/classifier beside the package), loaded
-    once. Raises NoJudge with one line when it cannot be loaded (and the next call tries again)."""
-    path = Path(folder or os.environ.get("GAN_CLASSIFIER") or CLASSIFIER)
-    with _judge_lock:
-        try:
-            return Judge(load_classifier(path))
-        except UsageError as err:
-            log.warning("digit features off: %s", err)
-            raise NoJudge(
-                f"The digit features (labels, morphs, steering, the digit sheet) need the project's classifier, "
-                f"and there is none at {path}."
-            ) from None
+    once and shared; NoJudge with one line when there is none."""
+    judge = load_judge(Path(folder or os.environ.get("GAN_CLASSIFIER") or CLASSIFIER))
+    if isinstance(judge, str):
+        raise NoJudge(judge)
+    return judge
 
 
 def check_side(engine: Engine) -> None:
@@ -134,7 +137,7 @@ def label_text(digit: int, confidence: float) -> str:
 
 
 def label_summary(digits: list[int], confidences: list[float]) -> str:
-    """'1 x9, 7 x4, 3 x2 (2 unsure)': the grid's labels, most common first."""
+    """'1 x9, 7 x4, 3 x2 (2 unsure, in grey)': the grid's labels, most common first."""
     counts = np.bincount(digits, minlength=10)
     order = sorted(range(10), key=lambda d: (-counts[d], d))
     parts = [f"{d} x{counts[d]}" for d in order if counts[d]]

@@ -170,7 +170,6 @@ def test_missing_classifier_is_one_line_and_the_handler_says_so(tmp_path, tutori
         digits.shared_judge(str(tmp_path / "nowhere"))
     assert "\n" not in str(caught.value) and "classifier" in str(caught.value)
     monkeypatch.setenv("GAN_CLASSIFIER", str(tmp_path / "nowhere"))
-    digits.shared_judge.cache_clear()
     try:
         assert digits_tab.judge_note().startswith("The digit features")
         context = Context(Runs({"tutorial": tutorial}))
@@ -185,8 +184,8 @@ def test_missing_classifier_is_one_line_and_the_handler_says_so(tmp_path, tutori
         assert build_demo(context.runs) is not None  # the rest of the app builds
     finally:
         monkeypatch.delenv("GAN_CLASSIFIER")
-        digits.shared_judge.cache_clear()
     assert digits_tab.judge_note() == ""
+    assert digits.shared_judge() is digits.shared_judge()  # loaded once
 
 
 @pytest.fixture(scope="module")
