@@ -24,8 +24,9 @@ def shared_epochs(a: Engine, b: Engine) -> list[int]:
 
 
 def slider_info(names: tuple[str, str], a: Engine, b: Engine) -> str:
-    runs = [(names[0], a)] if names[0] == names[1] else [(names[0], a), (names[1], b)]
-    saved = "; ".join(f"{name}: {epoch_ranges(engine.epochs)}" for name, engine in runs)
+    if a.epochs == b.epochs:
+        return f"Saved epochs (both runs): {epoch_ranges(a.epochs)}. In-between values show the nearest saved one."
+    saved = "; ".join(f"{name}: {epoch_ranges(engine.epochs)}" for name, engine in zip(names, (a, b), strict=True))
     return f"Saved epochs, {saved}. Each run shows its nearest saved epoch."
 
 
