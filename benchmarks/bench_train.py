@@ -138,18 +138,13 @@ def tutorial_loop(data_dir: str, steps: int, device: torch.device) -> float:
 
 
 def our_loop(data: torch.Tensor, cfg: TrainConfig) -> float:
-    """gan.train's epoch loop for cfg.steps_per_epoch steps on a fresh GAN, at cfg.threads; returns images/s."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(cfg.threads or before)
-    try:
-        gan = build_gan(cfg, data.device)
-        start = time.perf_counter()
-        record = train_epoch(gan, data, cfg, 1)
-        if data.device.type == "cuda":
-            torch.cuda.synchronize()
-        return record["steps"] * cfg.batch_size / (time.perf_counter() - start)
-    finally:
-        torch.set_num_threads(before)
+    """gan.train's epoch loop for cfg.steps_per_epoch steps on a fresh GAN; returns images/s."""
+    gan = build_gan(cfg, data.device)
+    start = time.perf_counter()
+    record = train_epoch(gan, data, cfg, 1)
+    if data.device.type == "cuda":
+        torch.cuda.synchronize()
+    return record["steps"] * cfg.batch_size / (time.perf_counter() - start)
 
 
 def load_line() -> str:
@@ -191,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads by default, "
         f"CPU capability {torch.backends.cpu.get_cpu_capability()}, our recipe: {args.recipe}, step: {args.step}, "
-        f"precision: {args.precision}, threads: {args.threads or torch.get_num_threads()}; {load_line()}"
+        f"precision: {args.precision}, "
+        f"threads: {args.threads or 'auto (1 or all, picked every 100 steps)'}; {load_line()}"
     )
     data = normalise(load_mnist(args.data_dir, train=True)[0]).to(device)
     base = dict(steps_per_epoch=args.steps, progress=False, recipe=args.recipe, step=args.step)
@@ -250,11 +246,7 @@ def main(argv: list[str] | None = None) -> int:
                 ours_cfg, epochs=args.full_epochs, data_dir=args.data_dir, out=out, device=str(device),
                 steps_per_epoch=0,
             )  # fmt: skip
-            before = torch.get_num_threads()
-            try:
-                metrics = train(cfg)
-            finally:
-                torch.set_num_threads(before)
+            metrics = train(cfg)
         tutorial_epoch = 60_000 / t_med
         for record in metrics["epochs"]:
             eval_seconds = record.get("eval_seconds", 0.0)

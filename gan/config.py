@@ -87,7 +87,9 @@ class TrainConfig:
         "the fast step's GEMMs: fp32, or bf16 (faster where the CPU has bf16 or AMX; weights stay fp32)",
         PRECISIONS,
     )
-    threads: int = option(0, "torch threads for training (0 = torch's default, one per core)")
+    threads: int = option(
+        0, "torch threads for training (0 = auto: every 100 steps, the faster of one per core and one)"
+    )
     progress: bool = option(True, "show a tqdm bar per epoch")
 
     def resolved(self) -> "TrainConfig":

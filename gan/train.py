@@ -30,6 +30,7 @@ from gan.layout import CARD, CHECKPOINT, METRICS, SAMPLES, epoch_folders, epoch_
 from gan.step import GAN, STEPS, build_gan, epoch_statistics
 
 SAMPLE_GRID = 10  # the fixed latent bank is SAMPLE_GRID x SAMPLE_GRID images
+CORES = torch.get_num_threads()  # torch's default team: one per core, or OMP_NUM_THREADS
 
 __all__ = ["RECIPES", "SAMPLE_GRID", "TrainConfig", "fixed_latents", "main", "parse_args", "train", "train_epoch"]
 
@@ -71,6 +72,30 @@ def epoch_lr(cfg: TrainConfig, epoch: int) -> float:
     return cfg.lr * (1 - (epoch - 1) / cfg.epochs) if cfg.lr_decay == "linear" else cfg.lr
 
 
+class ThreadPicker:
+    """--threads 0 on a CPU with several cores: every `every` steps, time `trial` steps at each thread count
+    in `counts` and train at the fastest until the next trial. On a machine busy with other work one
+    thread can be several times faster than two (an OpenMP team waits for its slowest member at every
+    op); on an idle one all cores win. The count does not change the step's numbers (tests check it)."""
+
+    def __init__(self, counts: tuple[int, ...], every: int = 100, trial: int = 3):
+        self.counts, self.every, self.trial = counts, every, trial
+        self.seconds = [0.0] * len(counts)
+
+    def before(self, step: int) -> None:
+        phase = step % self.every
+        if phase < self.trial * len(self.counts):
+            torch.set_num_threads(self.counts[phase // self.trial])
+
+    def after(self, step: int, seconds: float) -> None:
+        phase = step % self.every
+        if phase < self.trial * len(self.counts):
+            index = phase // self.trial
+            self.seconds[index] = seconds if phase % self.trial == 0 else self.seconds[index] + seconds
+            if phase == self.trial * len(self.counts) - 1:
+                torch.set_num_threads(self.counts[self.seconds.index(min(self.seconds))])
+
+
 def train_epoch(gan: GAN, data: torch.Tensor, cfg: TrainConfig, epoch: int) -> dict[str, float]:
     """Shuffle indices, run every full batch, return the epoch's mean losses and speed."""
     for optimizer in (gan.g_optimizer, gan.d_optimizer):
@@ -83,13 +108,26 @@ def train_epoch(gan: GAN, data: torch.Tensor, cfg: TrainConfig, epoch: int) -> d
     order = torch.randperm(len(data)).to(data.device)
     d_logits = torch.empty(steps, 2 * cfg.batch_size, device=data.device)
     g_logits = torch.empty(steps, cfg.batch_size, device=data.device)
+    threads = torch.get_num_threads()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    auto = cfg.threads == 0 and data.device.type == "cpu" and CORES > 1
+    picker = ThreadPicker((CORES, 1)) if auto else None
     start = time.perf_counter()
     bar = tqdm(range(steps), desc=f"epoch {epoch}/{cfg.epochs}", leave=False, disable=not cfg.progress, file=sys.stderr)
-    for step in bar:
-        real_images = data.index_select(0, order[step * cfg.batch_size : (step + 1) * cfg.batch_size])  # (B, 784)
-        d_step, g_step = train_step(gan, real_images, cfg)
-        d_logits[step] = d_step.view(-1)
-        g_logits[step] = g_step.view(-1)
+    try:
+        for step in bar:
+            if picker is not None:
+                picker.before(step)
+            began = time.perf_counter()
+            real_images = data.index_select(0, order[step * cfg.batch_size : (step + 1) * cfg.batch_size])  # (B, 784)
+            d_step, g_step = train_step(gan, real_images, cfg)
+            d_logits[step] = d_step.view(-1)
+            g_logits[step] = g_step.view(-1)
+            if picker is not None:
+                picker.after(step, time.perf_counter() - began)
+    finally:
+        torch.set_num_threads(threads)  # export and scoring run at the count the epoch started with
     record = epoch_statistics(d_logits, g_logits, gan.targets)
     seconds = time.perf_counter() - start
     record.update(
@@ -275,8 +313,6 @@ def train(cfg: TrainConfig) -> dict:
     """Run (or resume) training; returns the final metrics document."""
     validate(cfg)
     device = pick_device(cfg.device)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     cfg = check_out_folder(cfg)
     out = Path(cfg.out)
     uploader = None  # made first: a bad repo id or missing token fails before anything is written

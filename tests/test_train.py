@@ -19,7 +19,7 @@ from gan.data import write_fake_mnist, write_idx
 from gan.errors import run_cli
 from gan.models import Generator
 from gan.step import adam_step, autograd_step, build_gan, epoch_statistics, fast_step, r1_penalty
-from gan.train import SAMPLE_GRID, epoch_lr, fixed_latents, main, train_epoch
+from gan.train import CORES, SAMPLE_GRID, ThreadPicker, epoch_lr, fixed_latents, main, train_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -351,6 +351,42 @@ def test_fast_step_computes_what_the_autograd_step_computes(flags):
     assert not torch.equal(
         gans[1].generator.linear1.weight, build_gan(cfg, torch.device("cpu")).generator.linear1.weight
     )
+
+
+def test_thread_count_does_not_change_the_weights(tmp_path):
+    """--threads 1, 2 and auto (which switches between them mid-epoch) train the same bits."""
+    runs = [tiny_train(tmp_path / f"threads-{n}", 2, "--threads", str(n)) for n in (1, 2, 0)]
+    assert same_weights(runs[0] / "epoch-002", runs[1] / "epoch-002")
+    assert same_weights(runs[0] / "epoch-002", runs[2] / "epoch-002")
+    assert torch.get_num_threads() == CORES  # the epoch hands the count back
+
+
+def test_thread_picker_trains_at_the_faster_count(monkeypatch):
+    chosen = []
+    monkeypatch.setattr(torch, "set_num_threads", chosen.append)
+    picker = ThreadPicker((2, 1), every=10, trial=2)
+    for step, seconds in enumerate([0.5, 0.5, 0.2, 0.2, 0.1, 0.1]):
+        picker.before(step)
+        picker.after(step, seconds)
+    assert chosen == [2, 2, 1, 1, 1]  # two steps at each count, then the faster one until step 10
+
+
+@pytest.mark.parametrize("recipe", ["tutorial", "stable"])
+def test_bf16_precision_stays_close_to_fp32_and_keeps_fp32_weights(recipe):
+    cfg = dataclasses.replace(TrainConfig(recipe=recipe), batch_size=32).resolved()
+    gans = [build_gan(cfg, torch.device("cpu")) for _ in range(2)]
+    real = torch.rand(32, 784, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    for step in range(3):
+        logits = []
+        for gan, precision in zip(gans, ("fp32", "bf16"), strict=True):
+            torch.manual_seed(step)
+            logits.append(fast_step(gan, real, dataclasses.replace(cfg, precision=precision)))
+        for fast, reference in zip(logits[1], logits[0], strict=True):
+            assert fast.dtype == torch.float32
+            torch.testing.assert_close(fast, reference, rtol=0.05, atol=0.05)  # bf16 keeps 8 bits of mantissa
+    for a, b in zip(gans[0].generator.parameters(), gans[1].generator.parameters(), strict=True):
+        assert b.dtype == torch.float32 and b.grad.dtype == torch.float32
+        torch.testing.assert_close(b, a, rtol=0, atol=2e-3)  # 3 Adam steps of lr 2e-4 each
 
 
 def test_step_autograd_flag_trains_the_same_weights_as_the_fast_step(tmp_path):
