@@ -12,6 +12,7 @@ import argparse
 import logging
 import os
 import shlex
+import signal
 import sys
 from pathlib import Path
 
@@ -130,4 +131,6 @@ demo = build(load(args.weights), live_trainer(args))
 if __name__ == "__main__":
     from demo.ui import launch_options
 
+    # SIGTERM (a Space or a container stopping the app) exits like Ctrl-C: the live run's trainer is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     demo.launch(server_name=args.host, server_port=args.port, share=False, **launch_options())

@@ -15,6 +15,7 @@ Serving: /generate p95 at N clients while the live run trains, against the same 
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -144,6 +145,7 @@ def serving(client, url: str, args: argparse.Namespace, run: str, epoch: int) ->
     stopped = client.predict(api_name="/live_stop")[0]
     stop_s = time.perf_counter() - clock
     stop.set()
+    page.join()
     return {
         "idle": idle,
         "busy": busy,
@@ -211,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"/live_stop answered after {figures['stop_s']:.2f} s: {figures['stopped']}")
             failed |= ratio > 2 or bool(figures["busy"]["errors"] or figures["idle"]["errors"])
     finally:
-        process.terminate()
+        process.send_signal(signal.SIGINT)  # as Ctrl-C: the app stops a live run's trainer on its way out
         process.wait(timeout=30)
     print(f"live runs were written to {live_root}")
     return 1 if failed else 0

@@ -446,6 +446,9 @@ class LiveTrainer:
             if first:
                 run.stop_reason, run.state = reason, "stopping"
         if first:
+            if self.options.nice and hasattr(os, "setpriority"):
+                with contextlib.suppress(OSError):  # back to normal priority to exit quickly (where allowed)
+                    os.setpriority(os.PRIO_PROCESS, process.pid, 0)
             with contextlib.suppress(OSError):
                 process.send_signal(signal.SIGINT)
         try:

@@ -7,7 +7,10 @@ trainer, reject bad settings in one line, and save the run to a fake Hub.
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import gradio as gr
 import httpx
@@ -23,6 +26,7 @@ from demo.runs import load_specs
 from demo.tabs import train
 from demo.ui import build_demo, launch_options
 
+ROOT = Path(__file__).resolve().parent.parent
 FAKE = ("--dataset", "fake", "--fake-size", "400", "--batch-size", "50")  # with the judge: FID, IS, histogram
 LONG = 500  # epochs: more than any test waits for
 SETTINGS = list(vars(LiveSettings(epochs=LONG)).values())
@@ -234,3 +238,39 @@ def test_a_space_page_has_the_sign_in_button(two_runs, live, monkeypatch):
         assert {"/login/huggingface", "/login/callback"} <= routes  # the real sign-in (it needs the Hub to finish)
     finally:
         demo.close()
+
+
+def test_app_py_stops_its_trainer_when_it_is_stopped(two_runs, tmp_path):
+    """`python app.py` with its flags: a live run, then SIGTERM (how a Space or a container stops an app)."""
+    port, root = free_port(), tmp_path / "live"
+    command = [
+        *(sys.executable, "app.py", "--weights", str(two_runs), "--port", str(port), "--live-dir", str(root)),
+        *("--live-max-epochs", str(LONG), "--live-threads", "1", "--live-trainer-args", " ".join(FAKE)),
+    ]
+    app = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 120
+        while not ready(url):
+            assert app.poll() is None and time.monotonic() < deadline, app.stderr.read() if app.poll() else "slow"
+            time.sleep(0.2)
+        client = Client(url, verbose=False, download_files=False)
+        client.predict(*SETTINGS, api_name="/live_start")
+        wait_status(client, lambda s: s["epoch"] >= 1)
+        (meta_path,) = root.glob("live-*.json")
+        pid = json.loads(meta_path.read_text())["pid"]
+        app.send_signal(signal.SIGTERM)
+        app.wait(timeout=60)
+    finally:
+        if app.poll() is None:
+            app.kill()
+    meta = json.loads(meta_path.read_text())
+    assert meta["state"] == "stopped" and meta["message"].startswith("Stopped (the app was shut down)")
+    assert not LiveTrainer._is_our_trainer(pid, root / meta["name"])
+
+
+def ready(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
