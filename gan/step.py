@@ -178,23 +178,22 @@ def fast_step(gan: GAN, real_images: torch.Tensor, cfg: TrainConfig) -> StepLogi
     With cfg.precision "bf16" the GEMMs and activations run in bfloat16 on bf16 copies of the weights;
     the losses' gradients, the weight gradients, Adam and the weights stay fp32. "fp32" casts nothing."""
     batch, dtype = len(real_images), PRECISIONS[cfg.precision]
-    g_params = _linear_params(gan.generator)
-    d_params = _linear_params(gan.discriminator)
-    gw1, gb1, gw2, gb2, gw3, gb3 = (param.to(dtype) for param in g_params)
-    dw1, db1, dw2, db2, dw3, db3 = d_params
+    gw1, gb1, gw2, gb2, gw3, gb3 = g_params = _linear_params(gan.generator)  # fp32, with the .grad buffers
+    dw1, db1, dw2, db2, dw3, db3 = d_params = _linear_params(gan.discriminator)
+    g_w1, g_b1, g_w2, g_b2, g_w3, g_b3 = (param.to(dtype) for param in g_params)  # what G's GEMMs read
     slope = gan.discriminator.leaky_relu.negative_slope
     aten = torch.ops.aten
 
     noise = torch.randn(2 * batch, cfg.latent_dim, device=real_images.device).to(dtype)  # (2B, latent)
-    g_h1 = torch.addmm(gb1, noise, gw1.t()).relu_()  # (2B, hidden)
-    g_h2 = torch.addmm(gb2, g_h1, gw2.t()).relu_()  # (2B, hidden)
+    g_h1 = torch.addmm(g_b1, noise, g_w1.t()).relu_()  # (2B, hidden)
+    g_h2 = torch.addmm(g_b2, g_h1, g_w2.t()).relu_()  # (2B, hidden)
     block = real_images.new_empty(3 * batch, real_images.shape[1], dtype=dtype)  # real, fake for D, fake for G
     block[:batch] = real_images
-    torch.addmm(gb3, g_h2, gw3.t(), out=block[batch:]).tanh_()
+    torch.addmm(g_b3, g_h2, g_w3.t(), out=block[batch:]).tanh_()
 
     # D step on real then fake (2B, 784).
     images = block[: 2 * batch]
-    w1, _, w2, _, w3, _ = d_weights = [param.to(dtype) for param in d_params]
+    w1, _, w2, _, w3, _ = d_weights = [param.to(dtype) for param in d_params]  # fp32: the params themselves
     h1, h2, logits = _d_forward(images, d_weights, slope)  # logits (2B, 1)
     logits = logits.float()
     grad = (torch.sigmoid(logits) - gan.targets["d"]).div_(batch).to(dtype)
@@ -219,14 +218,14 @@ def fast_step(gan: GAN, real_images: torch.Tensor, cfg: TrainConfig) -> StepLogi
     grad = aten.leaky_relu_backward(torch.mm(grad, w3), h2, slope, True)
     grad = aten.leaky_relu_backward(torch.mm(grad, w2), h1, slope, True)
     grad = aten.tanh_backward(torch.mm(grad, w1), fake)  # (B, 784): into G's output layer
-    _mm_into(g_params[4].grad, grad.t(), g_h2)
-    _sum_into(g_params[5].grad, grad)
-    grad = aten.threshold_backward(torch.mm(grad, gw3), g_h2, 0)
-    _mm_into(g_params[2].grad, grad.t(), g_h1)
-    _sum_into(g_params[3].grad, grad)
-    grad = aten.threshold_backward(torch.mm(grad, gw2), g_h1, 0)
-    _mm_into(g_params[0].grad, grad.t(), noise)
-    _sum_into(g_params[1].grad, grad)
+    _mm_into(gw3.grad, grad.t(), g_h2)
+    _sum_into(gb3.grad, grad)
+    grad = aten.threshold_backward(torch.mm(grad, g_w3), g_h2, 0)
+    _mm_into(gw2.grad, grad.t(), g_h1)
+    _sum_into(gb2.grad, grad)
+    grad = aten.threshold_backward(torch.mm(grad, g_w2), g_h1, 0)
+    _mm_into(gw1.grad, grad.t(), noise)
+    _sum_into(gb1.grad, grad)
     adam_step(gan.g_optimizer)
     update_ema(gan, cfg.ema)
     return logits, fake_logits
