@@ -16,6 +16,10 @@ from demo.widgets import launch_options
 __all__ = ["TABS", "build_demo", "examples", "launch_options"]
 
 TABS = [generate, timeline, interpolate, edit, compare, train, digits]
+# Gradio copies every picture it returns into its cache folder; every CACHE_SWEEP_S it deletes the copies older
+# than CACHE_MAX_AGE_S. So the folder holds at most about that long of traffic (a page fetches its pictures at once;
+# ten minutes leaves time for a download button), instead of growing for an hour under load.
+CACHE_SWEEP_S, CACHE_MAX_AGE_S = 120, 600
 RUN_CHOICES_S = 3.0  # an open page asks this often whether live runs joined (or left) the run choices
 
 
@@ -53,7 +57,7 @@ def build_demo(runs: Runs, live: LiveTrainer | None = None) -> gr.Blocks:
     ctx = Context(runs, live)
     tabs = [tab for tab in TABS if tab is not train or live is not None]
     skipped = runs.skipped + [f"{name}/{line}" for name, e in runs.engines.items() for line in e.run.skipped]
-    with gr.Blocks(title="Watch a GAN learn", delete_cache=(1800, 3600)) as demo:
+    with gr.Blocks(title="Watch a GAN learn", delete_cache=(CACHE_SWEEP_S, CACHE_MAX_AGE_S)) as demo:
         gr.Markdown(
             "# Watch a GAN learn to write digits\n"
             "A small MLP GAN (the classic PyTorch tutorial's) trained on MNIST and saved after every epoch. "
