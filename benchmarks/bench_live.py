@@ -4,7 +4,7 @@
     python -m benchmarks.bench_live --data-dir ../shared/data --only digits --threads 1
     python -m benchmarks.bench_live --data-dir ../shared/data --only serving --clients 20 --requests 10
 
-Both run `python app.py` (the stable preset, the trainer as its child process) and drive it with gradio_client.
+Both run `python app.py` (the trainer as its child process; --preset stable or fast) and drive it with gradio_client.
 What it prints also goes to benchmarks/results/bench_live.txt.
 
 Time to digits: from sending /live_start to the first /live_status answer whose last epoch the trainer's judge
@@ -29,12 +29,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from benchmarks.bench_app import free_port, results_file, run_clients  # noqa: E402
+from demo.live import PRESETS, preset  # noqa: E402
 from demo.tabs.train import TICK_S  # noqa: E402
 from gan.milestones import DIGIT_SHARE  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DIGITS_IS = 5.0  # with all ten digits at >= DIGIT_SHARE each: "real digits on screen"
-STABLE = ["stable", 2e-4, 0.5, 0.999, 0.0, 1.0, 0]  # /live_start's settings but epochs: the stable preset, seed 0
 
 
 def start_app(port: int, weights: str, live_root: Path, args: argparse.Namespace) -> subprocess.Popen:
@@ -71,11 +71,16 @@ def load_line() -> str:
     return f"load average {one:.2f} (1 min) / {five:.2f} (5 min) on {os.cpu_count()} cores"
 
 
-def time_to_digits(client, epochs: int) -> dict:
-    """Start the stable preset and poll its status until the judge sees real digits (or the run ends)."""
+def settings(name: str, epochs: int) -> list:
+    """/live_start's arguments for a preset (seed 0)."""
+    return list(vars(preset(name, epochs=epochs)).values())
+
+
+def time_to_digits(client, name: str, epochs: int) -> dict:
+    """Start a preset and poll its status until the judge sees real digits (or the run ends)."""
     before = load_line()
     start = time.perf_counter()
-    client.predict(*STABLE, epochs, api_name="/live_start")
+    client.predict(*settings(name, epochs), api_name="/live_start")
     first_epoch, seen, summary = None, 0, {}
     while True:
         summary = client.predict(api_name="/live_status")[0]
@@ -136,7 +141,7 @@ def serving(client, url: str, args: argparse.Namespace, run: str, epoch: int) ->
     page = threading.Thread(target=watcher, args=(url, stop), daemon=True)
     page.start()
     idle = generate_load(url, args.clients, args.requests, run, epoch)
-    client.predict(*STABLE, args.epochs, api_name="/live_start")
+    client.predict(*settings(args.preset, args.epochs), api_name="/live_start")
     while client.predict(api_name="/live_status")[0]["epoch"] < 1:  # the trainer in its loop, past start-up
         time.sleep(0.2)
     busy = generate_load(url, args.clients, args.requests, run, epoch)
@@ -161,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default="data", help="MNIST for the trainer (default data)")
     parser.add_argument("--weights", default="weights/tutorial", help="the run /generate draws from")
     parser.add_argument("--only", choices=("digits", "serving"), help="one of the two measurements")
+    parser.add_argument("--preset", default="stable", choices=tuple(PRESETS), help="the Train tab's preset")
     parser.add_argument("--epochs", type=int, default=30, help="epochs of each live run (and the app's cap)")
     parser.add_argument("--threads", type=int, default=2, help="the trainer's threads (app.py --live-threads)")
     parser.add_argument("--nice", type=int, default=10, help="the trainer's niceness (app.py --live-nice)")
@@ -182,8 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         client = Client(url, verbose=False, download_files=False)
         if args.only in (None, "digits"):
-            print("time to digits (stable preset, from the /live_start request, start-up included):")
-            found = time_to_digits(client, args.epochs)
+            print(f"time to digits ({args.preset} preset, from the /live_start request, start-up included):")
+            found = time_to_digits(client, args.preset, args.epochs)
             if found["seconds"] is None:
                 print(f"  not reached in {found['epoch']} epochs")
                 failed = True

@@ -54,33 +54,49 @@ SCORES = ("fid", "inception_score", "digits_present", "class_histogram")  # the 
 TAIL_LINES = 20  # the trainer's last lines of stdout / stderr kept in memory (all of it goes to the log file)
 
 
+# The presets a visitor starts from: the trainer's two recipes, and "fast": the stable recipe (R1, Adam beta1
+# 0.5) with twice its learning rate and a 100-step EMA instead of a 1000-step one, tuned for a live run's start.
+# Measured (README): all ten digits at >= 2% with IS >= 5 after 5 epochs, against 10 for stable.
+PRESETS = {
+    "tutorial": {"lr": 2e-4, **RECIPES["tutorial"]},
+    "stable": {"lr": 2e-4, **RECIPES["stable"]},
+    "fast": {"lr": 4e-4, **RECIPES["stable"], "ema": 0.99},
+}
+TRAINER_RECIPE = {"tutorial": "tutorial", "stable": "stable", "fast": "stable"}  # each preset's --recipe
+
+
 @dataclass(frozen=True)
 class LiveSettings:
-    """What a visitor chooses for a live run; the defaults are the stable preset."""
+    """What a visitor chooses for a live run; the defaults are the fast preset."""
 
-    recipe: str = "stable"
-    lr: float = 2e-4
-    beta1: float = RECIPES["stable"]["beta1"]
-    ema: float = RECIPES["stable"]["ema"]
-    label_smoothing: float = RECIPES["stable"]["label_smoothing"]
-    r1: float = RECIPES["stable"]["r1"]
+    recipe: str = "fast"  # a preset's name: tutorial, stable or fast
+    lr: float = PRESETS["fast"]["lr"]
+    beta1: float = PRESETS["fast"]["beta1"]
+    ema: float = PRESETS["fast"]["ema"]
+    label_smoothing: float = PRESETS["fast"]["label_smoothing"]
+    r1: float = PRESETS["fast"]["r1"]
     seed: int = 0
     epochs: int = 12
 
     def trainer_args(self) -> list[str]:
-        """The trainer's flags for these settings (the recipe's lr decay comes from --recipe)."""
+        """The trainer's flags for these settings (every setting explicit; lr decay is none in each preset)."""
         return [
-            *("--recipe", self.recipe, "--lr", repr(self.lr), "--beta1", repr(self.beta1)),
+            *("--recipe", TRAINER_RECIPE[self.recipe], "--lr", repr(self.lr), "--beta1", repr(self.beta1)),
             *("--ema", repr(self.ema), "--label-smoothing", repr(self.label_smoothing), "--r1", repr(self.r1)),
             *("--seed", str(self.seed), "--epochs", str(self.epochs)),
         ]
 
+    def describe(self) -> str:
+        """'fast', or 'stable, changed' when a setting differs from the preset's."""
+        values = PRESETS[self.recipe]
+        same = all(getattr(self, name) == values[name] for name in BOUNDS)
+        return self.recipe if same else f"{self.recipe}, changed"
+
 
 def preset(recipe: str, **changes) -> LiveSettings:
-    """The settings of a named recipe (tutorial or stable), with `changes`."""
-    values = RECIPES[choice(recipe, "recipe", tuple(RECIPES))]
-    fields = {name: values[name] for name in ("beta1", "ema", "label_smoothing", "r1")}
-    return replace(LiveSettings(recipe=recipe, **fields), **changes)
+    """The settings of a preset (tutorial, stable or fast), with `changes`."""
+    values = PRESETS[choice(recipe, "recipe", tuple(PRESETS))]
+    return replace(LiveSettings(recipe=recipe, **{name: values[name] for name in BOUNDS}), **changes)
 
 
 def check_settings(
@@ -100,7 +116,7 @@ def check_settings(
         for name, value in zip(BOUNDS, (lr, beta1, ema, label_smoothing, r1), strict=True)
     }
     return LiveSettings(
-        recipe=choice(recipe, "recipe", tuple(RECIPES)),
+        recipe=choice(recipe, "recipe", tuple(PRESETS)),
         seed=whole_number(seed, "seed", 0, SEED_MAX),
         epochs=whole_number(epochs, "epochs", 1, max_epochs),
         **numbers,
@@ -362,7 +378,10 @@ class LiveTrainer:
             done = self._finished_epochs(folder)
             if not done:
                 continue
-            recipe = (meta.get("settings") or {}).get("recipe", "?")
+            try:
+                recipe = LiveSettings(**meta["settings"]).describe()
+            except (KeyError, TypeError, ValueError):
+                recipe = "?"
             training = ", training" if name == current else ""
             found[name] = (folder, f"{name} ({recipe}{training}, {done} epoch{'s' if done > 1 else ''})")
         return found

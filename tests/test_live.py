@@ -57,7 +57,7 @@ def epochs_reached(trainer: LiveTrainer, count: int):
 
 @pytest.fixture
 def trainer(tmp_path):
-    live = LiveTrainer(options(tmp_path / "live"))
+    live = LiveTrainer(options(tmp_path / "live", stop_grace_s=30))  # a busy machine may be slow to stop
     yield live
     live.close()
 
@@ -65,7 +65,7 @@ def trainer(tmp_path):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"recipe": "fancy"}, "recipe must be one of 'tutorial', 'stable'"),
+        ({"recipe": "fancy"}, "recipe must be one of 'tutorial', 'stable', 'fast'"),
         ({"lr": float("nan")}, "lr must be a number from 1e-05 to 0.01; got nan"),
         ({"lr": 0.5}, "lr must be a number from 1e-05 to 0.01; got 0.5"),
         ({"beta1": True}, "beta1 must be a number"),
@@ -85,11 +85,15 @@ def test_settings_out_of_range_get_one_line(change, message):
 
 
 def test_presets_and_trainer_flags():
-    assert preset("tutorial") == LiveSettings(recipe="tutorial", beta1=0.9, ema=0.0, label_smoothing=0.0, r1=0.0)
-    assert preset("stable", seed=3) == LiveSettings(seed=3)
+    tutorial = LiveSettings(recipe="tutorial", lr=2e-4, beta1=0.9, ema=0.0, label_smoothing=0.0, r1=0.0)
+    assert preset("tutorial") == tutorial
+    assert preset("stable") == LiveSettings(recipe="stable", lr=2e-4, ema=0.999)
+    assert preset("fast", seed=3) == LiveSettings(seed=3)  # the default: stable, 2x the lr, a shorter EMA
     assert check_settings(**vars(LiveSettings()), max_epochs=20) == LiveSettings()
     args = LiveSettings(lr=1e-3, epochs=7).trainer_args()
     assert args[args.index("--lr") + 1] == "0.001" and args[args.index("--epochs") + 1] == "7"
+    assert args[args.index("--recipe") + 1] == "stable" and args[args.index("--ema") + 1] == "0.99"
+    assert LiveSettings().describe() == "fast" and LiveSettings(lr=1e-3).describe() == "fast, changed"
 
 
 def test_start_watch_stop_keeps_the_finished_epochs(trainer):
@@ -104,11 +108,9 @@ def test_start_watch_stop_keeps_the_finished_epochs(trainer):
     assert status.state == "training" and status.grid is not None and status.images_per_sec > 0
     assert status.eta_s is not None and status.eta_s > 0 and [r["epoch"] for r in status.records][:2] == [1, 2]
     assert f"Training: epoch {status.epoch} of {LONG} done." == status.message
-    clock = time.monotonic()
     stopped = trainer.stop()
-    took = time.monotonic() - clock
     assert stopped.state == "stopped", stopped.message
-    assert took < trainer.options.stop_grace_s  # SIGINT was enough; no SIGKILL needed
+    assert trainer._run.returncode == 130  # the trainer's own Ctrl-C exit: SIGINT was enough, no SIGKILL
     assert stopped.message.startswith("Stopped (Stop pressed) after") and f"epochs 1-{stopped.epoch} are kept" in (
         stopped.message
     )
@@ -120,7 +122,7 @@ def test_start_watch_stop_keeps_the_finished_epochs(trainer):
     with pytest.raises(InputError, match="Nothing is training: press Start"):
         trainer.stop()
     folder, label = trainer.runs()[stopped.name]
-    assert folder == stopped.folder and label == f"{stopped.name} (stable, {stopped.epoch} epochs)"
+    assert folder == stopped.folder and label == f"{stopped.name} (fast, {stopped.epoch} epochs)"
 
 
 def test_a_run_that_ends_by_itself_is_finished(trainer):

@@ -43,7 +43,9 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory) -> LiveTrainer:
     trainer = LiveTrainer(
-        LiveOptions(root=tmp_path_factory.mktemp("live"), max_epochs=LONG, trainer_args=FAKE, threads=1)
+        LiveOptions(
+            root=tmp_path_factory.mktemp("live"), max_epochs=LONG, trainer_args=FAKE, threads=1, stop_grace_s=30
+        )
     )
     yield trainer
     trainer.close()
@@ -89,7 +91,7 @@ def test_the_api_lists_the_live_endpoints(client):
     assert [p["parameter_name"] for p in endpoints["/live_push"]["parameters"]] == ["repo_id"]  # no token field
 
 
-def test_start_watch_two_epochs_refuse_a_second_start_then_stop(idle):
+def test_start_watch_two_epochs_refuse_a_second_start_then_stop(idle, live):
     client = idle
     summary = client.predict(*SETTINGS, api_name="/live_start")[0]
     assert summary["state"] == "starting" and summary["run"].startswith("live-")
@@ -109,9 +111,8 @@ def test_start_watch_two_epochs_refuse_a_second_start_then_stop(idle):
     assert first.shape == second.shape == (10 * 30 * 2 + 4, 10 * 30 * 2 + 4)  # 10x10 bank, 28 px tiles, scale 2
     with pytest.raises(AppError, match=r"A live run is already training .*The trainer is free in"):
         client.predict(*SETTINGS, api_name="/live_start")
-    clock = time.monotonic()
     stopped, cards, *_ = client.predict(api_name="/live_stop")
-    assert time.monotonic() - clock < 3  # SIGINT is enough; the trainer keeps its finished epochs
+    assert live._run.returncode == 130  # SIGINT was enough (the trainer's Ctrl-C exit); no SIGKILL
     assert stopped["state"] == "stopped" and f"epochs 1-{stopped['epoch']} are kept" in stopped["message"]
     assert f"listed in the other tabs as {stopped['run']}" in cards
     with pytest.raises(AppError, match="Nothing is training: press Start"):
@@ -133,7 +134,7 @@ def test_every_run_choice_on_the_page_lists_the_live_run(idle, live):
     assert len(dropdowns) >= 6  # Generate, Timeline (run and second run), Interpolate, Edit, Compare A and B
     for update in dropdowns:
         labels = {value: label for label, value in update["choices"]}
-        assert labels[name].startswith(f"{name} (stable, ") and labels[name].endswith(" epochs)")
+        assert labels[name].startswith(f"{name} (fast, ") and labels[name].endswith(" epochs)")
 
 
 def test_kill_9_of_the_trainer_is_reported_and_the_app_keeps_serving(idle, live):
@@ -152,7 +153,7 @@ def test_kill_9_of_the_trainer_is_reported_and_the_app_keeps_serving(idle, live)
 @pytest.mark.parametrize(
     ("position", "value", "message"),
     [
-        (0, "fancy", "recipe must be one of 'tutorial', 'stable'"),
+        (0, "fancy", "recipe must be one of 'tutorial', 'stable', 'fast'"),
         (1, 0.5, "lr must be a number from 1e-05 to 0.01; got 0.5"),
         (2, -1, "beta1 must be a number from 0 to 0.99"),
         (6, 2.5, "seed must be a whole number"),

@@ -1,7 +1,7 @@
 """The Train tab in a real browser: Start, two epochs drawn on the page, Stop; the live run in the Generate tab.
 
-Generated digits by default (quick). LIVE_DATA_DIR=../shared/data trains the stable preset on MNIST instead:
-that is how docs/app-train.png is made (SCREENSHOT_DIR=docs, then keep the 1280 px picture).
+Generated digits by default (quick). LIVE_DATA_DIR=../shared/data trains the default preset (fast start) on MNIST
+instead: that is how docs/app-train.png is made (SCREENSHOT_DIR=docs, then keep the 1280 px picture).
 Screenshots go under the test's tmp dir, to artifacts/ (git-ignored) and to SCREENSHOT_DIR when it is set.
 """
 
@@ -78,4 +78,4 @@ def test_train_tab_draws_each_epoch_then_stops(app_url, browser, live, tmp_path,
     page.get_by_role("tab", name="Generate").click()  # the run is now one of the runs to draw from
     dropdown = page.locator("#tab-generate input[role=listbox], #tab-generate input").first
     dropdown.click()
-    page.get_by_role("option", name=re.compile(rf"^{name} \(stable, \d+ epochs\)$")).wait_for(timeout=10_000)
+    page.get_by_role("option", name=re.compile(rf"^{name} \(fast, \d+ epochs\)$")).wait_for(timeout=10_000)
