@@ -73,27 +73,41 @@ def epoch_lr(cfg: TrainConfig, epoch: int) -> float:
 
 
 class ThreadPicker:
-    """--threads 0 on a CPU with several cores: every `every` steps, time `trial` steps at each thread count
-    in `counts` and train at the fastest until the next trial. On a machine busy with other work one
-    thread can be several times faster than two (an OpenMP team waits for its slowest member at every
-    op); on an idle one all cores win. The count does not change the step's numbers (tests check it)."""
+    """--threads 0 on a CPU with several cores: time up to `trial` steps at each thread count in `counts`,
+    then train at the fastest until the next trial. On a machine busy with other work one thread can be
+    several times faster than two (an OpenMP team waits for its slowest member at every op); on an idle
+    one all cores win. A count is dropped from a trial as soon as it is slower than the best so far, and
+    while the choice holds the trials grow rarer (every `every` steps, doubling up to 8x), so a losing
+    count costs about a step per trial. The count does not change the step's numbers (tests check it)."""
 
     def __init__(self, counts: tuple[int, ...], every: int = 100, trial: int = 3):
         self.counts, self.every, self.trial = counts, every, trial
-        self.seconds = [0.0] * len(counts)
+        self.interval, self.next_trial, self.choice = every, 0, None
+        self.pending, self.per_step, self.count = [], {}, None
 
     def before(self, step: int) -> None:
-        phase = step % self.every
-        if phase < self.trial * len(self.counts):
-            torch.set_num_threads(self.counts[phase // self.trial])
+        if step == self.next_trial:
+            self.pending, self.per_step = list(self.counts), {}
+            self._time_next()
 
     def after(self, step: int, seconds: float) -> None:
-        phase = step % self.every
-        if phase < self.trial * len(self.counts):
-            index = phase // self.trial
-            self.seconds[index] = seconds if phase % self.trial == 0 else self.seconds[index] + seconds
-            if phase == self.trial * len(self.counts) - 1:
-                torch.set_num_threads(self.counts[self.seconds.index(min(self.seconds))])
+        if self.count is None:
+            return
+        self.steps, self.seconds = self.steps + 1, self.seconds + seconds
+        best = min(self.per_step.values(), default=float("inf"))
+        if self.steps == self.trial or self.seconds > best * self.trial:
+            self.per_step[self.count] = self.seconds / self.steps
+            self._time_next(step + 1)
+
+    def _time_next(self, step: int = 0) -> None:
+        if self.pending:
+            self.count, self.steps, self.seconds = self.pending.pop(0), 0, 0.0
+            torch.set_num_threads(self.count)
+            return
+        choice = min(self.per_step, key=self.per_step.get)
+        self.interval = min(2 * self.interval, 8 * self.every) if choice == self.choice else self.every
+        self.count, self.choice, self.next_trial = None, choice, step + self.interval
+        torch.set_num_threads(choice)
 
 
 def train_epoch(gan: GAN, data: torch.Tensor, cfg: TrainConfig, epoch: int) -> dict[str, float]:
@@ -112,7 +126,7 @@ def train_epoch(gan: GAN, data: torch.Tensor, cfg: TrainConfig, epoch: int) -> d
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     auto = cfg.threads == 0 and data.device.type == "cpu" and CORES > 1
-    picker = ThreadPicker((CORES, 1)) if auto else None
+    picker = ThreadPicker((1, CORES)) if auto else None
     start = time.perf_counter()
     bar = tqdm(range(steps), desc=f"epoch {epoch}/{cfg.epochs}", leave=False, disable=not cfg.progress, file=sys.stderr)
     try:

@@ -362,13 +362,20 @@ def test_thread_count_does_not_change_the_weights(tmp_path):
 
 
 def test_thread_picker_trains_at_the_faster_count(monkeypatch):
-    chosen = []
-    monkeypatch.setattr(torch, "set_num_threads", chosen.append)
-    picker = ThreadPicker((2, 1), every=10, trial=2)
-    for step, seconds in enumerate([0.5, 0.5, 0.2, 0.2, 0.1, 0.1]):
+    current = []
+    monkeypatch.setattr(torch, "set_num_threads", current.append)
+    picker = ThreadPicker((1, 2), every=10, trial=2)
+    seconds, threads_at = {1: 0.2, 2: 0.1}, []
+    for step in range(60):
         picker.before(step)
-        picker.after(step, seconds)
-    assert chosen == [2, 2, 1, 1, 1]  # two steps at each count, then the faster one until step 10
+        threads_at.append(current[-1])
+        picker.after(step, seconds[current[-1]])
+        if step == 29:
+            seconds = {1: 0.2, 2: 1.0}  # another job takes a core
+    assert threads_at[:18] == [1, 1, 2, 2] + [2] * 10 + [1, 1, 2, 2]  # trials at 0 and 14: two threads win
+    assert threads_at[18:38] == [2] * 20  # the same choice twice: the next trial 20 steps on, not 10
+    assert threads_at[38:54] == [1, 1, 2] + [1] * 10 + [1, 1, 2]  # two threads now lose, timed one step only
+    assert threads_at[54:] == [1] * 6
 
 
 @pytest.mark.parametrize("recipe", ["tutorial", "stable"])
