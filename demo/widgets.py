@@ -62,10 +62,17 @@ def theme() -> gr.themes.Base:
     )
 
 
+SESSIONS = 500  # sessions whose state Gradio keeps (least recently used first out)
+
+
 def launch_options() -> dict:
-    """Keyword arguments for demo.launch() that belong to the look (Gradio 6 takes them there)."""
+    """Keyword arguments for demo.launch(): the look (Gradio 6 takes it there) and the memory bound."""
     # No run history: every slider step is a run, and the browser would keep them all.
-    return {"theme": theme(), "css": CSS, "run_history": False, "footer_links": ["api", "gradio", "settings"]}
+    look = {"theme": theme(), "css": CSS, "run_history": False, "footer_links": ["api", "gradio", "settings"]}
+    # Gradio keeps a copy of every component's config per session (a page, or each call of the REST API), about
+    # 0.4 MB here, for its 10,000 most recent sessions: up to 4 GB. The app keeps almost no per-session state
+    # (only which of Edit's two pictures shows), so it keeps the last SESSIONS and memory levels off.
+    return {**look, "state_session_capacity": SESSIONS}
 
 
 def run_doc(ctx: Context, name: str = "run") -> str:

@@ -1,0 +1,116 @@
+"""Memory soak of the app: many mixed valid requests over every endpoint, RSS and cache size as it goes.
+
+    python -m benchmarks.soak_app                        # 20,000 requests, a report every 2,000
+    python -m benchmarks.soak_app --requests 6000 --every 1000
+
+Starts `python app.py` on weights/ with its own Gradio cache folder (GRADIO_TEMP_DIR), sends requests
+from 8 REST clients (POST /gradio_api/call/NAME, then the result stream), each request one endpoint's
+valid example arguments from the tab modules with its seeds, epochs and t varied, so caches see many
+keys. Every `--every` requests it prints the server's RSS and the size and file count of the cache
+folder. Goal (after the first report): RSS grows by at most 50 MB in all, the cache folder stays bounded.
+What it prints also goes to benchmarks/results/soak_app.txt. Exit status 1 on any failed request.
+"""
+
+import argparse
+import os
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from benchmarks.bench_app import free_port, results_file, start_app
+from benchmarks.stress_app import probe_facts, rest_call, rss_mb
+from demo.context import Facts
+from demo.ui import examples
+
+# Endpoints left out: they start, stop or upload a live training run rather than draw something.
+SKIPPED = {"live_start", "live_stop", "live_push"}
+CLIENTS = 8
+
+
+def varied(name: str, args: dict, i: int, facts: Facts) -> list:
+    """Endpoint `name`'s example arguments with request i's seeds, epoch and t."""
+    out = dict(args)
+    for key, value in args.items():
+        if "seed" in key and isinstance(value, int) and not isinstance(value, bool):
+            out[key] = (i * 7919 + len(key)) % 100_000
+        elif key == "epoch":
+            out[key] = facts.first + (i * 37) % max(facts.last - facts.first + 1, 1)
+        elif key == "t":
+            out[key] = (i % 21) / 20
+    return list(out.values())
+
+
+def folder_size(folder: Path) -> tuple[float, int]:
+    """(MB, file count) of everything under `folder`."""
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    total = 0
+    for path in files:
+        try:
+            total += path.stat().st_size
+        except OSError:  # deleted by Gradio's cache cleaner while we counted
+            pass
+    return total / 1e6, len(files)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--weights", default="weights", help="run folder or folder of runs (default weights/)")
+    parser.add_argument("--requests", type=int, default=20_000, help="valid requests in all")
+    parser.add_argument("--every", type=int, default=2_000, help="report RSS and cache size every N requests")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="only these endpoints (API names without /)")
+    args = parser.parse_args(argv)
+    cache = Path(tempfile.mkdtemp(prefix="gan-soak-cache-"))
+    # Inherited by the app: Gradio's cache folder and the app's own temp files (GIFs) are ours to measure.
+    os.environ["GRADIO_TEMP_DIR"] = os.environ["TMPDIR"] = str(cache)
+    process, ready = start_app(Path(args.weights), free_port())
+    url = f"http://127.0.0.1:{process.args[-1]}/"
+    print(f"app ready after {ready:.1f} s; cache folder {cache}")
+    failures = 0
+    try:
+        facts = probe_facts(url)
+        calls = [(n, ex) for n, ex in examples(facts).items() if n not in SKIPPED and (not args.only or n in args.only)]
+        print(f"endpoints: {', '.join('/' + name for name, _ in calls)}")
+        reports = []
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+            clients = [httpx.Client(timeout=120) for _ in range(CLIENTS)]
+            for block_start in range(0, args.requests, args.every):
+                block = range(block_start, min(block_start + args.every, args.requests))
+
+                def send(i: int) -> bool:
+                    name, ex = calls[i % len(calls)]
+                    try:
+                        return rest_call(clients[i % CLIENTS], url, f"/{name}", varied(name, ex, i, facts))
+                    except httpx.HTTPError:
+                        return False
+
+                failures += sum(not ok for ok in pool.map(send, block))
+                mb, files = folder_size(cache)
+                rss = rss_mb(process)
+                reports.append(rss)
+                print(
+                    f"{block.stop:6d} requests  {time.perf_counter() - start:7.0f} s  RSS {rss:7.1f} MB  "
+                    f"cache {mb:7.1f} MB in {files} files  failed so far {failures}",
+                    flush=True,
+                )
+            for client in clients:
+                client.close()
+        if len(reports) > 1:
+            growth = reports[-1] - reports[0]
+            print(
+                f"RSS after the first {args.every}: {reports[0]:.1f} MB; at the end {reports[-1]:.1f} MB "
+                f"({growth:+.1f} MB; peak {max(reports):.1f} MB); goal: at most +50 MB"
+            )
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    with results_file("soak_app"):
+        status = main()
+    raise SystemExit(status)
