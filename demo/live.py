@@ -157,6 +157,7 @@ class LiveRun:
     stdout: deque = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
     stderr: deque = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
     done: threading.Event = field(default_factory=threading.Event)  # set once the process has ended
+    interrupted: threading.Event = field(default_factory=threading.Event)  # the trainer said it was interrupted
 
     def meta(self) -> dict:
         keys = ("name", "started", "state", "message", "ended", "pid", "returncode", "stop_reason")
@@ -455,8 +456,10 @@ class LiveTrainer:
         return self.status(watched=False)
 
     def stop(self, reason: str = "Stop pressed") -> LiveStatus:
-        """Stop the live run (SIGINT, then SIGKILL after the grace period); finished epochs stay.
-        InputError when nothing is training."""
+        """Stop the live run; its finished epochs stay. SIGINT, and the run counts as stopped as soon as the
+        trainer says it was interrupted (at once: it trains no further), while its interpreter winds down in
+        the background; SIGKILL if it neither says so nor ends within the grace period. InputError when
+        nothing is training."""
         with self._lock:
             run, process = self._run, self._process
             if run is None or process is None or run.state not in RUNNING:
@@ -470,16 +473,33 @@ class LiveTrainer:
                     os.setpriority(os.PRIO_PROCESS, process.pid, 0)
             with contextlib.suppress(OSError):
                 process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=self.options.stop_grace_s)
-        except subprocess.TimeoutExpired:
+        deadline = time.monotonic() + self.options.stop_grace_s
+        while process.poll() is None and not run.interrupted.is_set() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if process.poll() is None and not run.interrupted.is_set():
             log.warning(
                 "live run %s did not stop within %.1f s of SIGINT; killing it", run.name, self.options.stop_grace_s
             )
             with contextlib.suppress(OSError):
                 process.kill()
-        run.done.wait(timeout=self.options.stop_grace_s + 5)
+            run.done.wait(timeout=5)
+        with self._lock:
+            if not run.done.is_set() and run.state == "stopping":  # interrupted; the process is still ending
+                run.ended = time.time()
+                run.state, run.message = self._ending(run, 130)
+                write_json(self._meta_path(run.name), run.meta())
+        if first and not run.done.is_set():
+            threading.Thread(target=self._reap, args=(run, process), daemon=True).start()
         return self.status(watched=False)
+
+    def _reap(self, run: LiveRun, process: subprocess.Popen) -> None:
+        """SIGKILL a trainer that was interrupted but has not ended within the grace period."""
+        if not run.done.wait(timeout=self.options.stop_grace_s):
+            log.warning(
+                "live run %s did not end within %.1f s of stopping; killing it", run.name, self.options.stop_grace_s
+            )
+            with contextlib.suppress(OSError):
+                process.kill()
 
     def status(self, watched: bool = True) -> LiveStatus:
         """The live run now (a visitor asking counts as watching: it keeps the run from idling out)."""
@@ -538,6 +558,8 @@ class LiveTrainer:
             match = re.match(r"epoch\s+(\d+)\s", line)
             if match and tail is run.stdout:
                 run.epoch_times[int(match.group(1))] = time.time()
+            if tail is run.stderr and line.startswith("interrupted during epoch"):  # gan.train's Ctrl-C line
+                run.interrupted.set()
             if log_file is not None:
                 with contextlib.suppress(OSError, ValueError):
                     log_file.write(line + "\n")
@@ -572,10 +594,11 @@ class LiveTrainer:
             with contextlib.suppress(OSError):
                 log_file.close()
         with self._lock:
-            run.returncode, run.ended = returncode, time.time()
+            run.returncode, run.ended = returncode, run.ended if run.state == "stopped" else time.time()
             run.state, run.message = self._ending(run, returncode)
             write_json(self._meta_path(run.name), run.meta())
-            self._process = None
+            if self._process is process:  # (a new run may already have started after a Stop)
+                self._process = None
             self._cleanup()
         run.done.set()
         log.info("live run %s ended (exit code %s): %s", run.name, returncode, run.message)
@@ -605,6 +628,12 @@ class LiveTrainer:
         return "crashed", f"The trainer {what} during epoch {done + 1}; {kept}. The app keeps serving."
 
     def close(self) -> None:
-        """Stop a live run before the app exits (its finished epochs stay)."""
+        """Stop a live run before the app exits (its finished epochs stay), and wait for the trainer to end."""
+        process = self._process
         with contextlib.suppress(InputError):
             self.stop("the app was shut down")
+        if process is not None:
+            try:
+                process.wait(timeout=self.options.stop_grace_s)
+            except subprocess.TimeoutExpired:
+                process.kill()
