@@ -98,8 +98,17 @@ def replay_rate(calls: list, threads: int, seconds: float = 0.25, repeats: int =
     return best
 
 
-def tutorial_loop(data_dir: str, steps: int, device: torch.device) -> float:
-    """The tutorial's training loop, verbatim in substance; returns images/s."""
+def tutorial_loop(data_dir: str, steps: int, device: torch.device, threads: int = 0) -> float:
+    """The tutorial's training loop, verbatim in substance, at `threads` (0: torch's default); returns images/s."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads or before)
+    try:
+        return _tutorial_loop(data_dir, steps, device)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _tutorial_loop(data_dir: str, steps: int, device: torch.device) -> float:
     from torchvision import datasets, transforms
 
     batch_size, latent_size = 100, 100
@@ -177,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", default="fp32", choices=PRECISIONS, help="our fast step's GEMMs")
     parser.add_argument("--threads", type=int, default=TrainConfig.threads, help="our trainer's threads (0 = torch's)")
     parser.add_argument(
+        "--tutorial-threads", type=int, default=0, help="the tutorial's threads (default 0: torch's, as written)"
+    )
+    parser.add_argument(
         "--variant", type=variant, action="append", default=[], help="also time ours with these TrainConfig changes"
     )
     parser.add_argument("--full-epochs", type=int, default=3, help="whole gan.train epochs to time (0 = skip)")
@@ -186,8 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads by default, "
         f"CPU capability {torch.backends.cpu.get_cpu_capability()}, our recipe: {args.recipe}, step: {args.step}, "
-        f"precision: {args.precision}, "
-        f"threads: {args.threads or 'auto (1 or all, picked every 100 steps)'}; {load_line()}"
+        f"precision: {args.precision}, tutorial threads: {args.tutorial_threads or torch.get_num_threads()}, "
+        f"threads: {args.threads or 'auto (the faster of 1 and all, timed every 100-800 steps)'}; {load_line()}"
     )
     data = normalise(load_mnist(args.data_dir, train=True)[0]).to(device)
     base = dict(steps_per_epoch=args.steps, progress=False, recipe=args.recipe, step=args.step)
@@ -209,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     for round_ in range(args.rounds):
         rates = {n: replay_rate(calls, n) for n in peak_threads} if device.type == "cpu" else {1: float("nan")}
         peaks.append(max(rates.values()))
-        tutorial.append(tutorial_loop(args.data_dir, args.steps, device))
+        tutorial.append(tutorial_loop(args.data_dir, args.steps, device, args.tutorial_threads))
         ours.append(our_loop(data, ours_cfg))
         line = (
             f"round {round_ + 1}: peak {peaks[-1]:.0f} GFLOP/s ("

@@ -78,7 +78,8 @@ class ThreadPicker:
     several times faster than two (an OpenMP team waits for its slowest member at every op); on an idle
     one all cores win. A count is dropped from a trial as soon as it is slower than the best so far, and
     while the choice holds the trials grow rarer (every `every` steps, doubling up to 8x), so a losing
-    count costs about a step per trial. The count does not change the step's numbers (tests check it)."""
+    count costs about a step per trial; a step 4x slower than its trial found starts a new trial at once.
+    The count does not change the step's numbers (tests check it)."""
 
     def __init__(self, counts: tuple[int, ...], every: int = 100, trial: int = 3):
         self.counts, self.every, self.trial = counts, every, trial
@@ -92,6 +93,8 @@ class ThreadPicker:
 
     def after(self, step: int, seconds: float) -> None:
         if self.count is None:
+            if seconds > 4 * self.per_step[self.choice]:  # the load changed: try again from the next step
+                self.interval, self.next_trial = self.every, step + 1
             return
         self.steps, self.seconds = self.steps + 1, self.seconds + seconds
         best = min(self.per_step.values(), default=float("inf"))

@@ -373,9 +373,24 @@ def test_thread_picker_trains_at_the_faster_count(monkeypatch):
         if step == 29:
             seconds = {1: 0.2, 2: 1.0}  # another job takes a core
     assert threads_at[:18] == [1, 1, 2, 2] + [2] * 10 + [1, 1, 2, 2]  # trials at 0 and 14: two threads win
-    assert threads_at[18:38] == [2] * 20  # the same choice twice: the next trial 20 steps on, not 10
-    assert threads_at[38:54] == [1, 1, 2] + [1] * 10 + [1, 1, 2]  # two threads now lose, timed one step only
-    assert threads_at[54:] == [1] * 6
+    assert threads_at[18:31] == [2] * 13  # the same choice twice: no trial at 28 (20 steps on, not 10)
+    # Step 30 is 10x slower: a trial at once, where two threads lose after one step; the next one 10 on.
+    assert threads_at[31:47] == [1, 1, 2] + [1] * 10 + [1, 1, 2]
+    assert threads_at[47:] == [1] * 13
+
+
+def test_thread_picker_tries_again_when_a_step_turns_slow(monkeypatch):
+    current = []
+    monkeypatch.setattr(torch, "set_num_threads", current.append)
+    picker = ThreadPicker((1, 2), every=10, trial=2)
+    seconds, threads_at = {1: 0.2, 2: 0.1}, []
+    for step in range(12):
+        picker.before(step)
+        threads_at.append(current[-1])
+        picker.after(step, seconds[current[-1]])
+        if step == 5:
+            seconds = {1: 0.2, 2: 1.0}
+    assert threads_at == [1, 1, 2, 2, 2, 2, 2, 1, 1, 2, 1, 1]  # step 6 is 10x slower: a trial from step 7
 
 
 @pytest.mark.parametrize("recipe", ["tutorial", "stable"])
