@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.bench_app import free_port, results_file, start_app
-from benchmarks.stress_app import probe_facts, rest_call, rss_mb
+from benchmarks.stress_app import probe_facts, rss_mb
 from demo.context import Facts
 from demo.ui import examples
 
@@ -41,6 +41,15 @@ def varied(name: str, args: dict, i: int, facts: Facts) -> list:
         elif key == "t":
             out[key] = (i % 21) / 20
     return list(out.values())
+
+
+def failure(http: httpx.Client, url: str, name: str, args: list) -> str | None:
+    """Send one request through the REST API; None when it completed, else what came back instead."""
+    event = http.post(f"{url}gradio_api/call{name}", json={"data": args})
+    if event.status_code != 200:
+        return f"HTTP {event.status_code}: {event.text}"
+    text = http.get(f"{url}gradio_api/call{name}/{event.json()['event_id']}").text
+    return None if "event: complete" in text else text.replace("\n", " ")
 
 
 def folder_size(folder: Path) -> tuple[float, int]:
@@ -80,14 +89,19 @@ def main(argv: list[str] | None = None) -> int:
             for block_start in range(0, args.requests, args.every):
                 block = range(block_start, min(block_start + args.every, args.requests))
 
-                def send(i: int) -> bool:
+                def send(i: int) -> str | None:
                     name, ex = calls[i % len(calls)]
+                    args = varied(name, ex, i, facts)
                     try:
-                        return rest_call(clients[i % CLIENTS], url, f"/{name}", varied(name, ex, i, facts))
-                    except httpx.HTTPError:
-                        return False
+                        problem = failure(clients[i % CLIENTS], url, f"/{name}", args)
+                    except httpx.HTTPError as err:
+                        problem = f"{type(err).__name__}: {err}"
+                    return None if problem is None else f"/{name} {args}: {problem[:200]}"
 
-                failures += sum(not ok for ok in pool.map(send, block))
+                problems = [p for p in pool.map(send, block) if p is not None]
+                for problem in problems[:3]:
+                    print(f"  failed: {problem}")
+                failures += len(problems)
                 mb, files = folder_size(cache)
                 rss = rss_mb(process)
                 reports.append(rss)
