@@ -14,6 +14,7 @@ Serving: /generate p95 at N clients while the live run trains, against the same 
 """
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -106,6 +107,40 @@ def time_to_digits(client, name: str, epochs: int) -> dict:
     return {"seconds": seconds if reached else None, "epoch": seen, "first_epoch": first_epoch, "before": before}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_to_digits(name: str, epochs: int, data_dir: str) -> dict:
+    """The trainer alone, one thread, the preset's flags: its CPU seconds (start-up included) until an epoch's
+    record shows real digits. On a shared machine wall time says more about the neighbours than about us; CPU
+    time of a one-thread run is what the same run takes on one idle core."""
+    from demo.live import LiveOptions, LiveTrainer
+
+    out = Path(tempfile.mkdtemp(prefix="bench-live-cpu-")) / "run"
+    command = LiveTrainer(LiveOptions(data_dir=data_dir)).command(out, preset(name, epochs=epochs))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    found = None
+    for line in process.stdout:
+        if not line.startswith("epoch "):
+            continue
+        used, wall = cpu_seconds(process.pid), time.perf_counter() - start
+        record = json.loads((out / "metrics.json").read_text())["epochs"][-1]
+        print(
+            f"  epoch {record['epoch']:2d}: {used:6.1f} CPU s, {wall:6.1f} s wall  IS {record['inception_score']:.2f}"
+        )
+        if has_digits({"scores": record}):
+            found = {"epoch": record["epoch"], "cpu": used, "wall": wall}
+            break
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=60)
+    return found or {"epoch": None}
+
+
 def generate_load(url: str, clients: int, requests: int, run: str, epoch: int) -> dict:
     """`clients` users at once, each sending `requests` /generate calls (10x10 grids) one after another."""
     from gradio_client import Client
@@ -117,12 +152,17 @@ def generate_load(url: str, clients: int, requests: int, run: str, epoch: int) -
             begin = time.perf_counter()
             try:
                 client.predict(run, epoch, index * requests + step, 10, api_name="/generate")
-            except Exception:  # counted, not raised: the figure is how many failed
+            except Exception as err:  # counted, not raised: the figure is how many failed (the first is shown)
                 errors += 1
+                if not failures:
+                    failures.append(f"{type(err).__name__}: {str(err)[:200]}")
             latencies.append((time.perf_counter() - begin) * 1000)
         return latencies, errors
 
-    return run_clients(user, clients)
+    failures: list[str] = []
+    figures = run_clients(user, clients)
+    figures["first_error"] = failures[0] if failures else ""
+    return figures
 
 
 def watcher(url: str, stop: threading.Event) -> None:
@@ -165,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default="data", help="MNIST for the trainer (default data)")
     parser.add_argument("--weights", default="weights/tutorial", help="the run /generate draws from")
-    parser.add_argument("--only", choices=("digits", "serving"), help="one of the two measurements")
+    parser.add_argument(
+        "--only", choices=("digits", "serving", "cpu"), help="one measurement (cpu: the trainer alone, in CPU seconds)"
+    )
     parser.add_argument("--preset", default="stable", choices=tuple(PRESETS), help="the Train tab's preset")
     parser.add_argument("--epochs", type=int, default=30, help="epochs of each live run (and the app's cap)")
     parser.add_argument("--threads", type=int, default=2, help="the trainer's threads (app.py --live-threads)")
@@ -178,6 +220,17 @@ def main(argv: list[str] | None = None) -> int:
 
     from gan.layout import epoch_folders
 
+    if args.only == "cpu":
+        print(f"CPU time to digits, {args.preset} preset, the trainer alone with one thread; {load_line()}")
+        found = cpu_to_digits(args.preset, args.epochs, args.data_dir)
+        if found["epoch"] is None:
+            print("  not reached")
+            return 1
+        print(
+            f"CPU time to digits: {found['cpu']:.1f} s (epoch {found['epoch']}; {found['wall']:.1f} s of wall time "
+            f"on this shared machine); {load_line()}"
+        )
+        return 0
     run, epoch = Path(args.weights).name, max(epoch_folders(args.weights))
     port = free_port()
     live_root = Path(tempfile.mkdtemp(prefix="bench-live-"))
@@ -210,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"/generate 10x10, {args.clients} clients x {args.requests}, {what}: {load['errors']} errors, "
                     f"p50 {load['p50']:.0f} ms, p95 {load['p95']:.0f} ms, {load['rps']:.1f} req/s"
+                    + (f" (first error: {load['first_error']})" if load["first_error"] else "")
                 )
             ratio = figures["busy"]["p95"] / figures["idle"]["p95"]
             print(
