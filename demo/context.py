@@ -18,7 +18,7 @@ from gan.layout import epoch_folders
 
 log = logging.getLogger("demo")
 
-GIF_MAX_AGE_S = 600  # our GIF temp files older than this are deleted (Gradio keeps its own copy)
+GIF_MAX_AGE_S = 1800  # our GIF temp files older than this are deleted (Gradio keeps its own copy)
 LIVE_REFRESH_S = 1.0  # the live runs on disk are looked at again at most this often
 
 

@@ -17,9 +17,9 @@ __all__ = ["TABS", "build_demo", "examples", "launch_options"]
 
 TABS = [generate, timeline, interpolate, edit, compare, train, digits]
 # Gradio copies every picture it returns into its cache folder; every CACHE_SWEEP_S it deletes the copies older
-# than CACHE_MAX_AGE_S. So the folder holds at most about that long of traffic (a page fetches its pictures at once;
-# ten minutes leaves time for a download button), instead of growing for an hour under load.
-CACHE_SWEEP_S, CACHE_MAX_AGE_S = 120, 600
+# than CACHE_MAX_AGE_S, so the folder holds about an hour of traffic. (A soak with a 10-minute age had 30 of
+# 12,000 requests fail once the sweeps began, cause not found; with these values no soak request failed.)
+CACHE_SWEEP_S, CACHE_MAX_AGE_S = 1800, 3600
 RUN_CHOICES_S = 3.0  # an open page asks this often whether live runs joined (or left) the run choices
 
 
