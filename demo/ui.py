@@ -18,7 +18,7 @@ __all__ = ["TABS", "build_demo", "examples", "launch_options"]
 TABS = [generate, timeline, interpolate, edit, compare, train, digits]
 # Gradio copies every picture it returns into its cache folder; every CACHE_SWEEP_S it deletes the copies older
 # than CACHE_MAX_AGE_S, so the folder holds about an hour of traffic. (A soak with a 10-minute age had 30 of
-# 12,000 requests fail once the sweeps began, cause not found; with these values no soak request failed.)
+# 12,000 requests fail once the sweeps began, cause not found; it was not tried longer with these values.)
 CACHE_SWEEP_S, CACHE_MAX_AGE_S = 1800, 3600
 RUN_CHOICES_S = 3.0  # an open page asks this often whether live runs joined (or left) the run choices
 
