@@ -70,7 +70,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--live-threads",
         type=int,
         default=LiveOptions.threads,
-        help="the trainer's torch threads (default %(default)s)",
+        help="the trainer's --threads: 0 = its own choice, re-timed every 100 steps between one per core and one "
+        "(default %(default)s)",
     )
     live.add_argument(
         "--live-nice", type=int, default=LiveOptions.nice, help="the trainer's niceness (default %(default)s)"
@@ -81,9 +82,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="more flags for python -m gan.train, e.g. '--dataset fake --steps-per-epoch 20' (quick checks)",
     )
     args = parser.parse_args(argv)
-    for name in ("live_max_epochs", "live_keep", "live_threads"):
+    for name in ("live_max_epochs", "live_keep"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.live_threads < 0:
+        parser.error("--live-threads must be 0 (the trainer's own choice) or more")
     return args
 
 

@@ -119,8 +119,9 @@ def cpu_to_digits(name: str, epochs: int, data_dir: str) -> dict:
     time of a one-thread run is what the same run takes on one idle core."""
     from demo.live import LiveOptions, LiveTrainer
 
-    out = Path(tempfile.mkdtemp(prefix="bench-live-cpu-")) / "run"
-    command = LiveTrainer(LiveOptions(data_dir=data_dir)).command(out, preset(name, epochs=epochs))
+    root = Path(tempfile.mkdtemp(prefix="bench-live-cpu-"))
+    trainer = LiveTrainer(LiveOptions(root=root, data_dir=data_dir, threads=1))  # only for its command line
+    command, out = trainer.command(root / "run", preset(name, epochs=epochs)), root / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -210,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--preset", default="stable", choices=tuple(PRESETS), help="the Train tab's preset")
     parser.add_argument("--epochs", type=int, default=30, help="epochs of each live run (and the app's cap)")
-    parser.add_argument("--threads", type=int, default=2, help="the trainer's threads (app.py --live-threads)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="the trainer's threads, 0 = its own choice (app.py --live-threads)"
+    )
     parser.add_argument("--nice", type=int, default=10, help="the trainer's niceness (app.py --live-nice)")
     parser.add_argument("--trainer-args", default="", help="more trainer flags (app.py --live-trainer-args)")
     parser.add_argument("--clients", type=int, default=20, help="clients at once (default 20)")
@@ -234,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     run, epoch = Path(args.weights).name, max(epoch_folders(args.weights))
     port = free_port()
     live_root = Path(tempfile.mkdtemp(prefix="bench-live-"))
-    print(f"trainer: {args.threads} thread(s), nice {args.nice}; server: app.py as shipped; {load_line()}")
+    threads = f"{args.threads} thread(s)" if args.threads else "threads of its own choice (1 or 2)"
+    print(f"trainer: {threads}, nice {args.nice}; server: app.py as shipped; {load_line()}")
     process = start_app(port, args.weights, live_root, args)
     url = f"http://127.0.0.1:{port}/"
     failed = False

@@ -133,7 +133,7 @@ class LiveOptions:
     idle_s: float = 300.0  # a run with no status request for this long is stopped
     data_dir: str = "data"  # the trainer's --data-dir (MNIST/raw/*-ubyte)
     trainer_args: tuple[str, ...] = ()  # more trainer flags, e.g. ("--dataset", "fake") in tests
-    threads: int = 2  # the trainer's torch threads (OMP_NUM_THREADS)
+    threads: int = 0  # the trainer's --threads: 0 = its own choice, re-timed as it trains (one per core, or one)
     nice: int = 10  # the trainer's scheduling niceness: the server's requests come first
     stop_grace_s: float = 3.0  # after SIGINT, wait this long before SIGKILL
     python: str = sys.executable
@@ -161,7 +161,7 @@ class LiveRun:
 
     def meta(self) -> dict:
         keys = ("name", "started", "state", "message", "ended", "pid", "returncode", "stop_reason")
-        return {"settings": asdict(self.settings), **{key: getattr(self, key) for key in keys}}
+        return {"settings": asdict(self.settings), "app_pid": os.getpid(), **{key: getattr(self, key) for key in keys}}
 
 
 @dataclass(frozen=True)
@@ -282,8 +282,8 @@ class LiveTrainer:
         """Runs a previous app left unfinished (it stopped or died during them) are marked stopped; a trainer
         it left running (when its pipe has not closed yet) is stopped first."""
         for name, folder, meta in self._folders():
-            if meta.get("state") not in RUNNING:
-                continue
+            if meta.get("state") not in RUNNING or self._app_alive(meta.get("app_pid")):
+                continue  # finished, or another app sharing this folder is running it
             pid = meta.get("pid")
             if isinstance(pid, int) and self._is_our_trainer(pid, folder):
                 with contextlib.suppress(OSError):
@@ -310,6 +310,20 @@ class LiveTrainer:
                 self._run = run
 
     @staticmethod
+    def _app_alive(pid: object) -> bool:
+        """Whether `pid` is another process that is still running (the app that started a run)."""
+        if not isinstance(pid, int) or pid == os.getpid():
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:  # alive, someone else's
+            return True
+        stat = Path(f"/proc/{pid}/stat")
+        return not (stat.is_file() and stat.read_text().rsplit(")", 1)[-1].split()[:1] == ["Z"])
+
+    @staticmethod
     def _is_our_trainer(pid: int, folder: Path) -> bool:
         """Whether process `pid` is alive and is a gan.train writing into `folder` (Linux's /proc; else False)."""
         try:
@@ -331,7 +345,11 @@ class LiveTrainer:
     def _cleanup(self) -> None:
         """Delete live runs beyond the newest `keep` finished ones, and finished runs with no epoch."""
         current = self._run.name if self._run is not None and self._run.state in RUNNING else None
-        finished = [(n, f) for n, f, _ in self._folders() if n != current]
+        finished = [
+            (n, f)
+            for n, f, meta in self._folders()
+            if n != current and not (meta.get("state") in RUNNING and self._app_alive(meta.get("app_pid")))
+        ]
         empty = [(n, f) for n, f in finished if not self._finished_epochs(f)]
         kept = [(n, f) for n, f in finished if (n, f) not in empty]
         old = kept[: max(0, len(kept) - self.options.keep)]
@@ -401,7 +419,8 @@ class LiveTrainer:
         """The trainer's command line for a live run into `folder`."""
         return [
             *(self.options.python, "-m", "gan.train", *settings.trainer_args()),
-            *("--out", str(folder), "--data-dir", self.options.data_dir, "--no-progress"),
+            *("--out", str(folder), "--data-dir", self.options.data_dir, "--threads", str(self.options.threads)),
+            "--no-progress",
             *self.options.trainer_args,
         ]
 
@@ -425,9 +444,9 @@ class LiveTrainer:
                 **os.environ,
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
                 "PYTHONUNBUFFERED": "1",
-                "OMP_NUM_THREADS": str(self.options.threads),
-                "MKL_NUM_THREADS": str(self.options.threads),
             }
+            if self.options.threads:
+                env.update(OMP_NUM_THREADS=str(self.options.threads), MKL_NUM_THREADS=str(self.options.threads))
             try:
                 process = subprocess.Popen(
                     self.command(folder, settings),
