@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.bench_app import free_port, results_file, start_app
-from benchmarks.stress_app import probe_facts, rss_mb
+from benchmarks.stress_app import probe_facts, rest_failure, rss_mb
 from demo.context import Facts
 from demo.ui import examples
 
@@ -41,15 +41,6 @@ def varied(name: str, args: dict, i: int, facts: Facts) -> list:
         elif key == "t":
             out[key] = (i % 21) / 20
     return list(out.values())
-
-
-def failure(http: httpx.Client, url: str, name: str, args: list) -> str | None:
-    """Send one request through the REST API; None when it completed, else what came back instead."""
-    event = http.post(f"{url}gradio_api/call{name}", json={"data": args})
-    if event.status_code != 200:
-        return f"HTTP {event.status_code}: {event.text}"
-    text = http.get(f"{url}gradio_api/call{name}/{event.json()['event_id']}").text
-    return None if "event: complete" in text else text.replace("\n", " ")
 
 
 def folder_size(folder: Path) -> tuple[float, int]:
@@ -93,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                     name, ex = calls[i % len(calls)]
                     args = varied(name, ex, i, facts)
                     try:
-                        problem = failure(clients[i % CLIENTS], url, f"/{name}", args)
+                        problem = rest_failure(clients[i % CLIENTS], url, f"/{name}", args)
                     except httpx.HTTPError as err:
                         problem = f"{type(err).__name__}: {err}"
                     return None if problem is None else f"/{name} {args}: {problem[:200]}"

@@ -152,12 +152,17 @@ def fuzz(url: str, facts: Facts, rounds: int) -> dict:
     return counts
 
 
-def rest_call(http: httpx.Client, url: str, name: str, args: list) -> bool:
+def rest_failure(http: httpx.Client, url: str, name: str, args: list) -> str | None:
+    """Send one request through the REST API; None when it completed, else what came back instead."""
     event = http.post(f"{url}gradio_api/call{name}", json={"data": args})
     if event.status_code != 200:
-        return False
+        return f"HTTP {event.status_code}: {event.text}"
     text = http.get(f"{url}gradio_api/call{name}/{event.json()['event_id']}").text
-    return "event: complete" in text
+    return None if "event: complete" in text else text.replace("\n", " ")
+
+
+def rest_call(http: httpx.Client, url: str, name: str, args: list) -> bool:
+    return rest_failure(http, url, name, args) is None
 
 
 def rest_clients(url: str, facts: Facts, clients: int, seconds: float) -> dict:
