@@ -1,5 +1,6 @@
 """What every tab's handlers share: the loaded runs, the checks on raw input values, GIF files, errors."""
 
+import contextlib
 import functools
 import logging
 import tempfile
@@ -138,11 +139,14 @@ class Context:
         return whole_number(value, "grid size", 1, MAX_GRID)
 
     def gif_file(self, data: bytes, name: str) -> str:
-        """Write a GIF to a fresh, uniquely named temp file (Gradio copies it into its own cache)."""
+        """Write a GIF as `name`.gif in a fresh temp folder (Gradio copies it into its own cache; a download keeps
+        the name)."""
         cutoff = time.time() - GIF_MAX_AGE_S
-        for old in self.gif_dir.glob("*.gif"):
+        for old in self.gif_dir.glob("*/*.gif"):
             if old.stat().st_mtime < cutoff:
                 old.unlink(missing_ok=True)
-        with tempfile.NamedTemporaryFile(dir=self.gif_dir, prefix=f"{name}-", suffix=".gif", delete=False) as handle:
-            handle.write(data)
-        return handle.name
+                with contextlib.suppress(OSError):
+                    old.parent.rmdir()
+        path = Path(tempfile.mkdtemp(dir=self.gif_dir)) / f"{name}.gif"
+        path.write_bytes(data)
+        return str(path)

@@ -1,8 +1,14 @@
 """Gradio pieces every tab uses: exact images, seed boxes, sliders, event settings, the look."""
 
+import functools
 import secrets
+from pathlib import Path
 
 import gradio as gr
+from gradio import processing_utils
+from gradio.data_classes import ImageData
+from gradio.processing_utils import move_files_to_cache
+from PIL import Image
 
 from demo.context import Context
 from demo.engine import MAX_GRID, epoch_ranges
@@ -52,6 +58,68 @@ div.prose.note { border-left: none; padding: 0; background: none; }
   #intro h1 { font-size: 1.5rem; }
 }
 """
+# Controls and pictures (kept apart from the layout rules above): a picture whose last update failed is dimmed with a
+# short line saying so; label badges and download buttons sit in a strip above the picture, never over a digit.
+CSS += """
+.pixels.stale img { opacity: 0.35; filter: grayscale(1); }
+.pixels.stale::after {
+  content: attr(data-stale); position: absolute; left: 0; right: 0; bottom: 0; padding: 0.3rem 0.6rem;
+  background: var(--background-fill-primary); color: var(--error-text-color, #b91c1c); font-size: 0.85rem;
+}
+.pixels .image-container, .pixels .image-frame { padding-top: 2.1rem; }
+.pixels.hide-container .image-container, .pixels.hide-container .image-frame { padding-top: 0; }
+.plot-below-buttons .wrap, .plot-below-buttons .plot-container { padding-top: 1.8rem; }
+.gif-preview img { image-rendering: pixelated; object-fit: contain; }
+"""
+# Typed numbers apply when committed (Enter or leaving the box), not on each keystroke: a keystroke in a slider's
+# number box or a number field is held back from the app; on commit the value is clamped to the box's minimum and
+# maximum and rounded to its step, the box shows that value and the app receives exactly it. An empty or half-typed
+# box goes back to the value it held. (Gradio's own Slider sends every keystroke and clamps only on blur, after the
+# unclamped value has already been sent.)
+CONTROLS_JS = """
+<script>
+(() => {
+  let committing = false;
+  const held = new WeakMap();  // number field -> the value it held when focused or last committed
+  const isBox = (el) => el instanceof HTMLInputElement && el.type === "number" && el.closest(".gradio-container");
+  const rangeOf = (el) => el.closest(".block")?.querySelector("input[type=range]");
+  const current = (el) => (rangeOf(el) ? rangeOf(el).value : held.get(el) ?? el.defaultValue);
+  const decimals = (step) => (String(step).split(".")[1] || "").length;
+  function clean(el) {
+    if (el.value === "" || el.validity.badInput) return null;
+    let v = Number(el.value);
+    if (!Number.isFinite(v)) return null;
+    const min = el.min === "" ? -Infinity : Number(el.min), max = el.max === "" ? Infinity : Number(el.max);
+    v = Math.min(Math.max(v, min), max);
+    const step = Number(el.step);
+    if (el.step && el.step !== "any" && step > 0) {
+      const base = Number.isFinite(min) ? min : 0;
+      v = Math.min(Math.max(base + Math.round((v - base) / step) * step, min), max);
+      v = Number(v.toFixed(decimals(el.step)));
+    }
+    return v;
+  }
+  function commit(el, notify) {
+    const before = current(el);
+    const v = clean(el);
+    el.value = v === null ? before : String(v);
+    held.set(el, el.value);
+    if (v === null || Number(el.value) === Number(before)) return;
+    committing = true;
+    try { el.dispatchEvent(new Event("input", { bubbles: notify })); } finally { committing = false; }
+  }
+  window.addEventListener("focusin", (e) => { if (isBox(e.target)) held.set(e.target, current(e.target)); }, true);
+  window.addEventListener("input", (e) => {
+    if (!committing && isBox(e.target) && e.inputType) e.stopImmediatePropagation();  // a keystroke: held back
+  }, true);
+  window.addEventListener("keydown", (e) => {
+    // Enter commits; a slider's box tells the app (input), a number field's own Enter (submit) does that.
+    if (e.key === "Enter" && isBox(e.target)) commit(e.target, Boolean(rangeOf(e.target)));
+  }, true);
+  window.addEventListener("blur", (e) => { if (isBox(e.target)) commit(e.target, true); }, true);
+})();
+</script>
+"""
 
 
 def theme() -> gr.themes.Base:
@@ -68,7 +136,8 @@ SESSIONS = 500  # sessions whose state Gradio keeps (least recently used first o
 def launch_options() -> dict:
     """Keyword arguments for demo.launch(): the look (Gradio 6 takes it there) and the memory bound."""
     # No run history: every slider step is a run, and the browser would keep them all.
-    look = {"theme": theme(), "css": CSS, "run_history": False, "footer_links": ["api", "gradio", "settings"]}
+    look = {"theme": theme(), "css": CSS, "head": CONTROLS_JS, "run_history": False}
+    look["footer_links"] = ["api", "gradio", "settings"]
     # Gradio keeps a copy of every component's config per session (a page, or each call of the REST API), about
     # 0.4 MB here, for its 10,000 most recent sessions: up to 4 GB. The app keeps almost no per-session state
     # (only which of Edit's two pictures shows), so it keeps the last SESSIONS and memory levels off.
@@ -100,9 +169,44 @@ def random_seed() -> int:
     return secrets.randbelow(SEED_MAX + 1)
 
 
+def postprocess_named(picture: gr.Image, value):
+    """gr.Image's postprocess, but a PIL picture that `named` gave a file name is saved under that name, so a
+    download is called `tutorial-epoch-200-seed-42.png` rather than `image.png`. (Set on the instance: a subclass
+    of gr.Image would make Gradio write a .pyi stub beside this file.)"""
+    name = value.info.get(DOWNLOAD_NAME) if isinstance(value, Image.Image) else None
+    if not name:
+        return gr.Image.postprocess(picture, value)
+    path = processing_utils.save_pil_to_cache(value, picture.GRADIO_CACHE, name=name, format="png")
+    return ImageData(path=path, orig_name=Path(path).name)
+
+
+DOWNLOAD_NAME = "download_name"
+
+
+def named(picture: Image.Image, run: str, epoch: int, seed: int | str, *more: object) -> Image.Image:
+    """`picture` to be downloaded as run-epoch-N-seed-S[-more].png (a copy: cached pictures stay unnamed)."""
+    parts = [run, "epoch", epoch, "seed", seed, *more]
+    safe = "-".join("".join(c if c.isalnum() or c in "._-" else "_" for c in str(part)) for part in parts)
+    copy = picture.copy()
+    copy.info[DOWNLOAD_NAME] = safe
+    return copy
+
+
+def stale_marks(event, picture: gr.Image, what: str = "the picture") -> None:
+    """After `event`: a failure dims `picture` with a short "not updated" line; the next success clears it."""
+    selector = f"#{picture.elem_id}"
+    line = f"Not updated: {what} still shows the last good values."
+    event.failure(
+        None,
+        js=f"() => {{ const el = document.querySelector('{selector}'); "
+        f"if (el) {{ el.classList.add('stale'); el.dataset.stale = {line!r}; }} }}",
+    )
+    event.success(None, js=f"() => {{ document.querySelector('{selector}')?.classList.remove('stale'); }}")
+
+
 def image(label: str, value=None, **kwargs) -> gr.Image:
     """Exact pictures: PNG, greyscale, shown with crisp pixels; never lossy WebP."""
-    return gr.Image(
+    picture = gr.Image(
         value,
         label=label,
         format="png",
@@ -110,9 +214,23 @@ def image(label: str, value=None, **kwargs) -> gr.Image:
         type="pil",
         interactive=False,
         buttons=["download", "fullscreen"],
-        elem_classes="pixels",
+        elem_classes=["pixels", *kwargs.pop("elem_classes", [])],
         **kwargs,
     )
+    picture.postprocess = functools.partial(postprocess_named, picture)
+    if isinstance(value, Image.Image) and value.info.get(DOWNLOAD_NAME):  # the first picture, named too
+        picture.value = move_files_to_cache(
+            picture.postprocess(value).model_dump(), picture, postprocess=True, keep_in_cache=True
+        )
+        picture.keep_in_cache.add(picture.value["path"])
+    return picture
+
+
+def gif_preview(label: str, file: gr.File, **kwargs) -> gr.Image:
+    """The GIF in `file`, shown playing; it follows the file (cleared with it)."""
+    preview = gr.Image(label=label, interactive=False, buttons=["fullscreen"], elem_classes="gif-preview", **kwargs)
+    file.change(lambda path: path, file, preview, **PRIVATE)
+    return preview
 
 
 def seed_box(label: str, value: int) -> tuple[gr.Number, gr.Button]:

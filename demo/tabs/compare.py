@@ -70,7 +70,8 @@ class Handlers:
             caption += f"\n\n{seen_a}"
         elif seen_a:
             caption += f"\n\n**{run_a}**: {seen_a[0].lower()}{seen_a[1:]} **{run_b}**: {seen_b[0].lower()}{seen_b[1:]}"
-        return image_a, image_b, caption
+        named = (widgets.named(image_a, run_a, epoch_a, seed), widgets.named(image_b, run_b, epoch_b, seed))
+        return *named, caption
 
     @shown_errors
     def compare_plots(self, run_a: str, run_b: str, epoch: float):
@@ -152,14 +153,22 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         "min_width": 280,
     }
     with gr.Row():
-        fid_plot = gr.LinePlot(fid, title="FID (lower is better)", y_title="FID", **plot_args)
-        is_plot = gr.LinePlot(inception, title="IS (higher is better)", y_title="Inception Score", **plot_args)
+        fid_plot = gr.LinePlot(
+            fid, title="FID (lower is better)", y_title="FID", elem_classes="plot-below-buttons", **plot_args
+        )
+        is_plot = gr.LinePlot(
+            inception,
+            title="IS (higher is better)",
+            y_title="Inception Score",
+            elem_classes="plot-below-buttons",
+            **plot_args,
+        )
 
     pair_doc = f"{widgets.run_doc(ctx, 'run_a')}; run_b likewise; epoch within either run's saved range"
     inputs, outputs = [run_a, run_b, epoch, seed_box, size_slider, labels], [image_a, image_b, caption]
     plot_inputs, plot_outputs = [run_a, run_b, epoch], [fid_plot, is_plot, histogram_a, histogram_b, milestone_line]
-    gr.on(
-        [epoch.input, size_slider.input, seed_box.submit, labels.input],
+    drawn = gr.on(
+        [epoch.input, size_slider.input, seed_box.submit, seed_box.input, labels.input],
         handlers.compare,
         inputs,
         outputs,
@@ -171,6 +180,8 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         ),
         **widgets.LIVE,
     )
+    widgets.stale_marks(drawn, image_a)
+    widgets.stale_marks(drawn, image_b)
     epoch.input(
         handlers.compare_plots,
         plot_inputs,

@@ -53,7 +53,9 @@ class Handlers:
         (epoch, note), seed = ctx.epoch(engine, epoch), ctx.seed(seed)
         rows = whole_number(rows, "rows", 1, MAX_GRID)
         sheet = digits.digit_sheet(judge_for(engine), engine, epoch, seed, rows)
-        return sheet.image, digits.sheet_caption(sheet, epoch, seed) + (f"\n\n{note}" if note else "")
+        return widgets.named(sheet.image, run, epoch, seed, "digits"), digits.sheet_caption(sheet, epoch, seed) + (
+            f"\n\n{note}" if note else ""
+        )
 
 
 def build(ctx: Context, tab: gr.Tab) -> None:
@@ -81,8 +83,8 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             )
             caption = gr.Markdown(note, elem_id="digit-sheet-caption")
     inputs, outputs = [run, epoch, seed_box, rows_slider], [picture, caption]
-    gr.on(
-        [epoch.input, rows_slider.input, seed_box.submit],
+    drawn = gr.on(
+        [epoch.input, rows_slider.input, seed_box.submit, seed_box.input],
         handlers.digit_sheet,
         inputs,
         outputs,
@@ -94,6 +96,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         ),
         **widgets.LIVE,
     )
+    widgets.stale_marks(drawn, picture, "the sheet")
     tab.select(handlers.digit_sheet, inputs, outputs, api_visibility="private", **widgets.LIVE)
     dice.click(widgets.random_seed, None, seed_box, **widgets.PRIVATE).then(
         handlers.digit_sheet, inputs, outputs, api_visibility="private", **widgets.LIVE

@@ -67,12 +67,15 @@ class Handlers:
         labels = flag(labels, "labels")
         latents = engine.edited_latents(epoch, seed, size * size, values)
         _, shares = engine.directions(epoch)
-        caption = f"Epoch {epoch}. Share of the image change each direction explains: " + ", ".join(
-            f"**{k + 1}**: {share:.0%}" for k, share in enumerate(shares.tolist())
-        )
+        caption = f"Epoch {epoch}, seed {seed}, {size}x{size} grid. Share of the image change each direction explains: "
+        caption += ", ".join(f"**{k + 1}**: {share:.0%}" for k, share in enumerate(shares.tolist()))
         grid, seen = digits.grid_picture(engine, epoch, latents, size, size, labels)
-        digit = engine.grid(epoch, latents[:1], 1, 1)
-        return digit, grid, caption + "".join(f"\n\n{line}" for line in (seen, note) if line)
+        digit = widgets.named(engine.grid(epoch, latents[:1], 1, 1), run, epoch, seed, "edited")
+        return (
+            digit,
+            widgets.named(grid, run, epoch, seed, "edited-grid"),
+            caption + "".join(f"\n\n{line}" for line in (seen, note) if line),
+        )
 
     @shown_errors
     def steer(
@@ -101,6 +104,7 @@ class Handlers:
         one, grid, caption = digits.steer_pictures(
             judge_for(engine), engine, epoch, latents, size, digit, strength, labels
         )
+        one, grid = (widgets.named(p, run, epoch, seed, f"steered-{digit}", k) for k, p in (("", one), ("grid", grid)))
         return one, grid, caption + (f"\n\n{note}" if note else "")
 
     @shown_errors
@@ -114,7 +118,7 @@ class Handlers:
         """
         engine = self.ctx.engine(run)
         (epoch, _), seed = self.ctx.epoch(engine, epoch), self.ctx.seed(seed)
-        return engine.direction_sheet(epoch, seed)
+        return widgets.named(engine.direction_sheet(epoch, seed), run, epoch, seed, "directions")
 
 
 def build(ctx: Context, tab: gr.Tab) -> None:
@@ -156,11 +160,17 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             labels = widgets.labels_box()
         with gr.Column(scale=1, min_width=280):
             latents = engine.latents(seed, 25)  # no edit yet, so no directions needed at start-up
-            digit = widgets.image("Edited digit", engine.grid(last, latents[:1], 1, 1), height=260)
+            digit = widgets.image(
+                "Edited digit", engine.grid(last, latents[:1], 1, 1), height=260, elem_id="edit-digit"
+            )
             caption = gr.Markdown(
                 "Move a direction slider: the directions of each epoch are worked out the first time they are needed."
             )
-            grid = widgets.image("The same edit on many digits", engine.grid(last, latents, 5, 5))
+            grid = widgets.image(
+                "The same edit on many digits",
+                widgets.named(engine.grid(last, latents, 5, 5), ctx.runs.default, last, seed, "edited-grid"),
+                elem_id="edit-grid",
+            )
     mode = gr.State("edit")  # what the pictures show: the direction edit or the steer, redrawn as settings change
     inputs, outputs = [run, epoch, seed_box, size, *strengths, labels], [digit, grid, caption]
     steer_inputs = [run, epoch, seed_box, size, target, steer_strength, labels]
@@ -204,15 +214,17 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         return handlers.edit(*values[:-3], values[-1])
 
     redraw_inputs = [mode, run, epoch, seed_box, size, *strengths, target, steer_strength, labels]
-    gr.on(
-        [epoch.input, size.input, seed_box.submit, labels.input],
+    redrawn = gr.on(
+        [epoch.input, size.input, seed_box.submit, seed_box.input, labels.input],
         redraw,
         redraw_inputs,
         outputs,
         api_visibility="private",
         **widgets.LIVE,
     )
-    dice.click(widgets.random_seed, None, seed_box, **widgets.PRIVATE).then(
+    widgets.stale_marks(redrawn, grid, "the pictures")
+    sheet_inputs = [run, epoch, seed_box]
+    rolled = dice.click(widgets.random_seed, None, seed_box, **widgets.PRIVATE).then(
         redraw, redraw_inputs, outputs, api_visibility="private", **widgets.LIVE
     )
     reset.click(lambda: ["edit"] + [0] * len(strengths), None, [mode, *strengths], **widgets.PRIVATE).then(
@@ -223,10 +235,10 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         open=True,
     ):
         sheet_button = gr.Button("Redraw for this epoch and seed")
-        sheet = widgets.image("Directions at a glance", show_label=False)
+        sheet = widgets.image("Directions at a glance", elem_id="edit-sheet")
     sheet_button.click(
         handlers.directions,
-        [run, epoch, seed_box],
+        sheet_inputs,
         sheet,
         api_name="directions",
         api_description=(
@@ -235,14 +247,16 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         ),
         preprocess=False,
     )
-    gr.on(
-        [tab.select, epoch.release, seed_box.submit],
+    sheet_drawn = gr.on(  # the sheet follows the epoch and the seed, as the pictures above do
+        [tab.select, epoch.input, seed_box.submit, seed_box.input],
         handlers.directions,
-        [run, epoch, seed_box],
+        sheet_inputs,
         sheet,
         api_visibility="private",
         **widgets.LIVE,
     )
+    widgets.stale_marks(sheet_drawn, sheet, "the sheet")
+    rolled.then(handlers.directions, sheet_inputs, sheet, api_visibility="private", **widgets.LIVE)
     run.input(lambda r, e: widgets.follow_run(ctx, r, e), [run, epoch], epoch, **widgets.PRIVATE).then(
         redraw, redraw_inputs, outputs, api_visibility="private", **widgets.LIVE
     ).then(handlers.directions, [run, epoch, seed_box], sheet, api_visibility="private", **widgets.LIVE)

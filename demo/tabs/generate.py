@@ -1,5 +1,7 @@
 """Generate: an n x n grid of digits from one run's saved epoch."""
 
+import html
+
 import gradio as gr
 
 from demo import digits, widgets
@@ -34,7 +36,15 @@ class Handlers:
         (epoch, note), seed, size = ctx.epoch(engine, epoch), ctx.seed(seed), ctx.size(grid_size)
         labels = flag(labels, "labels")
         image, sentence = digits.grid_picture(engine, epoch, engine.latents(seed, size * size), size, size, labels)
-        return image, labels_html(sentence) + stats_html(engine.run, epoch, note)
+        shown = picture_line(run, epoch, seed, size)
+        return widgets.named(image, run, epoch, seed), shown + labels_html(sentence) + stats_html(
+            engine.run, epoch, note
+        )
+
+
+def picture_line(run: str, epoch: int, seed: int, size: int) -> str:
+    """What the picture shows, in one line above its cards (the settings it was drawn with)."""
+    return f'<p class="picture-line"><b>{html.escape(run)}</b>, epoch {epoch}, seed {seed}, {size}x{size} grid</p>'
 
 
 def build(ctx: Context, tab: gr.Tab) -> None:
@@ -54,11 +64,15 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             labels = widgets.labels_box()
             button = gr.Button("Generate", variant="primary")
         with gr.Column(scale=3, min_width=300):
-            picture = widgets.image("Generated digits", engine.seed_grid(last, seed, 6))
-            stats = gr.HTML(stats_html(engine.run, last))
+            picture = widgets.image(
+                "Generated digits",
+                widgets.named(engine.seed_grid(last, seed, 6), ctx.runs.default, last, seed),
+                elem_id="generate-picture",
+            )
+            stats = gr.HTML(picture_line(ctx.runs.default, last, seed, 6) + stats_html(engine.run, last))
     inputs, outputs = [run, epoch, seed_box, size, labels], [picture, stats]
-    gr.on(
-        [button.click, seed_box.submit, epoch.input, size.input, labels.input],
+    drawn = gr.on(
+        [button.click, seed_box.submit, seed_box.input, epoch.input, size.input, labels.input],
         handlers.generate,
         inputs,
         outputs,
@@ -70,6 +84,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         ),
         **widgets.LIVE,
     )
+    widgets.stale_marks(drawn, picture)
     dice.click(widgets.random_seed, None, seed_box, **widgets.PRIVATE).then(
         handlers.generate, inputs, outputs, api_visibility="private", **widgets.LIVE
     )

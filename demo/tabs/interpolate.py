@@ -60,7 +60,10 @@ class Handlers:
             f"**t = {t:.2f}** with {method}, epoch {epoch}: the latent's length is **{float(latent.norm()):.2f}** "
             f"(A: {norm_a:.2f}, B: {norm_b:.2f}; random latents have length about {engine.latent_dim**0.5:.0f})."
         )
-        return engine.grid(epoch, latent, 1, 1), caption + (f"\n\n{note}" if note else "")
+        picture = widgets.named(
+            engine.grid(epoch, latent, 1, 1), run, epoch, f"{seed_a}-{seed_b}", method, f"t-{t:.2f}"
+        )
+        return picture, caption + (f"\n\n{note}" if note else "")
 
     @shown_errors
     def interpolation_strip(self, run: str, epoch: float, seed_a: float, seed_b: float, frames: float, method: str):
@@ -80,7 +83,19 @@ class Handlers:
         seed_a, seed_b = ctx.seed(seed_a, "seed A"), ctx.seed(seed_b, "seed B")
         frames, method = whole_number(frames, "frames", 2, MAX_FRAMES), choice(method, "method", METHODS)
         strip, gif = engine.interpolation_strip(epoch, seed_a, seed_b, frames, method)
-        return strip, ctx.gif_file(gif, f"gan-{run}-{method}-epoch{epoch}-seeds{seed_a}-{seed_b}")
+        gif_path = ctx.gif_file(gif, f"{run}-epoch-{epoch}-seed-{seed_a}-{seed_b}-{method}")
+        return widgets.named(strip, run, epoch, f"{seed_a}-{seed_b}", method, "strip"), gif_path
+
+    @shown_errors
+    def strip_only(self, run: str, epoch: float, seed_a: float, seed_b: float, frames: float, method: str):
+        """The strip alone (no GIF), redrawn as its settings change."""
+        ctx = self.ctx
+        engine = ctx.engine(run)
+        epoch, _ = ctx.epoch(engine, epoch)
+        seed_a, seed_b = ctx.seed(seed_a, "seed A"), ctx.seed(seed_b, "seed B")
+        frames, method = whole_number(frames, "frames", 2, MAX_FRAMES), choice(method, "method", METHODS)
+        strip, _ = engine.interpolation_strip(epoch, seed_a, seed_b, frames, method, gif=False)
+        return widgets.named(strip, run, epoch, f"{seed_a}-{seed_b}", method, "strip")
 
     @shown_errors
     def morph(self, run: str, epoch: float, digit_a: float, digit_b: float, t: float, seed: float):
@@ -102,6 +117,7 @@ class Handlers:
         digit_a, digit_b = digit(digit_a, "digit A"), digit(digit_b, "digit B")
         t, seed = real_number(t, "t", 0.0, 1.0), ctx.seed(seed)
         image, caption = digits.morph_picture(judge_for(engine), engine, epoch, digit_a, digit_b, t, seed)
+        image = widgets.named(image, run, epoch, seed, f"morph-{digit_a}-to-{digit_b}", f"t-{t:.2f}")
         return image, caption + (f"\n\n{note}" if note else "")
 
     @shown_errors
@@ -125,7 +141,8 @@ class Handlers:
         judge = judge_for(engine)
         ends = digits.endpoints(judge, engine, epoch, digit_a, digit_b, seed)
         strip, gif = digits.morph_strip(judge, engine, epoch, ends, frames)
-        return strip, ctx.gif_file(gif, f"gan-{run}-morph-{digit_a}-to-{digit_b}-epoch{epoch}-seed{seed}")
+        gif_path = ctx.gif_file(gif, f"{run}-epoch-{epoch}-seed-{seed}-morph-{digit_a}-to-{digit_b}")
+        return widgets.named(strip, run, epoch, seed, f"morph-{digit_a}-to-{digit_b}", "strip"), gif_path
 
 
 def digit_radio(label: str, value: int) -> gr.Radio:
@@ -166,8 +183,8 @@ def seed_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slid
             picture = widgets.image("Digit at t", first_image, elem_id="interp-image", height=340)
             caption = gr.Markdown(first_caption)
     inputs, outputs = [run, epoch, seed_a, seed_b, t, method], [picture, caption]
-    gr.on(
-        [t.input, epoch.input, method.input, seed_a.submit, seed_b.submit],
+    drawn = gr.on(
+        [t.input, epoch.input, method.input, seed_a.submit, seed_b.submit, seed_a.input, seed_b.input],
         handlers.interpolate,
         inputs,
         outputs,
@@ -178,25 +195,43 @@ def seed_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slid
         ),
         **widgets.LIVE,
     )
-    for box, dice in ((seed_a, dice_a), (seed_b, dice_b)):
-        dice.click(widgets.random_seed, None, box, **widgets.PRIVATE).then(
-            handlers.interpolate, inputs, outputs, api_visibility="private", **widgets.LIVE
-        )
+    widgets.stale_marks(drawn, picture)
     with gr.Row(equal_height=False):
         frames = gr.Slider(2, MAX_FRAMES, value=10, step=1, label="Frames in the strip", scale=3, min_width=220)
         strip_button = gr.Button("Draw strip and GIF", variant="primary", scale=1, min_width=160)
     with gr.Row(equal_height=False):
-        first_strip, _ = engine.interpolation_strip(last, 1, 2, 10, "slerp", gif=False)  # GIF: on request only
-        strip = widgets.image("From A to B", first_strip, scale=3, min_width=300, show_label=False)
-        gif = gr.File(
-            label="Interpolation GIF (from the button)",
-            interactive=False,
-            scale=1,
-            min_width=200,
-        )
+        first_strip = handlers.strip_only(ctx.runs.default, last, 1, 2, 10, "slerp")  # GIF: on request only
+        strip = widgets.image("From A to B", first_strip, scale=3, min_width=300, elem_id="interp-strip")
+        with gr.Column(scale=1, min_width=200):
+            gif = gr.File(label="Interpolation GIF (from the button)", interactive=False, elem_id="interp-gif")
+            widgets.gif_preview("The GIF, playing", gif, elem_id="interp-gif-preview")
+    strip_inputs = [run, epoch, seed_a, seed_b, frames, method]
+    # The strip follows every setting; the GIF (made on request) is cleared when they change, so it never
+    # shows other settings than the ones on screen.
+    followed = [t.input, epoch.input, method.input, frames.input, seed_a.submit, seed_b.submit]
+    strip_drawn = gr.on(
+        [*followed[1:], seed_a.input, seed_b.input],
+        handlers.strip_only,
+        strip_inputs,
+        strip,
+        api_visibility="private",
+        **widgets.LIVE,
+    )
+    widgets.stale_marks(strip_drawn, strip, "the strip")
+    gr.on(
+        [epoch.input, method.input, frames.input, seed_a.input, seed_b.input, seed_a.change, seed_b.change],
+        lambda: None,
+        None,
+        gif,
+        **widgets.PRIVATE,
+    )
+    for box, dice in ((seed_a, dice_a), (seed_b, dice_b)):
+        dice.click(widgets.random_seed, None, box, **widgets.PRIVATE).then(
+            handlers.interpolate, inputs, outputs, api_visibility="private", **widgets.LIVE
+        ).then(handlers.strip_only, strip_inputs, strip, api_visibility="private", **widgets.LIVE)
     strip_button.click(
         handlers.interpolation_strip,
-        [run, epoch, seed_a, seed_b, frames, method],
+        strip_inputs,
         [strip, gif],
         api_name="interpolation_strip",
         api_description=(
@@ -207,6 +242,8 @@ def seed_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slid
     )
     run.input(lambda r, e: widgets.follow_run(ctx, r, e), [run, epoch], epoch, **widgets.PRIVATE).then(
         handlers.interpolate, inputs, outputs, api_visibility="private", **widgets.LIVE
+    ).then(handlers.strip_only, strip_inputs, strip, api_visibility="private", **widgets.LIVE).then(
+        lambda: None, None, gif, **widgets.PRIVATE
     )
 
 
@@ -233,8 +270,8 @@ def morph_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Sli
             picture = widgets.image("Digit at t", elem_id="morph-image", height=340)
             caption = gr.Markdown(note, elem_id="morph-caption")
     inputs, outputs = [run, epoch, digit_a, digit_b, t, seed_box], [picture, caption]
-    gr.on(
-        [t.input, epoch.input, digit_a.input, digit_b.input, seed_box.submit],
+    drawn = gr.on(
+        [t.input, epoch.input, digit_a.input, digit_b.input, seed_box.submit, seed_box.input],
         handlers.morph,
         inputs,
         outputs,
@@ -246,13 +283,16 @@ def morph_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Sli
         ),
         **widgets.LIVE,
     )
+    widgets.stale_marks(drawn, picture)
     tab.select(handlers.morph, inputs, outputs, api_visibility="private", **widgets.LIVE)
     with gr.Row(equal_height=False):
         frames = gr.Slider(2, MAX_FRAMES, value=10, step=1, label="Frames in the strip", scale=3, min_width=220)
         strip_button = gr.Button("Draw strip and GIF", variant="primary", scale=1, min_width=160)
     with gr.Row(equal_height=False):
-        strip = widgets.image("From A to B, labelled", scale=3, min_width=300, show_label=False, elem_id="morph-strip")
-        gif = gr.File(label="Morph GIF", interactive=False, scale=1, min_width=200)
+        strip = widgets.image("From A to B, labelled", scale=3, min_width=300, elem_id="morph-strip")
+        with gr.Column(scale=1, min_width=200):
+            gif = gr.File(label="Morph GIF", interactive=False, elem_id="morph-gif")
+            widgets.gif_preview("The GIF, playing", gif, elem_id="morph-gif-preview")
     strip_inputs = [run, epoch, digit_a, digit_b, frames, seed_box]
     strip_button.click(
         handlers.morph_strip,
@@ -265,17 +305,18 @@ def morph_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Sli
         ),
         preprocess=False,
     )
-    gr.on(  # the strip follows the digits, the seed and the epoch (once let go)
-        [tab.select, digit_a.input, digit_b.input, seed_box.submit, epoch.release],
+    strip_drawn = gr.on(  # the strip and its GIF follow the digits, the seed, the frames and the epoch
+        [tab.select, digit_a.input, digit_b.input, seed_box.submit, seed_box.input, epoch.input, frames.input],
         handlers.morph_strip,
         strip_inputs,
         [strip, gif],
         api_visibility="private",
         **widgets.LIVE,
     )
+    widgets.stale_marks(strip_drawn, strip, "the strip")
     dice.click(widgets.random_seed, None, seed_box, **widgets.PRIVATE).then(
         handlers.morph, inputs, outputs, api_visibility="private", **widgets.LIVE
     ).then(handlers.morph_strip, strip_inputs, [strip, gif], api_visibility="private", **widgets.LIVE)
     run.input(lambda r, e: widgets.follow_run(ctx, r, e), [run, epoch], epoch, **widgets.PRIVATE).then(
         handlers.morph, inputs, outputs, api_visibility="private", **widgets.LIVE
-    )
+    ).then(handlers.morph_strip, strip_inputs, [strip, gif], api_visibility="private", **widgets.LIVE)

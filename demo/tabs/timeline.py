@@ -105,7 +105,7 @@ class Handlers:
         """
         engine = self.ctx.engine(run)
         seed, size = self.ctx.seed(seed), self.ctx.size(grid_size)
-        return self.ctx.gif_file(engine.run_gif(seed, size), f"gan-training-{run}-seed{seed}-{size}x{size}")
+        return self.ctx.gif_file(engine.run_gif(seed, size), f"{run}-training-seed-{seed}-{size}x{size}")
 
 
 def has_quality(engine: Engine) -> bool:
@@ -228,6 +228,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     with gr.Accordion("Animated GIF of the whole run", open=False):
         gif_button = gr.Button("Make GIF (run, seed and grid size from above)")
         gif_file = gr.File(label="Training GIF", interactive=False)
+        widgets.gif_preview("The training GIF, playing", gif_file, elem_id="timeline-gif-preview")
     gif_button.click(
         handlers.timeline_gif,
         [run, seed_box, size],
