@@ -68,7 +68,7 @@ CSS += """
 }
 .pixels .image-container, .pixels .image-frame { padding-top: 2.1rem; }
 .pixels.hide-container .image-container, .pixels.hide-container .image-frame { padding-top: 0; }
-.plot-below-buttons .wrap, .plot-below-buttons .plot-container { padding-top: 1.8rem; }
+@media (max-width: 640px) { .plot-below-buttons .vega-embed { padding-top: 2rem; } }
 .gif-preview img { image-rendering: pixelated; object-fit: contain; }
 """
 # Typed numbers apply when committed (Enter or leaving the box), not on each keystroke: a keystroke in a slider's
@@ -227,9 +227,11 @@ def image(label: str, value=None, **kwargs) -> gr.Image:
 
 
 def gif_preview(label: str, file: gr.File, **kwargs) -> gr.Image:
-    """The GIF in `file`, shown playing; it follows the file (cleared with it)."""
-    preview = gr.Image(label=label, interactive=False, buttons=["fullscreen"], elem_classes="gif-preview", **kwargs)
-    file.change(lambda path: path, file, preview, **PRIVATE)
+    """The GIF in `file`, shown playing; it follows the file (hidden while there is none)."""
+    preview = gr.Image(
+        label=label, interactive=False, buttons=["fullscreen"], elem_classes="gif-preview", visible=False, **kwargs
+    )
+    file.change(lambda path: gr.Image(path, visible=path is not None), file, preview, **PRIVATE)
     return preview
 
 

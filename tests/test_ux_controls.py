@@ -178,8 +178,10 @@ def test_edit_sheet_and_interpolate_strip_follow_the_epoch(app_url, browser, tmp
     page.get_by_role("tab", name="Interpolate", exact=True).click()
     page.locator("#interp-strip").scroll_into_view_if_needed()
     page.locator("#interp-strip img").wait_for(timeout=WAIT_MS)
-    page.locator("#interp-gif-preview").scroll_into_view_if_needed()
+    assert page.locator("#interp-gif-preview").is_hidden()  # no GIF yet, no empty frame for it
     page.get_by_role("button", name="Draw strip and GIF").click()
+    page.locator("#interp-gif-preview").wait_for(timeout=WAIT_MS)
+    page.locator("#interp-gif-preview").scroll_into_view_if_needed()
     page.locator("#interp-gif-preview img").wait_for(timeout=WAIT_MS)  # the GIF plays inline
     assert page.locator("#interp-gif a").first.get_attribute("download", timeout=WAIT_MS) is not None
     assert ".gif" in page.locator("#interp-gif-preview img").get_attribute("src")
@@ -190,7 +192,7 @@ def test_edit_sheet_and_interpolate_strip_follow_the_epoch(app_url, browser, tmp
         "() => (document.querySelector('#interp-strip img')?.src || '').includes('epoch-1-seed-1-2-slerp-strip')",
         timeout=WAIT_MS,
     )
-    page.locator("#interp-gif-preview img").wait_for(state="detached", timeout=WAIT_MS)  # no GIF of other settings
+    page.locator("#interp-gif-preview img").wait_for(state="hidden", timeout=WAIT_MS)  # no GIF of other settings
     page.get_by_text("with slerp, epoch 1").wait_for(timeout=WAIT_MS)
     save_screenshot(page, tmp_path, "ux-interpolate-after-epoch-1.png")
 
