@@ -173,7 +173,7 @@ def postprocess_named(picture: gr.Image, value):
     """gr.Image's postprocess, but a PIL picture that `named` gave a file name is saved under that name, so a
     download is called `tutorial-epoch-200-seed-42.png` rather than `image.png`. (Set on the instance: a subclass
     of gr.Image would make Gradio write a .pyi stub beside this file.)"""
-    name = value.info.get(DOWNLOAD_NAME) if isinstance(value, Image.Image) else None
+    name = getattr(value, DOWNLOAD_NAME, None) if isinstance(value, Image.Image) else None
     if not name:
         return gr.Image.postprocess(picture, value)
     path = processing_utils.save_pil_to_cache(value, picture.GRADIO_CACHE, name=name, format="png")
@@ -188,7 +188,8 @@ def named(picture: Image.Image, run: str, epoch: int, seed: int | str, *more: ob
     parts = [run, "epoch", epoch, "seed", seed, *more]
     safe = "-".join("".join(c if c.isalnum() or c in "._-" else "_" for c in str(part)) for part in parts)
     copy = picture.copy()
-    copy.info[DOWNLOAD_NAME] = safe
+    copy.encoderinfo = getattr(picture, "encoderinfo", {})  # engine.fast_png's PNG settings travel with it
+    setattr(copy, DOWNLOAD_NAME, safe)  # an attribute, not .info: it stays out of the PNG's text chunks
     return copy
 
 
@@ -218,7 +219,7 @@ def image(label: str, value=None, **kwargs) -> gr.Image:
         **kwargs,
     )
     picture.postprocess = functools.partial(postprocess_named, picture)
-    if isinstance(value, Image.Image) and value.info.get(DOWNLOAD_NAME):  # the first picture, named too
+    if getattr(value, DOWNLOAD_NAME, None):  # the first picture, named too
         picture.value = move_files_to_cache(
             picture.postprocess(value).model_dump(), picture, postprocess=True, keep_in_cache=True
         )

@@ -138,7 +138,7 @@ def test_seed_box_commits_on_leaving_it_and_clamps(app_url, browser):  # noqa: F
     no_error_shown(page)
 
 
-def test_a_refused_value_dims_the_picture_until_the_next_good_one(app_url, browser):  # noqa: F811
+def test_a_refused_value_dims_the_picture_until_the_next_good_one(app_url, browser, tmp_path):  # noqa: F811
     page = open_tab(browser, app_url, "Generate")
     page.locator("#generate-picture img").wait_for(timeout=WAIT_MS)
     # What no typing can send any more (the box clamps): an out-of-range value through a raw input event, as a
@@ -151,6 +151,7 @@ def test_a_refused_value_dims_the_picture_until_the_next_good_one(app_url, brows
     assert "Not updated" in page.locator("#generate-picture").get_attribute("data-stale")
     page.locator(".toast-body").first.wait_for(timeout=WAIT_MS)
     assert "epoch must be a whole number from 1 to 3" in page.locator(".toast-body").first.inner_text()
+    save_screenshot(page, tmp_path, "ux-generate-stale.png")
     commit(page, page.locator("#tab-generate").get_by_label("number input for Epoch"), "2")
     page.wait_for_selector("#generate-picture:not(.stale)", timeout=WAIT_MS)
     wait_for_line(page, 2, 6)
