@@ -11,8 +11,7 @@ import os
 import re
 
 import pytest
-
-from tests.test_app_browser import app_url, browser, save_screenshot, sync_playwright  # noqa: F401 (fixtures)
+from test_app_browser import app_url, browser, save_screenshot, sync_playwright  # noqa: F401 (fixtures)
 
 WAIT_MS = 60_000  # generous: the machine is shared and loaded; every wait is for a condition
 
