@@ -24,7 +24,6 @@ from demo.runs import Runs, load_specs, split_specs
 from gan.errors import UsageError
 
 DEFAULT_WEIGHTS = "weights"
-QUEUE_WORKERS = 8  # events run at once; each takes milliseconds, so a few workers serve many users
 LIVE_MAX_EPOCHS = {"local": 50, "space": 20}  # a Space's CPUs are shared: shorter live runs there
 
 
@@ -121,8 +120,9 @@ def load(specs: list[str]) -> Runs:
 def build(runs: Runs, live: LiveTrainer | None = None):
     """The Blocks with its queue; gradio is imported only here, once the weights are known to load."""
     from demo.ui import build_demo
+    from demo.widgets import queue_options
 
-    return build_demo(runs, live).queue(default_concurrency_limit=QUEUE_WORKERS, max_size=512)
+    return build_demo(runs, live).queue(**queue_options())
 
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

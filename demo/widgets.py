@@ -131,6 +131,13 @@ def theme() -> gr.themes.Base:
 
 
 SESSIONS = 500  # sessions whose state Gradio keeps (least recently used first out)
+QUEUE_WORKERS = 8  # events run at once; each takes milliseconds, so a few workers serve many users
+QUEUE_SIZE = 512  # events waiting at most; more are refused at once rather than left to time out
+
+
+def queue_options() -> dict:
+    """Keyword arguments for demo.queue(): how many events run at once and how many may wait."""
+    return {"default_concurrency_limit": QUEUE_WORKERS, "max_size": QUEUE_SIZE}
 
 
 def launch_options() -> dict:

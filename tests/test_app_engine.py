@@ -1,5 +1,6 @@
 """The app's pure parts: latents, interpolation, grids, directions, loading a run, input checks."""
 
+import io
 import json
 import math
 import shutil
@@ -8,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from demo.engine import (
     BANK_SIZE,
@@ -15,6 +17,7 @@ from demo.engine import (
     RunError,
     display_scale,
     epoch_ranges,
+    fast_png,
     generator_jacobians,
     lerp,
     load_run,
@@ -62,6 +65,34 @@ def test_grid_layout_and_scale(tiny_weights):
     )  # nearest-neighbour
     assert (pixels[: 2 * scale] == 0).all()  # padding row on top
     assert engine.seed_grid(engine.epochs[-1], 3, 1).size[0] >= 512
+
+
+def test_fast_png_is_lossless_and_what_gradio_saves(tiny_weights, tmp_path):
+    """Pictures saved through png_bytes decode to the same pixels, by Pillow's decoder, also on Gradio's path."""
+    from gradio.processing_utils import save_pil_to_cache
+
+    engine = Engine(load_run(tiny_weights))
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (37, 53), dtype=np.uint8)
+    noise[5:9] = noise[4]  # repeated rows ("Up"), and the first row ("Sub" from zero)
+    pictures = [
+        engine.seed_grid(engine.epochs[-1], 3, 4),
+        fast_png(Image.fromarray(noise)),
+        fast_png(Image.new("L", (1, 1))),
+    ]
+    for picture in pictures:
+        expected = np.array(picture)  # pixels taken before anything is saved
+        for saved in (save_pil_to_cache(picture, str(tmp_path), format="png"), tmp_path / "direct.png"):
+            if not isinstance(saved, str):
+                with saved.open("wb") as handle:
+                    picture.save(handle, format="PNG")
+            with Image.open(saved) as back:
+                assert back.format == "PNG" and back.mode == "L" and np.array_equal(np.asarray(back), expected)
+    buffer = io.BytesIO()
+    pictures[0].save(buffer, format="GIF")  # other formats: Pillow's own encoder
+    assert Image.open(buffer).format == "GIF"
+    colour = fast_png(Image.new("RGB", (4, 4), (10, 200, 30)))  # not greyscale: left to Pillow entirely
+    assert type(colour) is Image.Image
 
 
 def test_jacobian_closed_form_matches_autograd():
