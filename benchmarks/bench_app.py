@@ -12,8 +12,8 @@ the two servers in turn (the app first in odd rounds, the trivial app first in e
 requests back to back through the plain HTTP API (POST /gradio_api/call/NAME, then GET the event's result stream),
 first with a new Gradio session per request (no session_hash: what a script gets), then with one session per client
 (a session_hash of its own in every POST: what a browser page does). Gradio builds a session's copy of every
-component's config when it first sees the session, which costs in proportion to the app's size (190 blocks here, 13
-in the trivial app). Every request to the app asks for a picture not drawn before in the run (seed, epoch or t from
+component's config when it first sees the session, which costs in proportion to the app's size (both counts are
+printed). Every request to the app asks for a picture not drawn before in the run (seed, epoch or t from
 a counter), so no cache of the app answers it. It prints throughput, p50 and p95 of both, the ratios, each server's
 CPU milliseconds per request and the load generator's own CPU use; a last measurement at the trivial app with twice
 the most clients shows whether the generator was the limit.
@@ -520,6 +520,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         app, trivial = Server("app", app_process, app_port), Server("trivial", trivial_process, trivial_port)
+        blocks = {s.label: len(httpx.get(f"{s.url}config", timeout=60).json()["components"]) for s in (app, trivial)}
+        print(f"blocks in the page config (Gradio copies each one's config for a new session): {blocks}")
         for name in args.endpoints:  # warm-up: first calls of each endpoint (imports, caches of Gradio's)
             for server in (app, trivial):
                 server.args_of = functools.partial(request_args, name, facts=facts)
