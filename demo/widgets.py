@@ -11,7 +11,7 @@ from gradio.processing_utils import move_files_to_cache
 from PIL import Image
 
 from demo.context import Context
-from demo.engine import MAX_GRID, epoch_ranges
+from demo.engine import MAX_GRID, FastPng, epoch_ranges, fast_png
 from demo.validation import SEED_MAX
 
 # Live controls: the last value of a drag wins, no spinner, raw values reach the handler (it validates).
@@ -194,8 +194,8 @@ def named(picture: Image.Image, run: str, epoch: int, seed: int | str, *more: ob
     """`picture` to be downloaded as run-epoch-N-seed-S[-more].png (a copy: cached pictures stay unnamed)."""
     parts = [run, "epoch", epoch, "seed", seed, *more]
     safe = "-".join("".join(c if c.isalnum() or c in "._-" else "_" for c in str(part)) for part in parts)
-    copy = picture.copy()
-    copy.encoderinfo = getattr(picture, "encoderinfo", {})  # engine.fast_png's PNG settings travel with it
+    copy = picture.copy()  # Pillow's copy is a plain Image: engine.fast_png's encoder is kept by hand
+    copy = fast_png(copy) if isinstance(picture, FastPng) else copy
     setattr(copy, DOWNLOAD_NAME, safe)  # an attribute, not .info: it stays out of the PNG's text chunks
     return copy
 
