@@ -4,14 +4,17 @@ import html
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
 from demo import widgets
 from demo.context import Context, Facts
-from demo.engine import Engine, epoch_ranges
+from demo.engine import PAD, Engine, epoch_ranges
 from demo.live import LiveTrainer
 from demo.runs import Runs
 from demo.tabs import compare, digits, edit, generate, interpolate, timeline, train
 from demo.widgets import launch_options
+from gan.images import grid_array, upscale
 
 __all__ = ["TABS", "build_demo", "examples", "launch_options"]
 
@@ -32,6 +35,23 @@ def run_line(name: str, engine: Engine) -> str:
     epochs, folder = engine.epochs, engine.run.folder
     shown = folder.resolve().relative_to(Path.cwd()) if folder.resolve().is_relative_to(Path.cwd()) else folder
     return f"**{name}**: {len(epochs)} epochs ({epoch_ranges(epochs)}) from `{shown}`"
+
+
+def learning_strip(engine: Engine, seed: int = 0, rows: int = 2, columns: int = 8, scale: int = 2) -> Image.Image:
+    """The page's first picture: the same `rows` latents (one per row) drawn by about `columns` saved epochs from
+    first to last, left to right, the epoch written above each column: noise turning into digits."""
+    epochs = timeline.default_sheet_epochs(engine.epochs, columns)
+    latents = engine.latents(seed, rows)
+    by_epoch = np.stack([engine.tiles(e, latents) for e in epochs], axis=1)  # (rows, epochs, side, side)
+    grid = upscale(grid_array(by_epoch.reshape(-1, *by_epoch.shape[2:]), rows, len(epochs), PAD), scale)
+    font = ImageFont.load_default(size=7 * scale)
+    band = 9 * scale
+    strip = Image.new("L", (grid.width, grid.height + band), 0)
+    strip.paste(grid, (0, band))
+    draw, step = ImageDraw.Draw(strip), (engine.side + PAD) * scale
+    for k, e in enumerate(epochs):
+        draw.text((PAD * scale + k * step + step // 2, band // 2 + scale), f"ep {e}", fill=200, font=font, anchor="mm")
+    return strip
 
 
 def follow_run_choices(ctx: Context, blocks: gr.Blocks) -> None:
@@ -57,15 +77,35 @@ def build_demo(runs: Runs, live: LiveTrainer | None = None) -> gr.Blocks:
     ctx = Context(runs, live)
     tabs = [tab for tab in TABS if tab is not train or live is not None]
     skipped = runs.skipped + [f"{name}/{line}" for name, e in runs.engines.items() for line in e.run.skipped]
+    default = runs.engines[runs.default]
     with gr.Blocks(title="Watch a GAN learn", delete_cache=(CACHE_SWEEP_S, CACHE_MAX_AGE_S)) as demo:
-        gr.Markdown(
-            "# Watch a GAN learn to write digits\n"
-            "A small MLP GAN (the classic PyTorch tutorial's) trained on MNIST and saved after every epoch. "
-            f"Loaded {len(runs.engines)} run{'s' if len(runs.engines) > 1 else ''}: "
-            + "; ".join(run_line(name, engine) for name, engine in runs.engines.items())
-            + ".",
-            elem_id="intro",
-        )
+        with gr.Row(elem_id="intro-row", equal_height=False):
+            with gr.Column(scale=3, min_width=300):
+                gr.Markdown(
+                    "# Watch a GAN learn to write digits\n"
+                    "A small MLP GAN (the classic PyTorch tutorial's) trained on MNIST and saved after every epoch. "
+                    "Two networks learn against each other: the **Generator** turns random numbers (a *latent z*) into "
+                    "a picture, the **Discriminator** tries to tell its pictures from real digits. On the right, the "
+                    "same two *z* after more and more epochs of training: noise becomes digits. **Timeline** plays it "
+                    "for a whole grid; **Generate** draws any epoch.\n\n"
+                    f"Loaded {len(runs.engines)} run{'s' if len(runs.engines) > 1 else ''}: "
+                    + "; ".join(run_line(name, engine) for name, engine in runs.engines.items())
+                    + ".",
+                    elem_id="intro",
+                )
+            with gr.Column(scale=2, min_width=260):
+                gr.Image(
+                    learning_strip(default),
+                    label=f"{runs.default}: the same z, epoch {default.epochs[0]} to {default.epochs[-1]}",
+                    show_label=False,
+                    format="png",
+                    image_mode="L",
+                    type="pil",
+                    interactive=False,
+                    buttons=[],
+                    elem_id="learning-strip",
+                    elem_classes="pixels",
+                )
         if skipped:
             gr.Markdown(
                 "**Some files were skipped:**\n" + "\n".join(f"- {html.escape(line)}" for line in skipped),

@@ -285,3 +285,31 @@ def labels_box() -> gr.Checkbox:
     return gr.Checkbox(
         False, label="Show labels", info="The classifier's digit and confidence under each sample; grey: under 50%"
     )
+
+
+# ---- layout: the page intro, the Timeline's scrubber, narrow screens -----------------------------------------
+# Below 640 px each picture tab's first picture moves above its controls and stays in view (sticky) while they
+# scroll under it; a swipe that starts on a slider moves the slider only, never the page too.
+PICTURE_ROWS = [
+    f"#tab-{tab} .row:has(> .column > .block.pixels)" for tab in ("generate", "timeline", "interpolate", "edit")
+]
+FIRST_PICTURES = [f"{row} > .column > .block.pixels:not(.block.pixels ~ .block.pixels)" for row in PICTURE_ROWS]
+LAYOUT_CSS = f"""
+#learning-strip img {{ max-height: 160px; }}
+#timeline-readout .readout {{ font-size: 1.1rem; padding: 0.5rem 0.75rem 0; }}
+#timeline-readout small {{ color: var(--body-text-color-subdued); margin-left: 0.5rem; font-size: 0.85rem; }}
+#timeline-step .head, #timeline-step .min_value, #timeline-step .max_value {{ display: none; }}
+.explain p {{ font-size: 0.85rem; color: var(--body-text-color-subdued); margin: 0 0.5rem 0.4rem; }}
+input[type=range] {{ touch-action: none; }}
+@media (max-width: 640px) {{
+  {", ".join(PICTURE_ROWS)} {{ flex-direction: column; align-items: stretch; }}
+  {", ".join(f"{row} > .column" for row in PICTURE_ROWS)} {{ display: contents; }}
+  {", ".join(f"{row} > .column > *" for row in PICTURE_ROWS)} {{ flex: none; width: 100%; }}
+  {", ".join(FIRST_PICTURES)} {{
+    order: -2; position: sticky; top: 0; z-index: 20; background: var(--background-fill-primary); height: 40vh;
+  }}
+  {", ".join(f"{first} :is(.image-frame, img)" for first in FIRST_PICTURES)} {{ width: 100%; height: 100%; }}
+  #tab-timeline .scrubber {{ order: -1; }}
+}}
+"""
+CSS += LAYOUT_CSS

@@ -11,6 +11,34 @@ from demo.validation import InputError, flag, whole_number, whole_numbers
 
 TITLE = "Timeline"
 MAX_SHEET_ROWS = 24  # progression sheet: at most this many epochs
+SPEEDS = [("slow", 1.2), ("normal", 0.6), ("fast", 0.3)]  # Play: seconds per saved epoch
+PLOT_SETTLE_MS = 400  # the plots' epoch marker follows once the epoch has stood still this long
+# The slider moves over the index of the saved epochs; this maps an index to its epoch in the browser (from the
+# readout's data-epochs), writes the readout and returns the epoch for the hidden epoch box, whose change draws.
+INDEX_TO_EPOCH = """(index) => {
+  const readout = document.querySelector('#timeline-readout [data-epochs]');
+  const epochs = readout.dataset.epochs.split(',').map(Number);
+  const k = Math.max(0, Math.min(epochs.length - 1, Math.round(Number(index) || 0)));
+  readout.querySelector('b').textContent = epochs[k];
+  readout.querySelector('small').textContent = `saved epoch ${k + 1} of ${epochs.length}`;
+  return epochs[k];
+}"""
+# Redrawing four plots is the slow part of a scrub: the marker moves once the epoch settles, not on every step.
+SETTLE_PLOTS = f"""() => {{
+  clearTimeout(window.timelinePlots);
+  window.timelinePlots = setTimeout(() => document.querySelector('#timeline-sync')?.click(), {PLOT_SETTLE_MS});
+}}"""
+EXPLAIN = (
+    "- **Losses**: how wrong each player is (binary cross-entropy). They do not fall to zero: D and G push against "
+    "each other, so level lines mean a balance, not a stop.\n"
+    "- **D(x)** is the Discriminator's average 'probability real' on real digits, **D(G(z))** on the Generator's "
+    "fakes. Early on D tells them apart (near 1 and near 0); as G improves they move toward each other.\n"
+    "- **FID** (Fréchet distance) compares the fakes' features with real digits' features: lower is closer to "
+    "real, and the grey line is what real digits score against each other.\n"
+    "- **IS** (Inception Score) is high when each fake is clearly one digit and all ten digits appear (at most 10)."
+    "\n- **Latent z**: the 100 random numbers the Generator turns into a picture. The seed fixes them, so every "
+    "epoch draws the same z and you watch the same digits form."
+)
 
 
 def examples(facts: Facts) -> dict[str, dict]:
@@ -108,6 +136,22 @@ class Handlers:
         return self.ctx.gif_file(engine.run_gif(seed, size), f"{run}-training-seed-{seed}-{size}x{size}")
 
 
+def readout_html(epochs: list[int], epoch: int) -> str:
+    """The epoch the slider points at (the slider itself moves over the saved epochs' index)."""
+    index = epochs.index(epoch)
+    return (
+        f'<div class="readout" data-epochs="{",".join(map(str, epochs))}">Epoch <b>{epoch}</b> '
+        f"<small>saved epoch {index + 1} of {len(epochs)}</small></div>"
+    )
+
+
+def clamped_size(value: object) -> object:
+    """A grid size typed past either end shows the nearest one the slider has (the box clamps it the same way)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
+        return min(max(value, 1), MAX_GRID)
+    return value
+
+
 def has_quality(engine: Engine) -> bool:
     """Whether the run's metrics.json holds FID / IS scores (runs trained without the classifier do not)."""
     return any("fid" in record for record in engine.run.records.values())
@@ -124,14 +168,28 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     engine = ctx.runs.engines[ctx.runs.default]
     first, seed = engine.epochs[0], 0
     gr.Markdown(
-        "The **same latent vectors** drawn by the Generator after every saved epoch: drag the epoch slider (or use "
-        "the arrow keys) to watch noise turn into digits. The plots are the training record; the dark line marks "
-        "the epoch shown."
+        "The **same latent vectors** drawn by the Generator after every saved epoch: press **Play**, or drag the "
+        "slider (or use the arrow keys), to watch noise turn into digits. Each step is the next saved epoch."
     )
-    with gr.Row():
+    with gr.Row(elem_classes="picture-row"):
         with gr.Column(scale=1, min_width=300):
             run = widgets.run_dropdown(ctx)
-            epoch = widgets.epoch_slider(engine.epochs, first, "Epoch (scrub through training)")
+            with gr.Group(elem_classes="scrubber"):
+                readout = gr.HTML(readout_html(engine.epochs, first), elem_id="timeline-readout", padding=False)
+                step = gr.Slider(
+                    0,
+                    len(engine.epochs) - 1,
+                    value=0,
+                    step=1,
+                    show_label=False,
+                    interactive=len(engine.epochs) > 1,
+                    elem_id="timeline-step",
+                )
+                with gr.Row(equal_height=False):
+                    play = gr.Button("▶ Play", variant="primary", min_width=90, elem_id="timeline-play")
+                    speed = gr.Radio(SPEEDS, value=SPEEDS[1][1], show_label=False, min_width=200, scale=2)
+            # The epoch the picture shows: the API's epoch argument; the slider above sets it (saved epochs only).
+            epoch = gr.Number(first, precision=0, visible="hidden", elem_id="timeline-epoch")
             picture = widgets.image("The same z at this epoch", engine.seed_grid(first, seed, 8))
             stats = gr.HTML(stats_html(engine.run, first))
             seed_box, dice = widgets.seed_box("Seed", seed)
@@ -148,21 +206,62 @@ def build(ctx: Context, tab: gr.Tab) -> None:
                 "buttons": ["fullscreen", "export"],
                 **plot_settings(engine),
             }
-            losses_plot = gr.LinePlot(losses, title="Losses", y_title="BCE loss", **plot_args)
+            losses_plot = gr.LinePlot(
+                losses,
+                title="Losses",
+                y_title="BCE loss",
+                **plot_args,
+            )
+            gr.Markdown(
+                "How wrong each player is; D and G push against each other, so neither loss falls to 0.",
+                elem_classes="explain",
+            )
             outputs_plot = gr.LinePlot(
-                outputs, title="D's mean output", y_title="probability 'real'", y_lim=[0, 1], **plot_args
+                outputs,
+                title="D's mean output",
+                y_title="probability 'real'",
+                y_lim=[0, 1],
+                **plot_args,
+            )
+            gr.Markdown(
+                "D(x): D's 'real' score on real digits; D(G(z)): on fakes. They meet as the fakes get convincing.",
+                elem_classes="explain",
             )
             quality_args = {**plot_args, "visible": has_quality(engine)}
-            fid_plot = gr.LinePlot(quality, title="FID (lower is better)", y_title="FID", **quality_args)
-            is_plot = gr.LinePlot(scores, title="Inception Score (higher is better)", y_title="IS", **quality_args)
+            fid_plot = gr.LinePlot(
+                quality,
+                title="FID (lower is better)",
+                y_title="FID",
+                **quality_args,
+            )
+            fid_note = gr.Markdown(
+                "FID: how far the fakes' features are from real digits'; it goes down as the fakes look more real.",
+                elem_classes="explain",
+                visible=has_quality(engine),
+            )
+            is_plot = gr.LinePlot(
+                scores,
+                title="Inception Score (higher is better)",
+                y_title="IS",
+                **quality_args,
+            )
+            is_note = gr.Markdown(
+                "IS: high when each fake is clearly one digit and all ten digits appear (10 at most).",
+                elem_classes="explain",
+                visible=has_quality(engine),
+            )
             no_quality = gr.Markdown(
                 "*No quality measures (FID, IS) in metrics.json for this run: train with a classifier to get them.*",
                 visible=not has_quality(engine),
             )
+            with gr.Accordion("What am I looking at?", open=False):
+                gr.Markdown(EXPLAIN)
+    plots_sync = gr.Button("Mark the epoch on the plots", visible="hidden", elem_id="timeline-sync")
     inputs, outputs = [run, epoch, seed_box, size, labels], [picture, stats]
     plots = [losses_plot, outputs_plot, fid_plot, is_plot]
+    step.input(None, step, epoch, js=INDEX_TO_EPOCH)  # in the browser: no server round trip to find the epoch
     gr.on(
-        [epoch.input, size.input, seed_box.submit, labels.input],
+        [epoch.change],
         handlers.timeline,
         inputs,
         outputs,
@@ -174,10 +273,24 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         ),
         **widgets.LIVE,
     )
-    dice.click(widgets.random_seed, None, seed_box, **widgets.PRIVATE).then(
-        handlers.timeline, inputs, outputs, api_visibility="private", **widgets.LIVE
+    epoch.change(None, None, None, js=SETTLE_PLOTS)
+
+    def settings_changed(run: str, epoch: float, seed: float, grid_size: float, labels: bool):
+        """Seed, grid size or labels committed (Enter, release, tick): a size past either end is clamped, a
+        cleared box waits for a value."""
+        if seed is None or seed == "" or grid_size is None or grid_size == "":
+            return gr.skip(), gr.skip()
+        return handlers.timeline(run, epoch, seed, clamped_size(grid_size), labels)
+
+    gr.on(
+        [seed_box.submit, size.release, labels.input],
+        settings_changed,
+        inputs,
+        outputs,
+        api_visibility="private",
+        **widgets.LIVE,
     )
-    epoch.input(
+    plots_sync.click(
         handlers.metric_plots,
         [run, epoch],
         plots,
@@ -188,6 +301,32 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         ),
         **widgets.LIVE,
     )
+
+    playing = gr.State(False)
+    timer = gr.Timer(SPEEDS[1][1], active=False)
+
+    def play_pause(name: str, index: float, is_playing: bool, seconds: float):
+        """Play from here (from the start when at the end), or pause."""
+        if is_playing or name not in ctx.names:
+            return False, gr.Timer(active=False), gr.Button("▶ Play"), gr.skip(), gr.skip(), gr.skip()
+        epochs = ctx.runs.engines[name].epochs
+        index = int(index) if isinstance(index, (int, float)) and 0 <= index < len(epochs) - 1 else 0
+        ticking = gr.Timer(value=seconds, active=True)
+        return True, ticking, gr.Button("⏸ Pause"), index, epochs[index], readout_html(epochs, epochs[index])
+
+    def advance(name: str, index: float):
+        """One Play tick: the next saved epoch; the last one stops the timer."""
+        if name not in ctx.names:
+            return gr.skip(), gr.skip(), gr.skip(), False, gr.Timer(active=False), gr.Button("▶ Play")
+        epochs = ctx.runs.engines[name].epochs
+        index = min(int(index) + 1 if isinstance(index, (int, float)) else 0, len(epochs) - 1)
+        last = index == len(epochs) - 1
+        ending = (False, gr.Timer(active=False), gr.Button("▶ Play")) if last else (gr.skip(),) * 3
+        return index, epochs[index], readout_html(epochs, epochs[index]), *ending
+
+    play.click(play_pause, [run, step, playing, speed], [playing, timer, play, step, epoch, readout], **widgets.PRIVATE)
+    timer.tick(advance, [run, step], [step, epoch, readout, playing, timer, play], **widgets.PRIVATE)
+    speed.input(lambda seconds: gr.Timer(value=seconds), speed, timer, **widgets.PRIVATE)
 
     with gr.Accordion("Progression sheet: one row per epoch, the same z in each column", open=True):
         with gr.Row(equal_height=False):
@@ -213,9 +352,10 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         sheet = widgets.image(
             "Progression sheet", engine.progression(default_sheet_epochs(engine.epochs), seed, 8), show_label=False
         )
+    sheet_inputs = [run, seed_box, sheet_columns, sheet_epochs, run_b]
     sheet_button.click(
         handlers.progression,
-        [run, seed_box, sheet_columns, sheet_epochs, run_b],
+        sheet_inputs,
         sheet,
         api_name="progression",
         api_description=(
@@ -240,19 +380,34 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         ),
         preprocess=False,
     )
+    # A new seed (typed or Random) redraws the grid and the sheet: both show the same z.
+    dice.click(widgets.random_seed, None, seed_box, **widgets.PRIVATE).then(
+        handlers.timeline, inputs, outputs, api_visibility="private", **widgets.LIVE
+    ).then(handlers.progression, sheet_inputs, sheet, api_visibility="private", **widgets.LIVE)
+    seed_box.submit(handlers.progression, sheet_inputs, sheet, api_visibility="private", **widgets.LIVE)
 
     def follow(name: str, value: float):
-        """A new run: the slider, the plots' x range and the sheet's epoch choices follow it."""
+        """A new run: the slider (over its saved epochs), the plots' x range and the sheet's epochs follow it."""
         if name not in ctx.names:
-            return [gr.skip()] * (3 + len(plots))
+            return [gr.skip()] * (7 + len(plots))
         chosen = ctx.runs.engines[name]
         quality = has_quality(chosen)
+        nearest = chosen.nearest_epoch(int(value)) if isinstance(value, (int, float)) else chosen.epochs[-1]
+        index = chosen.epochs.index(nearest)
+        slider = gr.Slider(minimum=0, maximum=len(chosen.epochs) - 1, value=index, interactive=len(chosen.epochs) > 1)
         sheet_choices = gr.Dropdown(
             [str(e) for e in chosen.epochs], value=[str(e) for e in default_sheet_epochs(chosen.epochs)]
         )
         axes = [gr.LinePlot(**plot_settings(chosen), visible=quality or k < 2) for k in range(len(plots))]
-        return [widgets.follow_run(ctx, name, value), sheet_choices, gr.Markdown(visible=not quality), *axes]
+        shown = readout_html(chosen.epochs, nearest)
+        notes = [gr.Markdown(visible=not quality), gr.Markdown(visible=quality), gr.Markdown(visible=quality)]
+        return [slider, nearest, shown, sheet_choices, *notes, *axes]
 
-    run.input(follow, [run, epoch], [epoch, sheet_epochs, no_quality, *plots], **widgets.PRIVATE).then(
-        handlers.timeline, inputs, outputs, api_visibility="private", **widgets.LIVE
-    ).then(handlers.metric_plots, [run, epoch], plots, api_visibility="private", **widgets.LIVE)
+    run.input(
+        follow,
+        [run, epoch],
+        [step, epoch, readout, sheet_epochs, no_quality, fid_note, is_note, *plots],
+        **widgets.PRIVATE,
+    ).then(handlers.timeline, inputs, outputs, api_visibility="private", **widgets.LIVE).then(
+        handlers.metric_plots, [run, epoch], plots, api_visibility="private", **widgets.LIVE
+    )
