@@ -301,6 +301,7 @@ LAYOUT_CSS = f"""
 #timeline-step .head, #timeline-step .min_value, #timeline-step .max_value {{ display: none; }}
 .explain p {{ font-size: 0.85rem; color: var(--body-text-color-subdued); margin: 0 0.5rem 0.4rem; }}
 input[type=range] {{ touch-action: none; }}
+.gradio-container {{ overflow: clip !important; }}  /* clips as 'hidden' does, but lets a picture stick */
 @media (max-width: 640px) {{
   {", ".join(PICTURE_ROWS)} {{ flex-direction: column; align-items: stretch; }}
   {", ".join(f"{row} > .column" for row in PICTURE_ROWS)} {{ display: contents; }}
