@@ -307,7 +307,7 @@ input[type=range] {{ touch-action: none; }}
   {", ".join(f"{row} > .column" for row in PICTURE_ROWS)} {{ display: contents; }}
   {", ".join(f"{row} > .column > *" for row in PICTURE_ROWS)} {{ flex: none; width: 100%; }}
   {", ".join(FIRST_PICTURES)} {{
-    order: -2; position: sticky; top: 0; z-index: 20; background: var(--background-fill-primary); height: 40vh;
+    order: -2; position: sticky; top: 0; z-index: 1000; background: var(--background-fill-primary); height: 40vh;
   }}
   {", ".join(f"{first} :is(.image-frame, img)" for first in FIRST_PICTURES)} {{ width: 100%; height: 100%; }}
   #tab-timeline .scrubber {{ order: -1; }}
