@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent  # the trainer runs from the proje
 DEFAULT_ROOT = "runs/live"
 NAME = re.compile(r"live-\d{4}(?:-\d+)?")
 RUNNING = ("starting", "training", "stopping")
+KILL_WAIT_S = 10.0  # how long a SIGKILLed trainer may take to be gone (the kernel delivers it asynchronously)
 # What a visitor may set, and the bounds that keep a run sane: (low, high) per setting.
 BOUNDS = {
     "lr": (1e-5, 1e-2),
@@ -294,6 +295,9 @@ class LiveTrainer:
                 with contextlib.suppress(OSError):
                     if self._is_our_trainer(pid, folder):
                         os.kill(pid, signal.SIGKILL)
+                deadline = time.monotonic() + KILL_WAIT_S  # SIGKILL is delivered asynchronously: see it land
+                while time.monotonic() < deadline and self._is_our_trainer(pid, folder):
+                    time.sleep(0.05)
             done = self._finished_epochs(folder)
             meta.update(state="stopped", message=f"Stopped: the app restarted during this run; {span(done)}.")
             meta.setdefault("ended", time.time())
