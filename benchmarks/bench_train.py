@@ -7,7 +7,8 @@ loop's share of the machine's sgemm peak at the step's own shapes.
 (a) tutorial: torchvision DataLoader with ToTensor + Normalize, Sigmoid + BCELoss, batch 100, G not detached.
 (b) ours: gan.train.train_epoch on the whole set held as one tensor, same math.
 (p) peak: every GEMM of one fast step (shapes, strides and dtype recorded from a real step) replayed
-    back to back with nothing else; FLOP over time, best of a few repeats, at 1 and at 2 threads.
+    back to back with nothing else; FLOP over time, the best of 12 short bursts at each thread count our
+    loop trains at (1 and all, interleaved burst by burst), half measured before (a) and half after (b).
 Each round measures p, a, b (and any --variant of b), so load on the machine hits all of them alike.
 Then full `gan.train` epochs on real MNIST (export, sample grid, FID/IS, checkpoint included) are timed
 against the tutorial's epoch. What it prints also goes to benchmarks/results/bench_train.txt.
@@ -75,24 +76,29 @@ def gemm_flop(call) -> int:
     return 2 * a.size[0] * a.size[1] * b.size[1]
 
 
-def replay_rate(calls: list, threads: int, seconds: float = 0.25, repeats: int = 3) -> float:
-    """GFLOP/s of the recorded GEMMs replayed back to back on random operands; best of `repeats`."""
+def replay_rates(calls: list, counts: tuple[int, ...], seconds: float = 0.1, repeats: int = 6) -> dict[int, float]:
+    """GFLOP/s of the recorded GEMMs replayed back to back on random operands, at each thread count in
+    `counts` (the loop's thread picker trains at one of them): `repeats` short bursts per count, the counts
+    interleaved burst by burst so a spell of load hits all of them alike; the best burst of each count."""
     make = lambda x: torch.empty_strided(x.size, x.stride, dtype=x.dtype).normal_() if isinstance(x, TensorSpec) else x  # noqa: E731
     ready = [(func, tree_map(make, args), tree_map(make, kwargs)) for func, args, kwargs in calls]
     flop = sum(gemm_flop(call) for call in calls)
     before = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    best = dict.fromkeys(counts, 0.0)
     try:
-        for func, args, kwargs in ready:
-            func(*args, **kwargs)  # warm-up
-        best = 0.0
+        for count in counts:
+            torch.set_num_threads(count)
+            for func, args, kwargs in ready:
+                func(*args, **kwargs)  # warm-up
         for _ in range(repeats):
-            done, start = 0, time.perf_counter()
-            while (elapsed := time.perf_counter() - start) < seconds:
-                for func, args, kwargs in ready:
-                    func(*args, **kwargs)
-                done += 1
-            best = max(best, done * flop / elapsed / 1e9)
+            for count in counts:
+                torch.set_num_threads(count)
+                done, start = 0, time.perf_counter()
+                while (elapsed := time.perf_counter() - start) < seconds:
+                    for func, args, kwargs in ready:
+                        func(*args, **kwargs)
+                    done += 1
+                best[count] = max(best[count], done * flop / elapsed / 1e9)
     finally:
         torch.set_num_threads(before)
     return best
@@ -214,15 +220,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     if device.type != "cpu":
         print("the sgemm peak is measured on the CPU only; skipped")
-    peak_threads = (1, torch.get_num_threads()) if torch.get_num_threads() > 1 else (1,)
+    # The peak at the thread counts our loop trains at: --threads N, or the picker's 1 and all.
+    peak_threads = (args.threads,) if args.threads else tuple(sorted({1, torch.get_num_threads()}))
+    cpu = device.type == "cpu"
 
     our_loop(data, dataclasses.replace(ours_cfg, steps_per_epoch=20))  # warm-up
     peaks, tutorial, ours, others = [], [], [], [[] for _ in variants]
     for round_ in range(args.rounds):
-        rates = {n: replay_rate(calls, n) for n in peak_threads} if device.type == "cpu" else {1: float("nan")}
-        peaks.append(max(rates.values()))
+        before = replay_rates(calls, peak_threads) if cpu else {1: float("nan")}
         tutorial.append(tutorial_loop(args.data_dir, args.steps, device, args.tutorial_threads))
         ours.append(our_loop(data, ours_cfg))
+        after = replay_rates(calls, peak_threads) if cpu else {1: float("nan")}
+        rates = {n: max(before[n], after[n]) for n in before}  # measured on both sides of our loop
+        peaks.append(max(rates.values()))
         line = (
             f"round {round_ + 1}: peak {peaks[-1]:.0f} GFLOP/s ("
             + ", ".join(f"{rate:.0f} at {n} thread{'s' * (n > 1)}" for n, rate in rates.items())
