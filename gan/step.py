@@ -155,6 +155,24 @@ def _d_forward(images: torch.Tensor, params: list[torch.Tensor], slope: float) -
     return h1, h2, torch.addmm(b3, h2, w3.t())
 
 
+_aten = torch.ops.aten
+
+
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
+def _leaky_relu_backward_(grad: torch.Tensor, activation: torch.Tensor, slope: float) -> torch.Tensor:
+    """grad scaled in place by 1 or the slope, by the sign of the LeakyReLU's output: autograd's kernel,
+    written into the GEMM output it reads (no new buffer)."""
+    return _aten.leaky_relu_backward.grad_input(grad, activation, slope, True, grad_input=grad)
+
+
+def _relu_backward_(grad: torch.Tensor, activation: torch.Tensor) -> torch.Tensor:
+    """grad zeroed in place where the ReLU's output is 0: autograd's kernel, into the GEMM output it reads."""
+    return _aten.threshold_backward.grad_input(grad, activation, 0, grad_input=grad)
+
+
 def _mm_into(grad: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> None:
     """grad = a @ b, written straight into the fp32 gradient buffer when a and b are fp32 too."""
     if a.dtype == grad.dtype:
@@ -180,11 +198,11 @@ def fast_step(gan: GAN, real_images: torch.Tensor, cfg: TrainConfig) -> StepLogi
     batch, dtype = len(real_images), PRECISIONS[cfg.precision]
     gw1, gb1, gw2, gb2, gw3, gb3 = g_params = _linear_params(gan.generator)  # fp32, with the .grad buffers
     dw1, db1, dw2, db2, dw3, db3 = d_params = _linear_params(gan.discriminator)
-    g_w1, g_b1, g_w2, g_b2, g_w3, g_b3 = (param.to(dtype) for param in g_params)  # what G's GEMMs read
+    cast = _identity if dtype == torch.float32 else lambda x: x.to(dtype)  # fp32: no cast calls at all
+    g_w1, g_b1, g_w2, g_b2, g_w3, g_b3 = (cast(param) for param in g_params)  # what G's GEMMs read
     slope = gan.discriminator.leaky_relu.negative_slope
-    aten = torch.ops.aten
 
-    noise = torch.randn(2 * batch, cfg.latent_dim, device=real_images.device).to(dtype)  # (2B, latent)
+    noise = cast(torch.randn(2 * batch, cfg.latent_dim, device=real_images.device))  # (2B, latent)
     g_h1 = torch.addmm(g_b1, noise, g_w1.t()).relu_()  # (2B, hidden)
     g_h2 = torch.addmm(g_b2, g_h1, g_w2.t()).relu_()  # (2B, hidden)
     block = real_images.new_empty(3 * batch, real_images.shape[1], dtype=dtype)  # real, fake for D, fake for G
@@ -193,16 +211,16 @@ def fast_step(gan: GAN, real_images: torch.Tensor, cfg: TrainConfig) -> StepLogi
 
     # D step on real then fake (2B, 784).
     images = block[: 2 * batch]
-    w1, _, w2, _, w3, _ = d_weights = [param.to(dtype) for param in d_params]  # fp32: the params themselves
+    w1, _, w2, _, w3, _ = d_weights = [cast(param) for param in d_params]  # fp32: the params themselves
     h1, h2, logits = _d_forward(images, d_weights, slope)  # logits (2B, 1)
     logits = logits.float()
-    grad = (torch.sigmoid(logits) - gan.targets["d"]).div_(batch).to(dtype)
+    grad = cast((torch.sigmoid(logits) - gan.targets["d"]).div_(batch))
     _mm_into(dw3.grad, grad.t(), h2)
     _sum_into(db3.grad, grad)
-    grad = aten.leaky_relu_backward(torch.mm(grad, w3), h2, slope, True)
+    grad = _leaky_relu_backward_(torch.mm(grad, w3), h2, slope)
     _mm_into(dw2.grad, grad.t(), h1)
     _sum_into(db2.grad, grad)
-    grad = aten.leaky_relu_backward(torch.mm(grad, w2), h1, slope, True)
+    grad = _leaky_relu_backward_(torch.mm(grad, w2), h1, slope)
     _mm_into(dw1.grad, grad.t(), images)
     _sum_into(db1.grad, grad)
     if cfg.r1 > 0:
@@ -211,19 +229,20 @@ def fast_step(gan: GAN, real_images: torch.Tensor, cfg: TrainConfig) -> StepLogi
 
     # G step through the updated D; D's weights get no gradient, only its input.
     fake, g_h1, g_h2, noise = block[2 * batch :], g_h1[batch:], g_h2[batch:], noise[batch:]
-    w1, _, w2, _, w3, _ = d_weights = [param.to(dtype) for param in d_params]
+    w1, _, w2, _, w3, _ = d_weights = [cast(param) for param in d_params]
     h1, h2, fake_logits = _d_forward(fake, d_weights, slope)  # fake_logits (B, 1)
     fake_logits = fake_logits.float()
-    grad = (torch.sigmoid(fake_logits) - gan.targets["g"]).div_(batch).to(dtype)
-    grad = aten.leaky_relu_backward(torch.mm(grad, w3), h2, slope, True)
-    grad = aten.leaky_relu_backward(torch.mm(grad, w2), h1, slope, True)
-    grad = aten.tanh_backward(torch.mm(grad, w1), fake)  # (B, 784): into G's output layer
+    grad = cast((torch.sigmoid(fake_logits) - gan.targets["g"]).div_(batch))
+    grad = _leaky_relu_backward_(torch.mm(grad, w3), h2, slope)
+    grad = _leaky_relu_backward_(torch.mm(grad, w2), h1, slope)
+    grad = torch.mm(grad, w1)
+    _aten.tanh_backward.grad_input(grad, fake, grad_input=grad)  # (B, 784): into G's output layer
     _mm_into(gw3.grad, grad.t(), g_h2)
     _sum_into(gb3.grad, grad)
-    grad = aten.threshold_backward(torch.mm(grad, g_w3), g_h2, 0)
+    grad = _relu_backward_(torch.mm(grad, g_w3), g_h2)
     _mm_into(gw2.grad, grad.t(), g_h1)
     _sum_into(gb2.grad, grad)
-    grad = aten.threshold_backward(torch.mm(grad, g_w2), g_h1, 0)
+    grad = _relu_backward_(torch.mm(grad, g_w2), g_h1)
     _mm_into(gw1.grad, grad.t(), noise)
     _sum_into(gb1.grad, grad)
     adam_step(gan.g_optimizer)
