@@ -1,6 +1,7 @@
 """The trainer on generated digits: artefacts, determinism, kill-and-resume, bad input."""
 
 import dataclasses
+import hashlib
 import json
 import signal
 import subprocess
@@ -14,12 +15,12 @@ import torch.nn.functional as F
 from conftest import TINY_ARGS, signal_after_epoch, start_trainer, tiny_train
 from safetensors.torch import load_file
 
-from gan.config import TrainConfig
+from gan.config import TrainConfig, parse_args
 from gan.data import write_fake_mnist, write_idx
 from gan.errors import run_cli
 from gan.models import Generator
 from gan.step import adam_step, autograd_step, build_gan, epoch_statistics, fast_step, r1_penalty
-from gan.train import CORES, SAMPLE_GRID, ThreadPicker, epoch_lr, fixed_latents, main, train_epoch
+from gan.train import CORES, SAMPLE_GRID, ThreadPicker, epoch_lr, fixed_latents, main, train, train_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -483,3 +484,40 @@ def test_epoch_record_is_the_mean_of_the_autograd_steps_figures():
     assert record["steps"] == 5
     for name, values in figures.items():
         assert record[name] == pytest.approx(float(torch.stack(values).mean()), abs=1e-4), name
+
+
+def cpu_model() -> str:
+    """The CPU's model name (GEMM kernels, so float rounding, differ between CPU families)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown")
+
+
+# sha256 of a 2-epoch run on 600 generated digits at the default batch of 100 (epoch-002's safetensors,
+# G's and D's checkpointed weights, each epoch's four losses), by platform: the bits `python -m gan.train`
+# produced before the step was sped up. Speed-ups of the default fp32 path must keep them; anything that
+# rounds differently is opt-in. Recorded on: (torch version, CPU capability, CPU model).
+PINNED_RUNS = {
+    ("2.14.1+cu130", "AVX512", "AMD EPYC"): {
+        "tutorial": "74a911378d7bfbb48708d1e21176d26d251eab0bdecdad6a2bb0c3eb33709170",
+        "stable": "2a35af3086205db6bf3d280c3fdd64127265e885dfc7bca49b5e05bd52beb876",
+    }
+}
+
+
+@pytest.mark.parametrize("recipe", ["tutorial", "stable"])
+def test_default_fp32_training_is_bit_identical_to_the_pinned_run(tmp_path, recipe):
+    platform = (torch.__version__, torch.backends.cpu.get_cpu_capability(), cpu_model())
+    if platform not in PINNED_RUNS:
+        pytest.skip(f"no pinned run for {platform} (pinned: {list(PINNED_RUNS)})")
+    out = tmp_path / recipe
+    train(parse_args(["--dataset", "fake", "--epochs", "2", "--no-progress", "--classifier", ""]
+                     + ["--recipe", recipe, "--device", "cpu", "--out", str(out)]))  # fmt: skip
+    digest = hashlib.sha256((out / "epoch-002" / "model.safetensors").read_bytes())
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    for name in ("generator", "discriminator"):
+        for value in state[name].values():
+            digest.update(value.numpy().tobytes())
+    for record in json.loads((out / "metrics.json").read_text())["epochs"]:
+        digest.update(repr([record[k] for k in ("d_loss", "g_loss", "d_real", "d_fake")]).encode())
+    assert digest.hexdigest() == PINNED_RUNS[platform][recipe]
