@@ -143,10 +143,13 @@ class Context:
         the name)."""
         cutoff = time.time() - GIF_MAX_AGE_S
         for old in self.gif_dir.glob("*/*.gif"):
-            if old.stat().st_mtime < cutoff:
-                old.unlink(missing_ok=True)
-                with contextlib.suppress(OSError):
-                    old.parent.rmdir()
+            try:  # another request (or Gradio's sweep, when its cache holds this folder) may delete it first
+                if old.stat().st_mtime < cutoff:
+                    old.unlink(missing_ok=True)
+                    with contextlib.suppress(OSError):
+                        old.parent.rmdir()
+            except FileNotFoundError:
+                continue
         path = Path(tempfile.mkdtemp(dir=self.gif_dir)) / f"{name}.gif"
         path.write_bytes(data)
         return str(path)

@@ -240,3 +240,28 @@ def test_stacked_progression_puts_run_b_below_run_a(two_runs):
     width = digits * scale
     assert np.array_equal(both[: one.shape[0], -width:], one[:, -width:])  # run A's rows on top, unchanged
     assert not np.array_equal(both[-one.shape[0] :, -width:], one[:, -width:])  # run B draws differently
+
+
+def test_gif_file_survives_old_gifs_deleted_by_someone_else(tiny_weights, monkeypatch):
+    """Several requests clear out old GIFs at once: one that another request (or a cache sweep) deleted between
+    listing and checking is passed over, not an error; old GIFs still go, the new one stays."""
+    import os
+    import time
+
+    from demo.context import GIF_MAX_AGE_S, Context
+    from demo.runs import Runs
+
+    context = Context(Runs({"tutorial": Engine(load_run(tiny_weights))}))
+    old = context.gif_dir / "tmp-old" / "old.gif"
+    old.parent.mkdir()
+    old.write_bytes(b"GIF89a")
+    os.utime(old, (time.time() - 2 * GIF_MAX_AGE_S,) * 2)
+    listed = Path.glob
+
+    def glob_with_a_vanished_file(self, pattern):  # what a listing taken just before another request's delete holds
+        return iter([self / "tmp-gone" / "deleted-meanwhile.gif", *listed(self, pattern)])
+
+    monkeypatch.setattr(Path, "glob", glob_with_a_vanished_file)
+    path = Path(context.gif_file(b"GIF89a-new", "fresh"))
+    assert path.read_bytes() == b"GIF89a-new" and path.name == "fresh.gif" and path.parent.parent == context.gif_dir
+    assert not old.exists() and not old.parent.exists()
