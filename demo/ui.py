@@ -20,9 +20,11 @@ __all__ = ["TABS", "build_demo", "examples", "launch_options"]
 
 TABS = [generate, timeline, interpolate, edit, compare, train, digits]
 # Gradio copies every picture it returns into its cache folder; every CACHE_SWEEP_S it deletes the copies older
-# than CACHE_MAX_AGE_S, so the folder holds about an hour of traffic. (A soak with a 10-minute age had 30 of
-# 12,000 requests fail once the sweeps began, cause not found; it was not tried longer with these values.)
-CACHE_SWEEP_S, CACHE_MAX_AGE_S = 1800, 3600
+# than CACHE_MAX_AGE_S, so the folder holds about 20 minutes of traffic. A copy is written (or touched) each time it
+# is handed out, so the age only has to outlast a page fetching what it was just given, and a download soon after.
+# (The 30 failures of an earlier soak with a 10-minute age came from our GIF clean-up, not from the sweep: two
+# requests deleting the same old GIF, the slower one failed. demo.context.gif_file now passes over it.)
+CACHE_SWEEP_S, CACHE_MAX_AGE_S = 300, 900
 RUN_CHOICES_S = 3.0  # an open page asks this often whether live runs joined (or left) the run choices
 
 
