@@ -13,6 +13,9 @@ What it prints also goes to benchmarks/results/soak_app.txt. Exit status 1 on an
 
 import argparse
 import os
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,10 +23,11 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.bench_app import free_port, results_file, start_app
+from benchmarks.bench_app import ROOT, free_port, results_file, start_app
 from benchmarks.stress_app import probe_facts, rest_failure, rss_mb
 from demo.context import Facts
-from demo.ui import examples
+from demo.ui import CACHE_MAX_AGE_S, CACHE_SWEEP_S, examples
+from demo.widgets import SESSIONS
 
 # Endpoints left out: they start, stop or upload a live training run rather than draw something.
 SKIPPED = {"live_start", "live_stop", "live_push"}
@@ -55,18 +59,64 @@ def folder_size(folder: Path) -> tuple[float, int]:
     return total / 1e6, len(files)
 
 
+def start_probed(port: int, probe: Path, trace: bool) -> tuple[subprocess.Popen, float]:
+    """benchmarks.soak_server (the app as app.py serves it, with a memory probe) on `port`, once it answers."""
+    start = time.perf_counter()
+    command = [sys.executable, "-m", "benchmarks.soak_server", "--probe", str(probe), *(["--trace"] * trace)]
+    process = subprocess.Popen([*command, "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL)
+    while time.perf_counter() - start < 300:
+        if process.poll() is not None:
+            raise SystemExit("benchmarks.soak_server exited")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200:
+                return process, time.perf_counter() - start
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise SystemExit("benchmarks.soak_server did not answer within 300 s")
+
+
+def ask_probe(process: subprocess.Popen, probe: Path, trim: bool = False) -> str:
+    """Have the probed server append a report to `probe` (`trim`: with RSS after malloc_trim) and return it."""
+    before = probe.read_text() if probe.exists() else ""
+    process.send_signal(signal.SIGUSR2 if trim else signal.SIGUSR1)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        text = probe.read_text() if probe.exists() else ""
+        if text.count("--- done") > before.count("--- done"):
+            return text[len(before) :].replace("--- done\n", "")
+        time.sleep(0.5)
+    return "(no probe report within 600 s)\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--weights", default="weights", help="run folder or folder of runs (default weights/)")
+    parser.add_argument(
+        "--weights", default="weights", help="runs to serve (default weights/; with --probe, app.py's default)"
+    )
     parser.add_argument("--requests", type=int, default=20_000, help="valid requests in all")
     parser.add_argument("--every", type=int, default=2_000, help="report RSS and cache size every N requests")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="only these endpoints (API names without /)")
+    parser.add_argument(
+        "--probe", type=Path, help="serve with benchmarks.soak_server and print its memory report at every report"
+    )
+    parser.add_argument("--trace", action="store_true", help="with --probe: tracemalloc on in the server")
     args = parser.parse_args(argv)
     cache = Path(tempfile.mkdtemp(prefix="gan-soak-cache-"))
     # Inherited by the app: Gradio's cache folder and the app's own temp files (GIFs) are ours to measure.
     os.environ["GRADIO_TEMP_DIR"] = os.environ["TMPDIR"] = str(cache)
-    process, ready = start_app(Path(args.weights), free_port())
-    url = f"http://127.0.0.1:{process.args[-1]}/"
+    port = free_port()
+    if args.probe:
+        process, ready = start_probed(port, args.probe, args.trace)
+    else:
+        process, ready = start_app(Path(args.weights), port)
+    url = f"http://127.0.0.1:{port}/"
+    print(
+        f"python -m benchmarks.soak_app {' '.join(argv if argv is not None else sys.argv[1:])}; Gradio's cache "
+        f"sweep every {CACHE_SWEEP_S} s (files older than {CACHE_MAX_AGE_S} s), {SESSIONS} sessions kept; "
+        f"MALLOC_ARENA_MAX={os.environ.get('MALLOC_ARENA_MAX', 'unset')}; {os.cpu_count()} CPUs"
+    )
     print(f"app ready after {ready:.1f} s; cache folder {cache}")
     failures = 0
     try:
@@ -98,11 +148,17 @@ def main(argv: list[str] | None = None) -> int:
                 reports.append(rss)
                 print(
                     f"{block.stop:6d} requests  {time.perf_counter() - start:7.0f} s  RSS {rss:7.1f} MB  "
-                    f"cache {mb:7.1f} MB in {files} files  failed so far {failures}",
+                    f"cache {mb:7.1f} MB in {files} files  failed so far {failures}  "
+                    f"load {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
                     flush=True,
                 )
+                if args.probe:
+                    print(ask_probe(process, args.probe), end="", flush=True)
             for client in clients:
                 client.close()
+        if args.probe:  # last, as trimming changes what RSS shows from then on
+            print("after the last request, how much of RSS is memory freed but kept by malloc:")
+            print(ask_probe(process, args.probe, trim=True), end="", flush=True)
         if len(reports) > 1:
             growth = reports[-1] - reports[0]
             print(
