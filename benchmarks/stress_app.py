@@ -91,14 +91,37 @@ def probe_facts(url: str) -> Facts:
     return Facts(run=run, first=int(first), last=int(last), other=other)
 
 
+def api_endpoints(url: str) -> dict[str, list[str]]:
+    """Every endpoint the app answers (its public and undocumented API), with its parameter names in order."""
+    info = httpx.get(f"{url}gradio_api/info", params={"all_endpoints": "true"}, timeout=60).json()
+    return {name: [p["parameter_name"] for p in e["parameters"]] for name, e in info["named_endpoints"].items()}
+
+
+def valid_calls(url: str, facts: Facts) -> dict[str, list]:
+    """Valid arguments for every endpoint the app lists, from the tab modules' examples. An endpoint whose
+    examples are missing or name other parameters is an error: every endpoint, added later too, gets fuzzed."""
+    declared = examples(facts)
+    calls, wrong = {}, []
+    for name, parameters in api_endpoints(url).items():
+        args = declared.get(name.lstrip("/"), {})
+        if list(args) != parameters:
+            wrong.append(f"{name}({', '.join(parameters)}) has examples for ({', '.join(args)})")
+        calls[name] = list(args.values())
+    if wrong:
+        raise ValueError("endpoints without matching examples() in their tab module: " + "; ".join(wrong))
+    return calls
+
+
 def fuzz(url: str, facts: Facts, rounds: int) -> dict:
-    """Every endpoint x every parameter x every hostile value, `rounds` times, 8 calls in flight at once."""
+    """Every endpoint the app lists x every parameter x every hostile value, and each endpoint once with valid
+    arguments, `rounds` times, 8 calls in flight at once."""
     from gradio_client import Client
     from gradio_client.exceptions import AppError
 
     client = Client(url, verbose=False, download_files=False)
-    valid = {f"/{name}": list(args.values()) for name, args in examples(facts).items()}
-    cases = [
+    valid = valid_calls(url, facts)
+    cases = [(name, None, None) for name in valid]  # position None: the valid arguments as they are
+    cases += [
         (name, position, value) for name, args in valid.items() for position in range(len(args)) for value in HOSTILE
     ]
     cases *= rounds
@@ -109,7 +132,8 @@ def fuzz(url: str, facts: Facts, rounds: int) -> dict:
     def call(case) -> None:
         name, position, value = case
         args = list(valid[name])
-        args[position] = value
+        if position is not None:
+            args[position] = value
         message = ""
         try:
             client.predict(*args, api_name=name)
@@ -122,7 +146,8 @@ def fuzz(url: str, facts: Facts, rounds: int) -> dict:
         with lock:
             counts[kind] += 1
             if kind == "other error":
-                failures.append(f"{name} argument {position} = {repr(value)[:40]}: {message[:160]}")
+                case = "valid arguments" if position is None else f"argument {position} = {repr(value)[:40]}"
+                failures.append(f"{name} {case}: {message[:160]}")
 
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -147,6 +172,7 @@ def fuzz(url: str, facts: Facts, rounds: int) -> dict:
                     failures.append(f"{name} argument {number} = {bad} (raw JSON): {text[:160]}")
                 nan_cases += 1
     counts["calls"] = len(cases) + nan_cases
+    counts["endpoints"] = [len(valid)]  # a list, so that passes add up to one entry each
     counts["failures"] = failures
     counts["seconds"] = time.perf_counter() - start
     return counts
@@ -222,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         for failure in counts["failures"][:10]:
             print(f"  other error: {failure}")
         print(
-            f"fuzz: {counts['calls']} hostile calls in {counts['seconds']:.1f} s: {counts['gr.Error']} gr.Error "
+            f"fuzz: {counts['calls']} calls over all {counts['endpoints'][0]} endpoints the app lists, in "
+            f"{counts['seconds']:.1f} s: {counts['gr.Error']} gr.Error "
             f"with a message, {counts['answered']} answered (value was acceptable), "
             f"{counts['other error']} other errors"
         )

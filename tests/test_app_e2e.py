@@ -16,6 +16,7 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+from benchmarks import stress_app
 from demo.context import Facts
 from demo.live import LiveOptions, LiveTrainer
 from demo.runs import load_specs
@@ -27,7 +28,8 @@ HOSTILE = [-1, 10**12, "abc", None, 2.5, True, "9" * 20_000, [1, 2], {"path": "/
 RUNS = "'stable', 'tutorial'"  # how an error message lists the loaded runs (folder order)
 # Valid arguments per endpoint, as the tab modules declare them for run "tutorial" (epochs 1 and 3 saved)
 # and run "stable" (epochs 1-3); the fuzz test spoils one at a time.
-EXAMPLES = examples(Facts(run="tutorial", first=1, last=3, other="stable"))
+FACTS = Facts(run="tutorial", first=1, last=3, other="stable")
+EXAMPLES = examples(FACTS)
 VALID = {f"/{name}": list(args.values()) for name, args in EXAMPLES.items()}
 LIVE = set(train.examples(None))  # the Train tab's endpoints
 
@@ -320,11 +322,24 @@ def answer_or_refusal(client: Client, endpoint: str, args: list, job) -> None:
     job.result(timeout=60)
 
 
+def test_fuzz_covers_every_endpoint_the_app_lists(app_url, monkeypatch):
+    """The fuzz takes its endpoints from the app's API list (public and undocumented), not from a list of its own:
+    all of them are there, and one without examples in its tab module stops the fuzz, naming it."""
+    listed = stress_app.api_endpoints(app_url)
+    assert set(VALID) | {"/run_choices"} == set(listed)  # the Train tab's controls and the page's run choices too
+    assert set(stress_app.valid_calls(app_url, FACTS)) == set(listed)
+    monkeypatch.setattr(stress_app, "api_endpoints", lambda url: {**listed, "/added_later": ["run", "seed"]})
+    with pytest.raises(ValueError, match=r"/added_later\(run, seed\) has examples for \(\)"):
+        stress_app.valid_calls(app_url, FACTS)
+
+
 def test_fuzz_every_endpoint_with_hostile_values(app_url):
-    """A few hundred calls with one hostile value each: an answer or a gr.Error with a message, never a crash."""
+    """A few hundred calls with one hostile value each, over every endpoint the app lists, and each endpoint once
+    with valid arguments: an answer or a gr.Error with a message, never a crash."""
     client = Client(app_url, verbose=False, download_files=False)
-    cases = []
-    for endpoint, valid in VALID.items():
+    endpoints = stress_app.valid_calls(app_url, FACTS)
+    cases = [(endpoint, valid) for endpoint, valid in endpoints.items()]
+    for endpoint, valid in endpoints.items():
         for position in range(len(valid)):
             for value in HOSTILE:
                 args = list(valid)
@@ -338,7 +353,7 @@ def test_fuzz_every_endpoint_with_hostile_values(app_url):
             except AppError as err:
                 assert "must" in str(err) or "may" in str(err), f"{endpoint}{args!r:.80}: {err}"
     calls = len(cases)
-    for endpoint, valid in VALID.items():  # JSON's NaN and Infinity cannot come through gradio_client
+    for endpoint, valid in endpoints.items():  # JSON's NaN and Infinity cannot come through gradio_client
         number = next((i for i, v in enumerate(valid) if isinstance(v, (int, float))), None)  # the first number
         if number is None:  # e.g. /live_stop (no arguments), /live_push (a repo name)
             continue
