@@ -4,10 +4,11 @@
     python -m benchmarks.soak_app --requests 6000 --every 1000
 
 Starts `python app.py` on weights/ with its own Gradio cache folder (GRADIO_TEMP_DIR), sends requests
-from 8 REST clients (POST /gradio_api/call/NAME, then the result stream), each request one endpoint's
-valid example arguments from the tab modules with its seeds, epochs and t varied, so caches see many
-keys. Every `--every` requests it prints the server's RSS and the size and file count of the cache
-folder. Goal (after the first report): RSS grows by at most 50 MB in all, the cache folder stays bounded.
+from 8 REST clients (POST /gradio_api/call/NAME, then the result stream) over every endpoint the app lists
+(gradio_api/info, public and undocumented; not live_start and live_push), each request one endpoint's valid
+example arguments from the tab modules with its seeds, epochs and t varied, so caches see many keys.
+Every `--every` requests it prints the server's RSS and the size and file count of the cache folder.
+Goal (after the first report): RSS grows by at most 50 MB in all, the cache folder stays bounded.
 What it prints also goes to benchmarks/results/soak_app.txt. Exit status 1 on any failed request.
 """
 
@@ -24,18 +25,18 @@ from pathlib import Path
 import httpx
 
 from benchmarks.bench_app import ROOT, free_port, results_file, start_app
-from benchmarks.stress_app import probe_facts, rest_failure, rss_mb
+from benchmarks.stress_app import probe_facts, rest_failure, rss_mb, valid_calls
 from demo.context import Facts
 from demo.ui import CACHE_MAX_AGE_S, CACHE_SWEEP_S, examples
 from demo.widgets import SESSIONS
 
-# Endpoints left out: they start, stop or upload a live training run rather than draw something.
-SKIPPED = {"live_start", "live_stop", "live_push"}
+# Endpoints left out: they start a live training run (one per server, minutes of CPU) or upload one to the Hub.
+SKIPPED = {"live_start", "live_push"}
 CLIENTS = 8
 
 
-def varied(name: str, args: dict, i: int, facts: Facts) -> list:
-    """Endpoint `name`'s example arguments with request i's seeds, epoch and t."""
+def varied(args: dict, i: int, facts: Facts) -> list:
+    """An endpoint's example arguments with request i's seeds, epoch and t."""
     out = dict(args)
     for key, value in args.items():
         if "seed" in key and isinstance(value, int) and not isinstance(value, bool):
@@ -121,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     failures = 0
     try:
         facts = probe_facts(url)
-        calls = [(n, ex) for n, ex in examples(facts).items() if n not in SKIPPED and (not args.only or n in args.only)]
+        declared = examples(facts)
+        listed = [name.lstrip("/") for name in valid_calls(url, facts)]  # the app's API list (its examples checked)
+        calls = [(n, declared.get(n, {})) for n in listed if n not in SKIPPED and (not args.only or n in args.only)]
         print(f"endpoints: {', '.join('/' + name for name, _ in calls)}")
         reports = []
         start = time.perf_counter()
@@ -132,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
 
                 def send(i: int) -> str | None:
                     name, ex = calls[i % len(calls)]
-                    args = varied(name, ex, i, facts)
+                    args = varied(ex, i, facts)
                     try:
                         problem = rest_failure(clients[i % CLIENTS], url, f"/{name}", args)
                     except httpx.HTTPError as err:
