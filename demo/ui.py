@@ -1,5 +1,6 @@
 """The Gradio Blocks, assembled from the tab modules in TABS; every action is a named API endpoint."""
 
+import asyncio
 import html
 from pathlib import Path
 
@@ -25,6 +26,7 @@ TABS = [generate, timeline, interpolate, edit, compare, train, digits]
 # (The 30 failures of an earlier soak with a 10-minute age came from our GIF clean-up, not from the sweep: two
 # requests deleting the same old GIF, the slower one failed. demo.context.gif_file now passes over it.)
 CACHE_SWEEP_S, CACHE_MAX_AGE_S = 300, 900
+FINISHED_SESSIONS_S = 60.0  # how often the queue lets go of the sessions whose events have all finished
 RUN_CHOICES_S = 3.0  # an open page asks this often whether live runs joined (or left) the run choices
 
 
@@ -54,6 +56,27 @@ def learning_strip(engine: Engine, seed: int = 0, rows: int = 2, columns: int = 
     for k, e in enumerate(epochs):
         draw.text((PAD * scale + k * step + step // 2, band // 2 + scale), f"ep {e}", fill=200, font=font, anchor="mm")
     return strip
+
+
+def let_go_of_finished_sessions(blocks: gr.Blocks) -> None:
+    """Gradio 6.31's queue keeps one entry per session in `pending_event_ids_session` after its last event has
+    finished (an empty set: it removes the event's id but not the session), so it grows by one for every REST call
+    and page visit, and each /call result looks through all of them. Every FINISHED_SESSIONS_S the empty ones are
+    dropped, on the server's event loop, where no request can be between adding a session and adding its event."""
+    tasks = []
+
+    async def drop_forever() -> None:
+        while True:
+            await asyncio.sleep(FINISHED_SESSIONS_S)
+            pending = getattr(getattr(blocks, "_queue", None), "pending_event_ids_session", None)
+            if isinstance(pending, dict):
+                for session in [session for session, ids in pending.items() if not ids]:
+                    del pending[session]
+
+    async def start() -> None:
+        tasks.append(asyncio.create_task(drop_forever()))  # held here: the loop keeps only a weak reference
+
+    blocks.extra_startup_events.append(start)
 
 
 def follow_run_choices(ctx: Context, blocks: gr.Blocks) -> None:
@@ -120,4 +143,5 @@ def build_demo(runs: Runs, live: LiveTrainer | None = None) -> gr.Blocks:
                     tab.build(ctx, page)
         if live is not None:
             follow_run_choices(ctx, demo)
+    let_go_of_finished_sessions(demo)
     return demo
