@@ -5,7 +5,7 @@
 
 Starts `python app.py` on weights/ with its own Gradio cache folder (GRADIO_TEMP_DIR), sends requests
 from 8 REST clients (POST /gradio_api/call/NAME, then the result stream) over every endpoint the app lists
-(gradio_api/info, public and undocumented; not live_start and live_push), each request one endpoint's valid
+(gradio_api/info, public and undocumented; not live_start, live_stop and live_push), each request one endpoint's valid
 example arguments from the tab modules with its seeds, epochs and t varied, so caches see many keys.
 Every `--every` requests it prints the server's RSS and the size and file count of the cache folder.
 Goal (after the first report): RSS grows by at most 50 MB in all, the cache folder stays bounded.
@@ -30,8 +30,9 @@ from demo.context import Facts
 from demo.ui import CACHE_MAX_AGE_S, CACHE_SWEEP_S, examples
 from demo.widgets import SESSIONS
 
-# Endpoints left out: they start a live training run (one per server, minutes of CPU) or upload one to the Hub.
-SKIPPED = {"live_start", "live_push"}
+# Endpoints left out: they start a live training run (one per server, minutes of CPU), stop or upload one (with
+# no live run both are refused, as they should be).
+SKIPPED = {"live_start", "live_stop", "live_push"}
 CLIENTS = 8
 
 
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--requests", type=int, default=20_000, help="valid requests in all")
     parser.add_argument("--every", type=int, default=2_000, help="report RSS and cache size every N requests")
+    parser.add_argument("--minutes", type=float, help="stop after the report in which this many minutes have passed")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="only these endpoints (API names without /)")
     parser.add_argument(
         "--probe", type=Path, help="serve with benchmarks.soak_server and print its memory report at every report"
@@ -143,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                     return None if problem is None else f"/{name} {args}: {problem[:200]}"
 
                 problems = [p for p in pool.map(send, block) if p is not None]
-                for problem in problems[:3]:
+                for problem in problems[:10]:
                     print(f"  failed: {problem}")
                 failures += len(problems)
                 mb, files = folder_size(cache)
@@ -157,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 if args.probe:
                     print(ask_probe(process, args.probe), end="", flush=True)
+                if args.minutes and time.perf_counter() - start > args.minutes * 60 and block.stop < args.requests:
+                    print(f"stopped after {block.stop} of {args.requests} requests: --minutes {args.minutes:g} passed")
+                    break
             for client in clients:
                 client.close()
         if args.probe:  # last, as trimming changes what RSS shows from then on
