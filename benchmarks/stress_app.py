@@ -16,7 +16,7 @@ import re
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -136,10 +136,17 @@ def fuzz(url: str, facts: Facts, rounds: int) -> dict:
             args[position] = value
         message = ""
         try:
-            client.predict(*args, api_name=name)
+            for attempt in range(3):  # gradio_client cancels a job when its shared event stream closes under load
+                try:
+                    client.predict(*args, api_name=name)
+                    break
+                except CancelledError:
+                    if attempt == 2:
+                        raise
             kind = "answered"
-        except AppError as err:
-            kind = "gr.Error" if ("must" in str(err) or "may" in str(err)) else "other error"
+        except AppError as err:  # a refusal says what is wrong (title "Not allowed"); anything else is a failure
+            refused = err.title in ("Not allowed", "No digit labels") or "must" in str(err) or "may" in str(err)
+            kind = "gr.Error" if refused else "other error"
             message = str(err)
         except Exception as err:  # counted and shown, the stress goes on
             kind, message = "other error", f"{type(err).__name__}: {err}"
