@@ -3,6 +3,7 @@
 import io
 import json
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from demo.engine import (
     stacked_progression,
 )
 from demo.runs import find_runs, load_runs, load_specs, run_folders, split_specs
+from demo.ui import give_back_freed_memory
 from demo.validation import InputError, choice, real_number, whole_number, whole_numbers
 from gan.models import Generator, load_generator
 
@@ -265,3 +267,21 @@ def test_gif_file_survives_old_gifs_deleted_by_someone_else(tiny_weights, monkey
     path = Path(context.gif_file(b"GIF89a-new", "fresh"))
     assert path.read_bytes() == b"GIF89a-new" and path.name == "fresh.gif" and path.parent.parent == context.gif_dir
     assert not old.exists() and not old.parent.exists()
+
+
+def resident_mb() -> float:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").is_file(), reason="needs Linux's /proc to read the RSS")
+def test_memory_freed_but_kept_by_malloc_is_given_back():
+    """192 MB of 64 kB blocks (below glibc's mmap threshold, so from the heap), all freed but the last one, which
+    keeps the heap from shrinking by itself: the freed pages stay resident until give_back_freed_memory."""
+    blocks = [bytes(64_000) for _ in range(3000)]
+    last = blocks[-1]
+    del blocks
+    before = resident_mb()
+    if not give_back_freed_memory():
+        pytest.skip("no glibc malloc_trim here")
+    assert before - resident_mb() > 96, "less than half of the freed 192 MB went back"
+    assert len(last) == 64_000
