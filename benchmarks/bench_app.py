@@ -84,10 +84,26 @@ class Tee:
 
 @contextlib.contextmanager
 def results_file(name: str):
-    """Everything printed inside the block also goes to benchmarks/results/<name>.txt (replaced each run)."""
+    """Everything printed inside the block also goes to benchmarks/results/<name>.txt, which it replaces when the
+    block ends or is interrupted (Ctrl-C); `--help`, a usage error or a crash leave the saved results as they were."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    with (RESULTS / f"{name}.txt").open("w") as handle, contextlib.redirect_stdout(Tee(sys.stdout, handle)):
-        yield
+    target = RESULTS / f"{name}.txt"
+    partial = target.with_suffix(".txt.partial")
+    keep = False
+    try:
+        with partial.open("w") as handle, contextlib.redirect_stdout(Tee(sys.stdout, handle)):
+            try:
+                yield
+                keep = True
+            except KeyboardInterrupt:
+                keep = True
+                print("(interrupted)")
+                raise
+    finally:
+        if keep:
+            partial.replace(target)
+        else:
+            partial.unlink(missing_ok=True)
 
 
 def synthetic_weights(folder: Path) -> Path:
