@@ -59,10 +59,12 @@ def test_train_tab_draws_each_epoch_then_stops(app_url, browser, live, tmp_path,
         "() => /Epoch\\s+[2-9]\\d* \\/|Epoch\\s+\\d{2,} \\//.test(document.querySelector('#live-status').innerText)",
         timeout=180_000,
     )
+    # The status card and the grid are separate updates: the grid of the last epoch may land a moment later.
+    page.locator("#live-grid img").first.wait_for(timeout=60_000)
     assert page.locator("#live-grid img").count() == 1  # the bank drawn by the last epoch
-    page.get_by_text("The same 100 z after epoch").wait_for(timeout=10_000)
+    page.get_by_text("The same 100 z after epoch").wait_for(timeout=60_000)
     for legend in ("D loss", "G loss", "D(x) on real", "D(G(z)) on fake"):
-        page.locator("#tab-train").get_by_text(legend, exact=True).first.wait_for(timeout=10_000)  # curves drawn
+        page.locator("#tab-train").get_by_text(legend, exact=True).first.wait_for(timeout=60_000)  # curves drawn
     page.wait_for_timeout(1200)  # let the plots settle before the picture is taken
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1, f"the page is {overflow} px wider than a {width} px screen"
@@ -71,11 +73,11 @@ def test_train_tab_draws_each_epoch_then_stops(app_url, browser, live, tmp_path,
     assert shot.stat().st_size > 20_000
 
     page.locator("#live-stop").click()
-    page.locator("#live-status").get_by_text("stopped").first.wait_for(timeout=10_000)
+    page.locator("#live-status").get_by_text("stopped").first.wait_for(timeout=60_000)
     kept = epochs_shown(page)
     assert kept >= 2 and f"epochs 1-{kept} are kept" in page.locator("#live-status").inner_text()
     name = live.status(watched=False).name
     page.get_by_role("tab", name="Generate").click()  # the run is now one of the runs to draw from
     dropdown = page.locator("#tab-generate input[role=listbox], #tab-generate input").first
     dropdown.click()
-    page.get_by_role("option", name=re.compile(rf"^{name} \(fast, \d+ epochs\)$")).wait_for(timeout=10_000)
+    page.get_by_role("option", name=re.compile(rf"^{name} \(fast, \d+ epochs\)$")).wait_for(timeout=30_000)
