@@ -3,6 +3,9 @@
 import asyncio
 import ctypes
 import html
+import logging
+import os
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -19,6 +22,7 @@ from demo.widgets import launch_options
 from gan.images import grid_array, upscale
 
 __all__ = ["TABS", "build_demo", "examples", "launch_options"]
+log = logging.getLogger(__name__)
 
 TABS = [generate, timeline, interpolate, edit, compare, train, digits]
 # Gradio copies every picture it returns into its cache folder; every CACHE_SWEEP_S it deletes the copies older
@@ -26,6 +30,10 @@ TABS = [generate, timeline, interpolate, edit, compare, train, digits]
 # is handed out, so the age only has to outlast a page fetching what it was just given, and a download soon after.
 # (The 30 failures of an earlier soak with a 10-minute age came from our GIF clean-up, not from the sweep: two
 # requests deleting the same old GIF, the slower one failed. demo.context.gif_file now passes over it.)
+# Gradio's own sweep (delete_cache) iterates each component's set of files while requests add to it, so under
+# traffic its first sweep dies with "Set changed size during iteration" and none follows (a 20,000-request soak's
+# folder grew 1.3 GB with no file deleted). sweep_cache does the periodic work over snapshots of the sets; Gradio's
+# delete_cache stays for the clean-up at shutdown.
 CACHE_SWEEP_S, CACHE_MAX_AGE_S = 300, 900
 FINISHED_SESSIONS_S = 60.0  # how often the queue lets go of the sessions whose events have all finished
 RUN_CHOICES_S = 3.0  # an open page asks this often whether live runs joined (or left) the run choices
@@ -59,6 +67,32 @@ def learning_strip(engine: Engine, seed: int = 0, rows: int = 2, columns: int = 
     return strip
 
 
+def sweep_cache(blocks: gr.Blocks, age: float) -> int:
+    """Delete the files the app handed out (Gradio's per-component sets of cached files) whose ctime is more than
+    `age` seconds ago, except components' own values; returns how many. It iterates snapshots of the sets, which
+    requests keep adding to from the event loop, so it cannot fail the way Gradio's own sweep does."""
+    keep = set()
+    for block in list(blocks.blocks.values()):
+        keep.update(getattr(block, "keep_in_cache", ()))
+    now, deleted = time.time(), 0
+    for files in list(blocks.temp_file_sets):
+        for file in list(files):  # a snapshot: list() of a set does not let another thread in
+            if file in keep:
+                continue
+            try:
+                if now - os.lstat(file).st_ctime <= age:
+                    continue
+                os.remove(file)
+                deleted += 1
+            except FileNotFoundError:
+                pass  # already gone (Gradio's sweep, or the folder was cleared)
+            except OSError as err:
+                log.warning("cache sweep: cannot remove %s: %s", file, err)
+                continue
+            files.discard(file)
+    return deleted
+
+
 def give_back_freed_memory() -> bool:
     """glibc's malloc keeps memory the app has freed (pictures, request bodies) for reuse by the thread arena that
     freed it, so a busy server's RSS drifts up and down by ~100 MB with no live object behind it (a soak's
@@ -75,12 +109,17 @@ def let_go_of_finished_sessions(blocks: gr.Blocks) -> None:
     finished (an empty set: it removes the event's id but not the session), so it grows by one for every REST call
     and page visit, and each /call result looks through all of them. Every FINISHED_SESSIONS_S the empty ones are
     dropped, on the server's event loop, where no request can be between adding a session and adding its event;
-    then the memory malloc kept is given back (give_back_freed_memory, in a thread)."""
+    then the memory malloc kept is given back (give_back_freed_memory, in a thread), and every CACHE_SWEEP_S the
+    files handed out more than CACHE_MAX_AGE_S ago are deleted (sweep_cache, in a thread)."""
     tasks = []
 
     async def drop_forever() -> None:
+        swept = time.monotonic()
         while True:
             await asyncio.sleep(FINISHED_SESSIONS_S)
+            if time.monotonic() - swept >= CACHE_SWEEP_S:
+                swept = time.monotonic()
+                await asyncio.to_thread(sweep_cache, blocks, CACHE_MAX_AGE_S)
             pending = getattr(getattr(blocks, "_queue", None), "pending_event_ids_session", None)
             if isinstance(pending, dict):
                 for session in [session for session, ids in pending.items() if not ids]:

@@ -5,7 +5,9 @@ import json
 import math
 import os
 import shutil
+import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -28,7 +30,7 @@ from demo.engine import (
     stacked_progression,
 )
 from demo.runs import find_runs, load_runs, load_specs, run_folders, split_specs
-from demo.ui import give_back_freed_memory
+from demo.ui import give_back_freed_memory, sweep_cache
 from demo.validation import InputError, choice, real_number, whole_number, whole_numbers
 from gan.models import Generator, load_generator
 
@@ -285,3 +287,41 @@ def test_memory_freed_but_kept_by_malloc_is_given_back():
         pytest.skip("no glibc malloc_trim here")
     assert before - resident_mb() > 96, "less than half of the freed 192 MB went back"
     assert len(last) == 64_000
+
+
+def cached_files(folder: Path, count: int, prefix: str = "") -> set[str]:
+    for index in range(count):
+        (folder / f"{prefix}{index}.png").write_bytes(b"png")
+    return {str(folder / f"{prefix}{index}.png") for index in range(count)}
+
+
+def test_cache_sweep_deletes_old_copies_and_keeps_young_and_kept_ones(tmp_path):
+    handed_out, kept = cached_files(tmp_path, 5), str(tmp_path / "initial-value.png")
+    (tmp_path / "initial-value.png").write_bytes(b"png")
+    blocks = SimpleNamespace(blocks={1: SimpleNamespace(keep_in_cache={kept})}, temp_file_sets=[handed_out, {kept}])
+    assert sweep_cache(blocks, age=3600) == 0  # all younger than an hour
+    assert sweep_cache(blocks, age=-1) == 5  # all "older" than -1 s, except a component's own value
+    assert handed_out == set() and sorted(p.name for p in tmp_path.iterdir()) == ["initial-value.png"]
+    assert Path(kept).exists() and blocks.temp_file_sets[1] == {kept}
+
+
+def test_cache_sweep_survives_requests_adding_files_while_it_runs(tmp_path):
+    """Gradio's own sweep iterates the live set and dies with 'Set changed size during iteration' under traffic."""
+    files = cached_files(tmp_path, 3000)
+    blocks = SimpleNamespace(blocks={}, temp_file_sets=[files])
+    stop = threading.Event()
+
+    def requests_adding_files() -> None:
+        index = 0
+        while not stop.is_set():
+            files.add(str(tmp_path / f"new-{index}.png"))  # not written yet: the sweep passes over it
+            index += 1
+
+    adder = threading.Thread(target=requests_adding_files)
+    adder.start()
+    try:
+        deleted = sweep_cache(blocks, age=-1)
+    finally:
+        stop.set()
+        adder.join()
+    assert deleted == 3000 and not list(tmp_path.glob("[0-9]*.png"))
