@@ -185,13 +185,23 @@ def fuzz(url: str, facts: Facts, rounds: int) -> dict:
     return counts
 
 
+RESULT_WAIT_S = 120.0  # a result stream still open after this long counts as a failure
+
+
 def rest_failure(http: httpx.Client, url: str, name: str, args: list) -> str | None:
     """Send one request through the REST API; None when it completed, else what came back instead."""
     event = http.post(f"{url}gradio_api/call{name}", json={"data": args})
     if event.status_code != 200:
         return f"HTTP {event.status_code}: {event.text}"
-    text = http.get(f"{url}gradio_api/call{name}/{event.json()['event_id']}").text
-    return None if "event: complete" in text else text.replace("\n", " ")
+    deadline, lines = time.perf_counter() + RESULT_WAIT_S, []
+    with http.stream("GET", f"{url}gradio_api/call{name}/{event.json()['event_id']}") as stream:
+        for line in stream.iter_lines():  # the server sends heartbeats, so a lost result would wait forever
+            lines.append(line)
+            if line == "event: complete":
+                return None
+            if time.perf_counter() > deadline:
+                return f"no result within {RESULT_WAIT_S:.0f} s (the stream stayed open with heartbeats)"
+    return " ".join(lines)
 
 
 def rest_call(http: httpx.Client, url: str, name: str, args: list) -> bool:
