@@ -218,6 +218,26 @@ def grid_compute_ms(weights: Path, repeats: int = 50) -> dict[str, float]:
     }
 
 
+def session_cost_ms(weights: Path, repeats: int = 30) -> dict[str, float]:
+    """Median ms to set up a new Gradio session of the app, Gradio's way (a config copy of every block) and the
+    app's (demo.sessions.LazySessionState: built on demand), alternating; the second with every entry built after
+    (what the deep-link route asks for), which should cost what Gradio's way does."""
+    from demo.runs import load_specs
+    from demo.sessions import GRADIO_SESSION_STATE, LazySessionState
+    from demo.ui import build_demo
+
+    demo = build_demo(load_specs([str(weights)]))
+    times: dict[str, list[float]] = {"gradio": [], "lazy": [], "lazy, all built": []}
+    for _ in range(repeats):
+        for label in times:
+            start = time.perf_counter()
+            state = (GRADIO_SESSION_STATE if label == "gradio" else LazySessionState)(demo)
+            if label == "lazy, all built":
+                state.config_values.complete()
+            times[label].append((time.perf_counter() - start) * 1000)
+    return {label: statistics.median(values) for label, values in times.items()} | {"blocks": len(demo.blocks)}
+
+
 def client_load(url: str, clients: int, requests: int, facts) -> dict:
     """`clients` gradio_client Clients at once, each sending `requests` mixed calls one after another."""
     from gradio_client import Client
@@ -520,6 +540,12 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"10x10 grid: {grid['grid_p50']:.1f} ms median, {grid['grid_p95']:.1f} ms p95 of compute "
             f"(budget 50 ms); PNG encoding of the {grid['size']} px image {grid['png_p50']:.1f} ms more"
+        )
+        session = session_cost_ms(weights)
+        print(
+            f"a new Gradio session of the app ({session['blocks']} blocks), median of 30, in-process: "
+            f"{session['gradio']:.2f} ms Gradio's way (a config copy of every block), {session['lazy']:.2f} ms the "
+            f"app's (built on demand: demo.sessions), {session['lazy, all built']:.2f} ms with every entry built"
         )
         app_url = f"http://127.0.0.1:{app_port}/"
         outputs = sample_outputs(app_url, facts, folder)

@@ -12,7 +12,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from demo import widgets
+from demo import sessions, widgets
 from demo.context import Context, Facts
 from demo.engine import PAD, Engine, epoch_ranges
 from demo.live import LiveTrainer
@@ -152,6 +152,7 @@ def follow_run_choices(ctx: Context, blocks: gr.Blocks) -> None:
 def build_demo(runs: Runs, live: LiveTrainer | None = None) -> gr.Blocks:
     """The whole app over the loaded runs, with a Train tab when `live` is given (live runs then join every run
     choice). Per-user state only for what a page has already been shown; every handler validates its inputs."""
+    sessions.install()  # no copy of all 233 blocks' config per new session (28 ms each)
     ctx = Context(runs, live)
     tabs = [tab for tab in TABS if tab is not train or live is not None]
     skipped = runs.skipped + [f"{name}/{line}" for name, e in runs.engines.items() for line in e.run.skipped]
