@@ -399,7 +399,7 @@ def test_app_py_exits_with_one_line_when_nothing_is_usable(tmp_path):
 
 def test_finished_sessions_are_let_go(app_weights, monkeypatch):
     """Gradio's queue keeps an empty entry for every finished session (each REST call is one); the app drops them
-    every FINISHED_SESSIONS_S, and answers as before."""
+    every FINISHED_SESSIONS_S, and answers as before. Its monitoring summary is not rebuilt after every event."""
     import time
 
     from demo import ui
@@ -419,5 +419,8 @@ def test_finished_sessions_are_let_go(app_weights, monkeypatch):
                 time.sleep(0.2)
             assert pending == {}
             assert stress_app.rest_failure(http, url, "/generate", ["tutorial", 3, 9, 2, False]) is None
+        queue = demo._queue
+        assert queue.ANAYLTICS_CACHE_FREQUENCY == ui.ANALYTICS_SUMMARY_EVERY
+        assert queue.events_recorded >= 5 and queue.event_count_at_last_cache == 0  # Gradio's default: after each
     finally:
         demo.close()
