@@ -323,11 +323,12 @@ def sample_outputs(url: str, facts, folder: Path) -> dict:
 
 def trivial_demo(outputs: dict):
     """A Gradio app whose endpoints return fixed values with the app's output components, event settings and
-    queue; gradio is imported here only."""
+    queue (its options, and its monitoring summary rebuilt as rarely: demo.ui.lighten_queue); Gradio's own sessions
+    (a copy of each block's config per new session, 28 blocks here). gradio is imported here only."""
     import gradio as gr
 
     from demo import widgets
-    from demo.ui import CACHE_MAX_AGE_S, CACHE_SWEEP_S
+    from demo.ui import CACHE_MAX_AGE_S, CACHE_SWEEP_S, lighten_queue
 
     with gr.Blocks(title="trivial", delete_cache=(CACHE_SWEEP_S, CACHE_MAX_AGE_S)) as demo:
         for name, spec in outputs.items():
@@ -337,7 +338,9 @@ def trivial_demo(outputs: dict):
             fixed = (spec["png"], spec["text"])  # a file: the cheapest image value Gradio takes (no encoding)
             button = gr.Button(name)
             button.click(lambda *_, fixed=fixed: fixed, inputs, [image, text], api_name=name, **widgets.LIVE)
-    return demo.queue(**widgets.queue_options())
+    demo.queue(**widgets.queue_options())
+    lighten_queue(demo)
+    return demo
 
 
 def serve_trivial(spec_file: str, port: int) -> None:

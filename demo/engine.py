@@ -110,13 +110,17 @@ def principal_directions(
     return (directions * signs[:, None]).contiguous(), shares
 
 
-PNG_LEVEL = 1  # zlib level of the pictures' PNG files: the filtered rows are mostly zeros, so 1 is nearly as small
+# zlib level and strategy of the pictures' PNG files. The filtered rows are mostly runs of zeros, which zlib's
+# run-length strategy finds as fast as level 1's default search, and its files are 25-35% smaller (a 10x10 grid:
+# 31 KB against 42 KB, 1.3 ms either way; level 6's default search: 37 KB in 3.7 ms).
+PNG_LEVEL, PNG_STRATEGY = 1, zlib.Z_RLE
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:
     """A greyscale uint8 array (H, W) as a PNG file, lossless: each row filtered with PNG's "Up" when it repeats the
     row above (all zeros: the upscaled pictures repeat every row), else "Sub" (runs of zeros inside the upscaled
-    pixels), then zlib at PNG_LEVEL. Faster than Pillow's encoder, which tries every filter on every row."""
+    pixels), then zlib at PNG_LEVEL with PNG_STRATEGY. Faster than Pillow's encoder, which tries every filter on
+    every row."""
     height, width = pixels.shape
     rows = np.empty((height, width + 1), np.uint8)  # (H, 1 + W): the filter byte, then the filtered row
     repeats = np.zeros(height, bool)
@@ -129,9 +133,15 @@ def png_bytes(pixels: np.ndarray) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n"
         + png_chunk(b"IHDR", header)
-        + png_chunk(b"IDAT", zlib.compress(rows.tobytes(), PNG_LEVEL))
+        + png_chunk(b"IDAT", deflate(rows.tobytes()))
         + png_chunk(b"IEND", b"")
     )
+
+
+def deflate(data: bytes) -> bytes:
+    """One zlib stream of `data`, as a PNG's IDAT holds it."""
+    packer = zlib.compressobj(PNG_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS, 9, PNG_STRATEGY)
+    return packer.compress(data) + packer.flush()
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:
