@@ -288,8 +288,10 @@ SESSION_TEXT = {
 GOALS = {"throughput": 0.9, "p95": 1.2}  # issue 17: app / trivial, at every client count
 
 
-def request_args(name: str, i: int, facts) -> list:
-    """Request i to `name`: a picture not asked for before in this run (the seed, epoch or t from i)."""
+def request_args(name: str, i: int, facts, repeat: int = 0) -> list:
+    """Request i to `name`: a picture not asked for before in this run (the seed, epoch or t from i); with `repeat`
+    K, picture i mod K (K pictures asked for in turn, as a slider moved back and forth over K positions)."""
+    i = i % repeat if repeat else i
     if name == "generate":  # the Generate tab's 10x10 grid, unlabelled (the tab's default)
         return [facts.run, facts.last, i, 10, False]
     if name == "timeline":  # the grid through the epochs, as a slider drag asks for it
@@ -518,6 +520,14 @@ def main(argv: list[str] | None = None) -> int:
         choices=SESSIONS,
         help="call: a new Gradio session per request (no session_hash sent); client: one per client, as a page",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=0,
+        metavar="K",
+        help="each endpoint's requests ask for K pictures in turn, as a slider moved back and forth (default 0: "
+        "every request new, so no cache answers it)",
+    )
     parser.add_argument("--quick", action="store_true", help="1 round of 2 s per line: for development")
     parser.add_argument("--trivial", metavar="SPEC", help=argparse.SUPPRESS)  # run the trivial app (internal)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -572,14 +582,15 @@ def main(argv: list[str] | None = None) -> int:
                 server.args_of = functools.partial(request_args, name, facts=facts)
                 server.measure(name, 4, 1.0, "call")
         print(
-            f"{args.rounds} round(s) of {args.seconds:g} s per server and line, alternating; every app request new; "
+            f"{args.rounds} round(s) of {args.seconds:g} s per server and line, alternating; "
+            f"{f'requests cycle over {args.repeat} pictures' if args.repeat else 'every app request new'}; "
             f"load average {os.getloadavg()[0]:.1f}"
         )
         met = True
         for sessions in args.sessions:
             print(f"sessions: {SESSION_TEXT[sessions]}")
             for name in args.endpoints:
-                app.args_of = trivial.args_of = functools.partial(request_args, name, facts=facts)
+                app.args_of = trivial.args_of = functools.partial(request_args, name, facts=facts, repeat=args.repeat)
                 met &= side_by_side(app, trivial, [name], args.clients, args.rounds, args.seconds, sessions)
         most = 2 * max(args.clients)
         trivial.args_of = functools.partial(request_args, args.endpoints[0], facts=facts)
@@ -605,6 +616,6 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     if "--trivial" in sys.argv or "--quick" in sys.argv:  # the results file holds full runs only
         sys.exit(main())
-    with results_file("bench_app"):
+    with results_file("bench_app_repeat" if "--repeat" in sys.argv else "bench_app"):  # a repeat run: its own file
         status = main()
     sys.exit(status)

@@ -16,6 +16,9 @@ from PIL import Image
 
 from demo.engine import (
     BANK_SIZE,
+    PNG_CACHE,
+    TILE_CACHE,
+    ByteLRU,
     Engine,
     RunError,
     display_scale,
@@ -24,6 +27,7 @@ from demo.engine import (
     generator_jacobians,
     lerp,
     load_run,
+    png_bytes,
     principal_directions,
     seed_latents,
     slerp,
@@ -97,6 +101,50 @@ def test_fast_png_is_lossless_and_what_gradio_saves(tiny_weights, tmp_path):
     assert Image.open(buffer).format == "GIF"
     colour = fast_png(Image.new("RGB", (4, 4), (10, 200, 30)))  # not greyscale: left to Pillow entirely
     assert type(colour) is Image.Image
+
+
+def test_byte_lru_keeps_the_most_recent_within_its_bound():
+    cache = ByteLRU(100)
+    for key in "abc":
+        cache.put(key, key.upper(), 40)  # 120 bytes: "a" goes
+    assert cache.get("a") is None and cache.get("b") == "B" and cache.bytes == 80
+    cache.put("d", "D", 40)  # "c" is now the least recently used
+    assert cache.get("c") is None and cache.get("b") == "B" and cache.get("d") == "D"
+    cache.put("huge", "X", 101)  # larger than the whole cache: not kept
+    assert cache.get("huge") is None and len(cache) == 2
+    assert (cache.hits, cache.misses) == (3, 3)
+
+
+def test_pictures_asked_for_again_are_not_drawn_or_encoded_again(tiny_weights, monkeypatch):
+    """Tiles come from TILE_CACHE by the epoch's Generator and the latents' values, PNG files from PNG_CACHE by
+    their pixels: the same picture again skips both, and any other latents or pixels get their own."""
+    from demo import engine as engine_module
+
+    TILE_CACHE.clear()
+    PNG_CACHE.clear()
+    engine = Engine(load_run(tiny_weights))
+    last = engine.epochs[-1]
+    forwards = []
+    hook = engine.run.generators[last].register_forward_hook(lambda *_: forwards.append(1))
+    try:
+        first = engine.tiles(last, engine.latents(3, 4))
+        again = engine.tiles(last, engine.latents(3, 4))
+        assert again is first and len(forwards) == 1 and not first.flags.writeable
+        other = engine.tiles(last, engine.latents(4, 4))
+        assert len(forwards) == 2 and not np.array_equal(other, first)
+        earlier = engine.tiles(engine.epochs[0], engine.latents(3, 4))  # another epoch: its own Generator
+        assert not np.array_equal(earlier, first)
+    finally:
+        hook.remove()
+    encodes = []
+    encode = engine_module.encode_png
+    monkeypatch.setattr(engine_module, "encode_png", lambda pixels: encodes.append(1) or encode(pixels))
+    pixels = np.asarray(engine.seed_grid(last, 3, 2)).copy()
+    assert png_bytes(pixels) is png_bytes(pixels.copy()) and len(encodes) == 1
+    pixels[0, 0] ^= 1  # one pixel changed: a new file with it
+    with Image.open(io.BytesIO(png_bytes(pixels))) as back:
+        assert np.array_equal(np.asarray(back), pixels)
+    assert len(encodes) == 2
 
 
 def test_jacobian_closed_form_matches_autograd():
