@@ -161,18 +161,8 @@ def start_app(weights: Path | list[str] | None, port: int) -> tuple[subprocess.P
         stderr=subprocess.PIPE,
         text=True,
     )
-    url = f"http://127.0.0.1:{port}/"
-    while time.perf_counter() - start < 120:
-        if process.poll() is not None:
-            raise SystemExit(f"app.py exited: {process.stderr.read().strip()}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return process, time.perf_counter() - start
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    process.kill()
-    raise SystemExit("app.py did not answer within 120 s")
+    wait_for_page(process, port, "app.py")
+    return process, time.perf_counter() - start
 
 
 def cpu_seconds(pid: int) -> float:
@@ -374,7 +364,8 @@ def wait_for_page(process: subprocess.Popen, port: int, what: str, limit_s: floa
     url = f"http://127.0.0.1:{port}/"
     while time.perf_counter() - start < limit_s:
         if process.poll() is not None:
-            raise SystemExit(f"{what} exited: {process.stderr.read().strip()}")
+            detail = process.stderr.read().strip() if process.stderr else f"exit status {process.returncode}"
+            raise SystemExit(f"{what} exited: {detail}")
         try:
             if httpx.get(url, timeout=1).status_code == 200:
                 return time.perf_counter() - start

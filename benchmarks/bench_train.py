@@ -2,16 +2,17 @@
 loop's share of the machine's sgemm peak at the step's own shapes.
 
     python -m benchmarks.bench_train --data-dir ../shared/data [--steps 300] [--rounds 7] [--recipe stable]
-        [--step autograd] [--precision bf16] [--threads 1] [--variant threads=1 --variant precision=bf16]
+        [--step autograd] [--precision fp32 bf16] [--threads 1] [--variant threads=1]
 
 (a) tutorial: torchvision DataLoader with ToTensor + Normalize, Sigmoid + BCELoss, batch 100, G not detached.
-(b) ours: gan.train.train_epoch on the whole set held as one tensor, same math.
-(p) peak: every GEMM of one fast step (shapes, strides and dtype recorded from a real step) replayed
+(b) ours: gan.train.train_epoch on the whole set held as one tensor, same math; at fp32 (the default) and,
+    where the CPU has bf16 products, at the opt-in --precision bf16.
+(p) peak: every GEMM of one fast step (shapes, strides and dtype recorded from a real step, per precision) replayed
     back to back with nothing else; FLOP over time, the best of 12 short bursts at each thread count our
     loop trains at (1 and all, interleaved burst by burst), half measured before (a) and half after (b).
 Each round measures p, a, b (and any --variant of b), so load on the machine hits all of them alike.
-Then full `gan.train` epochs on real MNIST (export, sample grid, FID/IS, checkpoint included) are timed
-against the tutorial's epoch. What it prints also goes to benchmarks/results/bench_train.txt.
+Then full `gan.train` epochs at each precision on real MNIST (export, sample grid, FID/IS, checkpoint included)
+are timed against the tutorial's epoch. What it prints also goes to benchmarks/results/bench_train.txt.
 """
 
 import argparse
@@ -198,6 +199,45 @@ def variant(text: str) -> dict:
     return changes
 
 
+def native_bf16() -> bool:
+    """Whether this CPU computes bf16 products itself (AVX512-BF16 or AMX), where --precision bf16 can pay."""
+    try:
+        flags = set(open("/proc/cpuinfo").read().split())
+    except OSError:
+        return False
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def full_epochs(cfg: TrainConfig, epochs: int, data_dir: str, device: torch.device, tutorial_epoch: float) -> None:
+    """Train `epochs` whole gan.train epochs of `cfg` on MNIST and print each, then the median against the
+    tutorial's epoch (60,000 images at its loop's median rate)."""
+    with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(EpochClock(sys.stdout)) as clock:
+        cfg = dataclasses.replace(
+            cfg, epochs=epochs, data_dir=data_dir, out=out, device=str(device), steps_per_epoch=0
+        )  # fmt: skip
+        metrics = train(cfg)
+    # Wall time from one epoch's summary line to the next: training, export, sample grid, FID/IS, the
+    # metrics file and the checkpoint (which the record's epoch_seconds, taken before it, leaves out).
+    walls = [b - a for a, b in itertools.pairwise(clock.stamps)]
+    for record in metrics["epochs"]:
+        eval_seconds = record.get("eval_seconds", 0.0)
+        export_seconds = record["epoch_seconds"] - record["train_seconds"] - eval_seconds
+        wall = f"{walls[record['epoch'] - 2]:.2f} s wall (checkpoint included), " if record["epoch"] > 1 else ""
+        print(
+            f"{cfg.precision} gan.train epoch {record['epoch']}: {wall}{record['epoch_seconds']:.2f} s whole epoch = "
+            f"{record['train_seconds']:.2f} s training + {export_seconds:.2f} s export and sample grid "
+            f"+ {eval_seconds:.2f} s FID/IS; {load_line()}"
+        )
+    whole = statistics.median(walls or [r["epoch_seconds"] for r in metrics["epochs"]])
+    no_eval = statistics.median(r["epoch_seconds"] - r.get("eval_seconds", 0.0) for r in metrics["epochs"])
+    print(
+        f"{cfg.precision} whole epoch after start-up (median{' wall, epoch 2 on' if walls else ''}): gan.train "
+        f"{whole:.2f} s with export, the per-epoch FID/IS and the checkpoint ({no_eval:.2f} s without FID/IS and "
+        f"the checkpoint) vs the tutorial loop's {tutorial_epoch:.2f} s (60,000 images at its median rate) | ratio "
+        f"{tutorial_epoch / whole:.2f}x ({tutorial_epoch / no_eval:.2f}x without FID/IS and the checkpoint)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_train", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default="data")
@@ -208,7 +248,13 @@ def main(argv: list[str] | None = None) -> int:
         "--recipe", default="tutorial", help="our trainer's recipe (stable adds the R1 penalty's extra pass through D)"
     )
     parser.add_argument("--step", default="fast", choices=STEPS, help="our trainer's step (default: fast)")
-    parser.add_argument("--precision", default="fp32", choices=PRECISIONS, help="our fast step's GEMMs")
+    parser.add_argument(
+        "--precision",
+        nargs="+",
+        choices=PRECISIONS,
+        help="our fast step's GEMMs, each timed against its own peak (default: fp32, and bf16 where the CPU has "
+        "bf16 products)",
+    )
     parser.add_argument("--threads", type=int, default=TrainConfig.threads, help="our trainer's threads (0 = torch's)")
     parser.add_argument(
         "--tutorial-threads", type=int, default=0, help="the tutorial's threads (default 0: torch's, as written)"
@@ -219,96 +265,87 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full-epochs", type=int, default=3, help="whole gan.train epochs to time (0 = skip)")
     args = parser.parse_args(argv)
     device = pick_device(args.device)
+    cpu = device.type == "cpu"
+    precisions = args.precision or (["fp32", "bf16"] if cpu and native_bf16() else ["fp32"])
     print(f"{time.strftime('%Y-%m-%d %H:%M')}  python -m benchmarks.bench_train {' '.join(sys.argv[1:])}")
     print(
         f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads by default, "
-        f"CPU capability {torch.backends.cpu.get_cpu_capability()}, our recipe: {args.recipe}, step: {args.step}, "
-        f"precision: {args.precision}, tutorial threads: {args.tutorial_threads or torch.get_num_threads()}, "
+        f"CPU capability {torch.backends.cpu.get_cpu_capability()}, bf16 products: {native_bf16()}, our recipe: "
+        f"{args.recipe}, step: {args.step}, precision: {' and '.join(precisions)}, tutorial threads: "
+        f"{args.tutorial_threads or torch.get_num_threads()}, "
         f"threads: {args.threads or 'auto (the faster of 1 and all, timed every 100-800 steps)'}; {load_line()}"
     )
     data = normalise(load_mnist(args.data_dir, train=True)[0]).to(device)
-    base = dict(steps_per_epoch=args.steps, progress=False, recipe=args.recipe, step=args.step)
-    ours_cfg = TrainConfig(**base, precision=args.precision, threads=args.threads).resolved()
-    variants = [dataclasses.replace(ours_cfg, **changes) for changes in args.variant]
-    calls = step_gemms(dataclasses.replace(ours_cfg, step="fast"), data)
-    flop = sum(gemm_flop(call) for call in calls) / ours_cfg.batch_size
-    shapes = sorted({f"{c[1][-2].size[0]}x{c[1][-2].size[1]}x{c[1][-1].size[1]}" for c in calls if c[0] != aten.mm.out})
-    print(
-        f"one step: {len(calls)} GEMMs, {flop / 1e6:.3f} MFLOP per image ({ours_cfg.precision}); "
-        f"m x k x n of the forward and input-gradient products: {', '.join(shapes)}"
+    base = dict(steps_per_epoch=args.steps, progress=False, recipe=args.recipe, step=args.step, threads=args.threads)
+    cfgs = {p: TrainConfig(**base, precision=p).resolved() for p in precisions}
+    first = cfgs[precisions[0]]
+    variants = [dataclasses.replace(first, **changes) for changes in args.variant]
+    calls = {p: step_gemms(dataclasses.replace(cfg, step="fast"), data) for p, cfg in cfgs.items()}
+    flop = {p: sum(gemm_flop(call) for call in calls[p]) / cfgs[p].batch_size for p in precisions}
+    shapes = sorted(
+        {
+            f"{c[1][-2].size[0]}x{c[1][-2].size[1]}x{c[1][-1].size[1]}"
+            for c in calls[precisions[0]]
+            if c[0] != aten.mm.out
+        }
     )
-    if device.type != "cpu":
-        print("the sgemm peak is measured on the CPU only; skipped")
+    print(
+        f"one step: {len(calls[precisions[0]])} GEMMs, {flop[precisions[0]] / 1e6:.3f} MFLOP per image; "
+        f"m x k x n of the forward and input-gradient products: {', '.join(shapes)}; each precision's peak is "
+        f"these GEMMs replayed in its own dtypes"
+    )
+    if not cpu:
+        print("the GEMM peak is measured on the CPU only; skipped")
     # The peak at the thread counts our loop trains at: --threads N, or the picker's 1 and all.
     peak_threads = (args.threads,) if args.threads else tuple(sorted({1, torch.get_num_threads()}))
-    cpu = device.type == "cpu"
 
-    our_loop(data, dataclasses.replace(ours_cfg, steps_per_epoch=20))  # warm-up
-    peaks, tutorial, ours, others = [], [], [], [[] for _ in variants]
+    for cfg in cfgs.values():
+        our_loop(data, dataclasses.replace(cfg, steps_per_epoch=20))  # warm-up
+    tutorial, others = [], [[] for _ in variants]
+    peaks, ours = {p: [] for p in precisions}, {p: [] for p in precisions}
     for round_ in range(args.rounds):
-        before = replay_rates(calls, peak_threads) if cpu else {1: float("nan")}
+        nothing = {1: float("nan")}
+        before = {p: replay_rates(calls[p], peak_threads) if cpu else nothing for p in precisions}
         tutorial.append(tutorial_loop(args.data_dir, args.steps, device, args.tutorial_threads))
-        ours.append(our_loop(data, ours_cfg))
-        after = replay_rates(calls, peak_threads) if cpu else {1: float("nan")}
-        rates = {n: max(before[n], after[n]) for n in before}  # measured on both sides of our loop
-        peaks.append(max(rates.values()))
-        line = (
-            f"round {round_ + 1}: peak {peaks[-1]:.0f} GFLOP/s ("
-            + ", ".join(f"{rate:.0f} at {n} thread{'s' * (n > 1)}" for n, rate in rates.items())
-            + f") | tutorial {tutorial[-1]:,.0f} img/s | ours {ours[-1]:,.0f} img/s = "
-            f"{ours[-1] * flop / 1e9:.0f} GFLOP/s, {ours[-1] * flop / 1e9 / peaks[-1]:.0%} of peak, "
-            f"{ours[-1] / tutorial[-1]:.2f}x"
-        )
+        for p in precisions:
+            ours[p].append(our_loop(data, cfgs[p]))
+        after = {p: replay_rates(calls[p], peak_threads) if cpu else nothing for p in precisions}
+        line = f"round {round_ + 1}: tutorial {tutorial[-1]:,.0f} img/s"
+        for p in precisions:
+            rates = {n: max(before[p][n], after[p][n]) for n in before[p]}  # measured on both sides of our loop
+            peaks[p].append(max(rates.values()))
+            line += (
+                f" | {p}: peak {peaks[p][-1]:.0f} GFLOP/s ("
+                + ", ".join(f"{rate:.0f} at {n} thread{'s' * (n > 1)}" for n, rate in rates.items())
+                + f"), ours {ours[p][-1]:,.0f} img/s = {ours[p][-1] * flop[p] / 1e9:.0f} GFLOP/s, "
+                f"{ours[p][-1] * flop[p] / 1e9 / peaks[p][-1]:.0%} of peak, {ours[p][-1] / tutorial[-1]:.2f}x"
+            )
         for cfg, times in zip(variants, others, strict=True):
             times.append(our_loop(data, cfg))
             line += f" | {args.variant[variants.index(cfg)]} {times[-1]:,.0f} img/s {times[-1] / tutorial[-1]:.2f}x"
         print(f"{line}; {load_line()}", flush=True)
-    t_med, o_med, p_med = statistics.median(tutorial), statistics.median(ours), statistics.median(peaks)
-    ratios = [o / t for o, t in zip(ours, tutorial, strict=True)]
-    fractions = [o * flop / 1e9 / p for o, p in zip(ours, peaks, strict=True)]
-    print(
-        f"training loop, median of {args.rounds} rounds: peak {p_med:.0f} GFLOP/s | tutorial {t_med:,.0f} img/s | "
-        f"ours {o_med:,.0f} img/s = {o_med * flop / 1e9:.0f} GFLOP/s = {statistics.median(fractions):.0%} of "
-        f"the peak (per round {min(fractions):.0%}-{max(fractions):.0%}) | ratio {statistics.median(ratios):.2f}x "
-        f"(per round {', '.join(f'{r:.2f}' for r in ratios)})"
-    )
+    t_med = statistics.median(tutorial)
+    print(f"training loop, median of {args.rounds} rounds: tutorial {t_med:,.0f} img/s")
+    for p in precisions:
+        o_med, p_med = statistics.median(ours[p]), statistics.median(peaks[p])
+        ratios = [o / t for o, t in zip(ours[p], tutorial, strict=True)]
+        fractions = [o * flop[p] / 1e9 / k for o, k in zip(ours[p], peaks[p], strict=True)]
+        print(
+            f"  ours, {p}: peak {p_med:.0f} GFLOP/s | {o_med:,.0f} img/s = {o_med * flop[p] / 1e9:.0f} GFLOP/s = "
+            f"{statistics.median(fractions):.0%} of the peak (per round {min(fractions):.0%}-{max(fractions):.0%}) | "
+            f"ratio {statistics.median(ratios):.2f}x (per round {', '.join(f'{r:.2f}' for r in ratios)})"
+        )
     for changes, times in zip(args.variant, others, strict=True):
         mine = [v / t for v, t in zip(times, tutorial, strict=True)]
-        versus = [v / o for v, o in zip(times, ours, strict=True)]
+        versus = [v / o for v, o in zip(times, ours[precisions[0]], strict=True)]
         print(
             f"  variant {changes}: {statistics.median(times):,.0f} img/s, ratio to the tutorial "
-            f"{statistics.median(mine):.2f}x, to ours {statistics.median(versus):.2f}x "
+            f"{statistics.median(mine):.2f}x, to ours ({precisions[0]}) {statistics.median(versus):.2f}x "
             f"(per round {', '.join(f'{r:.2f}' for r in versus)})"
         )
-
     if args.full_epochs:
-        with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(EpochClock(sys.stdout)) as clock:
-            cfg = dataclasses.replace(
-                ours_cfg, epochs=args.full_epochs, data_dir=args.data_dir, out=out, device=str(device),
-                steps_per_epoch=0,
-            )  # fmt: skip
-            metrics = train(cfg)
-        tutorial_epoch = 60_000 / t_med
-        # Wall time from one epoch's summary line to the next: training, export, sample grid, FID/IS, the
-        # metrics file and the checkpoint (which the record's epoch_seconds, taken before it, leaves out).
-        walls = [b - a for a, b in itertools.pairwise(clock.stamps)]
-        for record in metrics["epochs"]:
-            eval_seconds = record.get("eval_seconds", 0.0)
-            export_seconds = record["epoch_seconds"] - record["train_seconds"] - eval_seconds
-            wall = f"{walls[record['epoch'] - 2]:.2f} s wall (checkpoint included), " if record["epoch"] > 1 else ""
-            print(
-                f"gan.train epoch {record['epoch']}: {wall}{record['epoch_seconds']:.2f} s whole epoch = "
-                f"{record['train_seconds']:.2f} s training + {export_seconds:.2f} s export and sample grid "
-                f"+ {eval_seconds:.2f} s FID/IS; {load_line()}"
-            )
-        whole = statistics.median(walls or [r["epoch_seconds"] for r in metrics["epochs"]])
-        no_eval = statistics.median(r["epoch_seconds"] - r.get("eval_seconds", 0.0) for r in metrics["epochs"])
-        print(
-            f"whole epoch after start-up (median{' wall, epoch 2 on' if walls else ''}): gan.train {whole:.2f} s "
-            f"with export, the per-epoch FID/IS and the checkpoint ({no_eval:.2f} s without FID/IS and the "
-            f"checkpoint) vs the tutorial loop's {tutorial_epoch:.2f} s (60,000 images at its median rate) | ratio "
-            f"{tutorial_epoch / whole:.2f}x ({tutorial_epoch / no_eval:.2f}x without FID/IS and the checkpoint)"
-        )
+        for cfg in cfgs.values():
+            full_epochs(cfg, args.full_epochs, args.data_dir, device, 60_000 / t_med)
     return 0
 
 

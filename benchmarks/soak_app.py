@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.bench_app import ROOT, free_port, results_file, start_app
+from benchmarks.bench_app import ROOT, free_port, results_file, start_app, wait_for_page
 from benchmarks.stress_app import probe_facts, rest_failure, rss_mb, valid_calls
 from demo.context import Facts
 from demo.ui import CACHE_MAX_AGE_S, CACHE_SWEEP_S, examples
@@ -66,17 +66,8 @@ def start_probed(port: int, probe: Path, trace: bool) -> tuple[subprocess.Popen,
     start = time.perf_counter()
     command = [sys.executable, "-m", "benchmarks.soak_server", "--probe", str(probe), *(["--trace"] * trace)]
     process = subprocess.Popen([*command, "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL)
-    while time.perf_counter() - start < 300:
-        if process.poll() is not None:
-            raise SystemExit("benchmarks.soak_server exited")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200:
-                return process, time.perf_counter() - start
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit("benchmarks.soak_server did not answer within 300 s")
+    wait_for_page(process, port, "benchmarks.soak_server", limit_s=300)
+    return process, time.perf_counter() - start
 
 
 def ask_probe(process: subprocess.Popen, probe: Path, trim: bool = False) -> str:
