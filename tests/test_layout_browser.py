@@ -6,20 +6,17 @@ Screenshots go under the test's tmp dir, to artifacts/ (git-ignored) and, when S
 """
 
 import os
-import shutil
 import socket
 import statistics
 from pathlib import Path
 
 import pytest
+from test_app_browser import browser, save_screenshot, sync_playwright  # noqa: F401 (fixtures)
 
 from demo.runs import load_specs, split_specs
 from demo.ui import build_demo, launch_options
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-ARTIFACTS = ROOT / "artifacts"
 WAIT_MS = 60_000  # generous: the machine is shared and loaded; nothing here depends on its speed
 LONGTASKS = """window.longTasks = [];
 new PerformanceObserver(list => { for (const e of list.getEntries()) window.longTasks.push(e.duration); })
@@ -31,17 +28,6 @@ PICTURE_TABS = [
     ("interpolate", "#interp-t input[type=range]", "#interp-image img"),
     ("edit", "#tab-edit input[type=range] >> nth=1", "#tab-edit .pixels img >> nth=0"),  # Direction 1
 ]
-
-
-@pytest.fixture(scope="module")
-def sync_playwright():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed: pip install playwright")
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
-    return sync_playwright
 
 
 @pytest.fixture(scope="module")
@@ -57,29 +43,6 @@ def shipped(sync_playwright):
     )
     yield url, runs.engines[runs.default].epochs
     demo.close()
-
-
-@pytest.fixture
-def browser(sync_playwright):
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def save_screenshot(page, tmp_path: Path, name: str, full_page: bool = True) -> Path:
-    path = tmp_path / name
-    page.screenshot(path=path, full_page=full_page)
-    copies = [ARTIFACTS] + ([Path(os.environ["SCREENSHOT_DIR"])] if os.environ.get("SCREENSHOT_DIR") else [])
-    for folder in copies:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, folder / name)
-        except OSError:
-            pass
-    return path
 
 
 def open_tab(page, url: str, tab: str) -> None:

@@ -31,7 +31,7 @@ def live(tmp_path_factory) -> LiveTrainer:
 
 
 @pytest.fixture(scope="module")
-def app_url(two_runs, live, sync_playwright):  # noqa: F811
+def app_url(two_runs, live, sync_playwright):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -50,7 +50,7 @@ def epochs_shown(page) -> int:
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_train_tab_draws_each_epoch_then_stops(app_url, browser, live, tmp_path, width):  # noqa: F811
+def test_train_tab_draws_each_epoch_then_stops(app_url, browser, live, tmp_path, width):
     page = browser.new_page(viewport={"width": width, "height": 900})
     page.goto(app_url, wait_until="domcontentloaded")
     page.get_by_role("tab", name="Train").click()  # on a phone too: the tabs wrap onto two rows

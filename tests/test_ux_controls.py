@@ -22,7 +22,7 @@ def tiny_runs_only():
         pytest.skip("written for the test runs (tutorial: epochs 1-3, stable: 1-2)")
 
 
-def open_tab(browser, app_url, name: str, width: int = 1280, height: int = 800):  # noqa: F811
+def open_tab(browser, app_url, name: str, width: int = 1280, height: int = 800):
     page = browser.new_page(viewport={"width": width, "height": height})
     page.goto(app_url, wait_until="domcontentloaded")
     page.get_by_role("tab", name=name, exact=True).click()
@@ -75,7 +75,7 @@ def no_error_shown(page) -> None:
         ("Grid size", [("1e9", 10), ("150", 10), ("-1", 1), ("", 1), ("4", 4)]),
     ],
 )
-def test_generate_box_and_picture_agree_after_typing(app_url, browser, slider, typed):  # noqa: F811
+def test_generate_box_and_picture_agree_after_typing(app_url, browser, slider, typed):
     page = open_tab(browser, app_url, "Generate")
     panel = page.locator("#tab-generate")
     page.locator("#generate-picture img").wait_for(timeout=WAIT_MS)
@@ -104,7 +104,7 @@ def test_generate_box_and_picture_agree_after_typing(app_url, browser, slider, t
         no_error_shown(page)
 
 
-def test_interpolate_t_box_clamps_and_the_caption_follows(app_url, browser):  # noqa: F811
+def test_interpolate_t_box_clamps_and_the_caption_follows(app_url, browser):
     page = open_tab(browser, app_url, "Interpolate")
     page.locator("#interp-image img").wait_for(timeout=WAIT_MS)
     box = page.locator("#interp-t input[type=number]")
@@ -116,7 +116,7 @@ def test_interpolate_t_box_clamps_and_the_caption_follows(app_url, browser):  # 
         no_error_shown(page)
 
 
-def test_seed_box_commits_on_leaving_it_and_clamps(app_url, browser):  # noqa: F811
+def test_seed_box_commits_on_leaving_it_and_clamps(app_url, browser):
     page = open_tab(browser, app_url, "Generate")
     page.locator("#generate-picture img").wait_for(timeout=WAIT_MS)
     seed = page.locator("#tab-generate").get_by_label("Seed", exact=True)
@@ -137,7 +137,7 @@ def test_seed_box_commits_on_leaving_it_and_clamps(app_url, browser):  # noqa: F
     no_error_shown(page)
 
 
-def test_a_refused_value_dims_the_picture_until_the_next_good_one(app_url, browser, tmp_path):  # noqa: F811
+def test_a_refused_value_dims_the_picture_until_the_next_good_one(app_url, browser, tmp_path):
     page = open_tab(browser, app_url, "Generate")
     page.locator("#generate-picture img").wait_for(timeout=WAIT_MS)
     # What no typing can send any more (the box clamps): an out-of-range value through a raw input event, as a
@@ -156,7 +156,7 @@ def test_a_refused_value_dims_the_picture_until_the_next_good_one(app_url, brows
     wait_for_line(page, 2, 6)
 
 
-def test_edit_sheet_and_interpolate_strip_follow_the_epoch(app_url, browser, tmp_path):  # noqa: F811
+def test_edit_sheet_and_interpolate_strip_follow_the_epoch(app_url, browser, tmp_path):
     page = open_tab(browser, app_url, "Edit")
     sheet = page.locator("#edit-sheet img")
     page.locator("#edit-sheet").scroll_into_view_if_needed()
@@ -197,7 +197,7 @@ def test_edit_sheet_and_interpolate_strip_follow_the_epoch(app_url, browser, tmp
     save_screenshot(page, tmp_path, "ux-interpolate-after-epoch-1.png")
 
 
-def test_download_is_named_after_run_epoch_and_seed(app_url, browser):  # noqa: F811
+def test_download_is_named_after_run_epoch_and_seed(app_url, browser):
     page = open_tab(browser, app_url, "Generate")
     frame = page.locator("#generate-picture")
     frame.locator("img").wait_for(timeout=WAIT_MS)
@@ -208,7 +208,7 @@ def test_download_is_named_after_run_epoch_and_seed(app_url, browser):  # noqa: 
 
 
 @pytest.mark.parametrize("size", [(1280, 800), (390, 844)])
-def test_screenshots_of_the_tabs(app_url, browser, tmp_path, size):  # noqa: F811
+def test_screenshots_of_the_tabs(app_url, browser, tmp_path, size):
     width, height = size
     page = browser.new_page(viewport={"width": width, "height": height})
     page.goto(app_url, wait_until="domcontentloaded")
