@@ -35,6 +35,7 @@ from pathlib import Path
 from demo.validation import SEED_MAX, InputError, choice, real_number, whole_number
 from gan.config import RECIPES
 from gan.layout import METRICS, epoch_folders, sample_path
+from gan.train import STOP_ON_SIGINT
 
 log = logging.getLogger("demo")
 
@@ -448,6 +449,7 @@ class LiveTrainer:
                 **os.environ,
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
                 "PYTHONUNBUFFERED": "1",
+                STOP_ON_SIGINT: "1",  # Stop's SIGINT is its Ctrl-C even where the app runs with SIGINT ignored
             }
             if self.options.threads:
                 env.update(OMP_NUM_THREADS=str(self.options.threads), MKL_NUM_THREADS=str(self.options.threads))

@@ -11,6 +11,8 @@ the training step in gan.step.
 
 import dataclasses
 import io
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -376,8 +378,15 @@ def summary_line(record: dict) -> str:
     return line
 
 
+# Set by the app's live trainer, which stops a run with SIGINT: a shell without job control starts background
+# commands with SIGINT ignored, and Python then never turns it into KeyboardInterrupt (Stop would need SIGKILL).
+STOP_ON_SIGINT = "GAN_STOP_ON_SIGINT"
+
+
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_args(argv)
+    if os.environ.get(STOP_ON_SIGINT) == "1":
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         train(cfg)
     except KeyboardInterrupt:

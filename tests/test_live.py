@@ -62,6 +62,20 @@ def trainer(tmp_path):
     live.close()
 
 
+def test_stop_works_when_the_app_was_started_with_ctrl_c_ignored(trainer):
+    """A shell without job control starts background commands (`python app.py &`) with SIGINT ignored, and a child
+    inherits that; the trainer still takes Stop's SIGINT as its Ctrl-C (exit 130, no SIGKILL after the grace)."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        trainer.start(LiveSettings(epochs=LONG))
+    finally:
+        signal.signal(signal.SIGINT, before)
+    wait_for(epochs_reached(trainer, 1))
+    stopped = trainer.stop()
+    assert stopped.state == "stopped", stopped.message
+    assert trainer._run.done.wait(60) and trainer._run.returncode == 130
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
