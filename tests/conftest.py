@@ -33,7 +33,8 @@ def start_trainer(*args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "gan.train", *args],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        # SIGINT stands for Ctrl-C in these tests, also when pytest itself runs in the background with it ignored.
+        env={**os.environ, "PYTHONPATH": str(ROOT), "GAN_STOP_ON_SIGINT": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
