@@ -68,6 +68,7 @@ CSS += """
 }
 .pixels .image-container, .pixels .image-frame { padding-top: 2.1rem; }
 .pixels.hide-container .image-container, .pixels.hide-container .image-frame { padding-top: 0; }
+#learning-strip .image-container, #learning-strip .image-frame { padding-top: 0; }  /* no badge above it */
 @media (max-width: 640px) { .plot-below-buttons .vega-embed { padding-top: 2rem; } }
 .gif-preview img { image-rendering: pixelated; object-fit: contain; }
 """
