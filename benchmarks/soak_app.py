@@ -14,6 +14,7 @@ What it prints also goes to benchmarks/results/soak_app.txt. Exit status 1 on an
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -167,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         process.terminate()
         process.wait(timeout=30)
+        shutil.rmtree(cache, ignore_errors=True)  # measured above; the app's copies of its pictures, GBs after a soak
     return 1 if failures else 0
 
 
