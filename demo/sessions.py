@@ -90,12 +90,6 @@ class LazySessionState(GRADIO_SESSION_STATE):
         self.is_closed = False
         self.STATE_TTL_WHEN_CLOSED = 1 if os.getenv("GRADIO_IS_E2E_TEST", None) else 3600
 
-    @property
-    def components(self) -> Iterator[dict]:
-        for config in self.config_values.values():
-            if config:
-                yield config
-
 
 def install() -> None:
     """Make every new Gradio session in this process a LazySessionState (idempotent)."""
