@@ -13,7 +13,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from gan.train import parse_args, train  # noqa: E402
+from gan.train import STOP_ON_SIGINT, parse_args, train  # noqa: E402
 
 TINY_ARGS = ["--dataset", "fake", "--fake-size", "400", "--batch-size", "50", "--no-progress", "--classifier", ""]
 
@@ -34,7 +34,7 @@ def start_trainer(*args: str) -> subprocess.Popen:
         [sys.executable, "-m", "gan.train", *args],
         cwd=ROOT,
         # SIGINT stands for Ctrl-C in these tests, also when pytest itself runs in the background with it ignored.
-        env={**os.environ, "PYTHONPATH": str(ROOT), "GAN_STOP_ON_SIGINT": "1"},
+        env={**os.environ, "PYTHONPATH": str(ROOT), STOP_ON_SIGINT: "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
