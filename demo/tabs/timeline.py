@@ -163,6 +163,15 @@ def plot_settings(engine: Engine) -> dict:
     return {"x_lim": [first, last] if first < last else None}
 
 
+def explained_plot(
+    frame, title: str, y_title: str, explanation: str, plot_args: dict
+) -> tuple[gr.LinePlot, gr.Markdown]:
+    """A line plot with its one-line explanation under it, both shown or hidden as plot_args' `visible` says."""
+    plot = gr.LinePlot(frame, title=title, y_title=y_title, **plot_args)
+    note = gr.Markdown(explanation, elem_classes="explain", visible=plot_args.get("visible", True))
+    return plot, note
+
+
 def build(ctx: Context, tab: gr.Tab) -> None:
     handlers = Handlers(ctx)
     engine = ctx.runs.engines[ctx.runs.default]
@@ -206,49 +215,34 @@ def build(ctx: Context, tab: gr.Tab) -> None:
                 "buttons": ["fullscreen", "export"],
                 **plot_settings(engine),
             }
-            losses_plot = gr.LinePlot(
+            losses_plot, _ = explained_plot(
                 losses,
-                title="Losses",
-                y_title="BCE loss",
-                **plot_args,
-            )
-            gr.Markdown(
+                "Losses",
+                "BCE loss",
                 "How wrong each player is; D and G push against each other, so neither loss falls to 0.",
-                elem_classes="explain",
+                plot_args,
             )
-            outputs_plot = gr.LinePlot(
+            outputs_plot, _ = explained_plot(
                 outputs,
-                title="D's mean output",
-                y_title="probability 'real'",
-                y_lim=[0, 1],
-                **plot_args,
-            )
-            gr.Markdown(
+                "D's mean output",
+                "probability 'real'",
                 "D(x): D's 'real' score on real digits; D(G(z)): on fakes. They meet as the fakes get convincing.",
-                elem_classes="explain",
+                {**plot_args, "y_lim": [0, 1]},
             )
             quality_args = {**plot_args, "visible": has_quality(engine)}
-            fid_plot = gr.LinePlot(
+            fid_plot, fid_note = explained_plot(
                 quality,
-                title="FID (lower is better)",
-                y_title="FID",
-                **quality_args,
-            )
-            fid_note = gr.Markdown(
+                "FID (lower is better)",
+                "FID",
                 "FID: how far the fakes' features are from real digits'; it goes down as the fakes look more real.",
-                elem_classes="explain",
-                visible=has_quality(engine),
+                quality_args,
             )
-            is_plot = gr.LinePlot(
+            is_plot, is_note = explained_plot(
                 scores,
-                title="Inception Score (higher is better)",
-                y_title="IS",
-                **quality_args,
-            )
-            is_note = gr.Markdown(
+                "Inception Score (higher is better)",
+                "IS",
                 "IS: high when each fake is clearly one digit and all ten digits appear (10 at most).",
-                elem_classes="explain",
-                visible=has_quality(engine),
+                quality_args,
             )
             no_quality = gr.Markdown(
                 "*No quality measures (FID, IS) in metrics.json for this run: train with a classifier to get them.*",
