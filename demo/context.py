@@ -3,9 +3,11 @@
 import contextlib
 import functools
 import logging
+import shutil
 import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +63,8 @@ class Context:
         self.base = runs
         self.live = live
         self.gif_dir = Path(tempfile.mkdtemp(prefix="gan-demo-gifs-"))
+        # Gone with this context, or at the latest when the process exits: each start would leave one behind.
+        self._remove_gifs = weakref.finalize(self, shutil.rmtree, self.gif_dir, ignore_errors=True)
         self.run_choices: list[tuple[gr.Dropdown, bool]] = []  # every run dropdown, and whether it offers "none"
         self._runs = runs
         self._live_engines: dict[str, tuple[tuple[int, ...], Engine]] = {}

@@ -2,9 +2,14 @@
 
 import os
 import shutil
+import tempfile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Gradio's cache of served files (a gigabyte or two over the suite, apps started as children included) goes in a
+# folder of the session's own, deleted at its end, rather than piling up in the shared /tmp/gradio.
+GRADIO_CACHE = tempfile.mkdtemp(prefix="gan-tests-gradio-")
+os.environ.setdefault("GRADIO_TEMP_DIR", GRADIO_CACHE)
 
 import signal  # noqa: E402
 import subprocess  # noqa: E402
@@ -25,6 +30,10 @@ def tiny_train(out: Path, epochs: int = 3, *extra: str) -> Path:
 
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(GRADIO_CACHE, ignore_errors=True)
 
 
 def start_trainer(*args: str) -> subprocess.Popen:

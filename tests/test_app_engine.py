@@ -319,6 +319,27 @@ def test_gif_file_survives_old_gifs_deleted_by_someone_else(tiny_weights, monkey
     assert not old.exists() and not old.parent.exists()
 
 
+def test_gif_folder_goes_with_the_process(tiny_weights, tmp_path):
+    """Each app start makes a GIF folder; the process's exit (SIGTERM exits through sys.exit in app.py) deletes it
+    with the GIFs in it, instead of leaving one in the temp folder per start."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from pathlib import Path; from demo.context import Context; from demo.engine import Engine, "
+        "load_run; from demo.runs import Runs; "
+        f"c = Context(Runs({{'tutorial': Engine(load_run(Path({str(tiny_weights)!r})))}})); "
+        "print(c.gif_file(b'GIF89a', 'kept-until-exit'), flush=True); sys.exit(143)"
+    )
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=root, capture_output=True, text=True)
+    assert done.returncode == 143, done.stderr
+    gif = Path(done.stdout.strip())
+    assert gif.name == "kept-until-exit.gif" and gif.is_relative_to(tmp_path)
+    assert not gif.exists() and list(tmp_path.iterdir()) == []
+
+
 def resident_mb() -> float:
     return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
