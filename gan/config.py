@@ -38,6 +38,7 @@ RECIPE_FIELDS = (
     "hidden_dim",
     "seed",
     "dataset",
+    "precision",  # bf16 GEMMs round differently: a run continued in the other would be neither
 )
 STEPS = ("fast", "autograd")  # gan.step's two ways of computing one training step
 PRECISIONS = ("fp32", "bf16")  # the fast step's GEMM precision

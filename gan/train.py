@@ -188,8 +188,9 @@ def restore_checkpoint(gan: GAN, cfg: TrainConfig) -> tuple[int, dict]:
         raise UsageError(f"--resume: {path} is not a readable checkpoint ({type(err).__name__})") from None
     saved = state.get("config", {})
     fields = RECIPE_FIELDS + (("epochs",) if cfg.lr_decay == "linear" else ())  # the decay is spread over --epochs
-    # A checkpoint written before a setting existed was trained with that setting's tutorial value.
-    before = {name: saved.get(name, RECIPES["tutorial"].get(name)) for name in fields}
+    # A checkpoint written before a setting existed was trained with that setting's tutorial value (or default).
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    before = {name: saved.get(name, RECIPES["tutorial"].get(name, defaults[name])) for name in fields}
     changed = [
         f"{name}={before[name]!r} (now {getattr(cfg, name)!r})" for name in fields if before[name] != getattr(cfg, name)
     ]

@@ -206,6 +206,7 @@ def test_epochs_without_a_checkpoint_are_refused(tmp_path, tiny_weights, capsys,
         (["--lr", "0.001"], "lr=0.0002 (now 0.001)"),
         (["--seed", "1"], "seed=0 (now 1)"),
         (["--recipe", "stable"], "beta1=0.9 (now 0.5)"),
+        (["--precision", "bf16"], "precision='fp32' (now 'bf16')"),
     ],
 )
 def test_resume_refuses_other_settings(tmp_path, tiny_weights, capsys, flags, named):
@@ -216,6 +217,20 @@ def test_resume_refuses_other_settings(tmp_path, tiny_weights, capsys, flags, na
     err = error_lines(capsys.readouterr().err)
     assert len(err) == 1 and err[0].startswith("error: --resume: the checkpoint in") and named in err[0]
     assert (out / "checkpoint.pt").read_bytes() == before and not (out / "epoch-004").exists()
+
+
+def test_resume_takes_a_checkpoint_from_before_a_setting_existed(tmp_path, tiny_weights):
+    """A checkpoint whose config lacks later settings (precision, r1, lr_decay) was trained with their tutorial
+    values or defaults, so it resumes at those and is refused at others."""
+    out = tmp_path / "run"
+    shutil.copytree(tiny_weights, out)
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    for name in ("precision", "r1", "lr_decay"):
+        del state["config"][name]
+    torch.save(state, out / "checkpoint.pt")
+    assert cli(*TINY_ARGS, "--epochs", "4", "--out", str(out), "--resume", "--precision", "bf16") == 2
+    assert cli(*TINY_ARGS, "--epochs", "4", "--out", str(out), "--resume") == 0
+    assert (out / "epoch-004" / "model.safetensors").is_file()
 
 
 def test_default_classifier_is_found_from_any_directory(tmp_path, monkeypatch, capsys):
