@@ -39,7 +39,7 @@ import gan.hub.upload
 from gan import Generator
 from gan.errors import UsageError, run_cli
 from gan.hub import EpochUploader, check_repo_id, pull, push, resolve_weights
-from gan.hub.space import WEIGHTS_VARIABLE, deploy_space, space_files
+from gan.hub.space import WEIGHTS_VARIABLE, deploy_space, readme_pictures, space_files
 
 # huggingface_hub's own LFS PUT passes data=<file> to httpx2, which warns; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning")
@@ -715,7 +715,7 @@ def project(tmp_path) -> Path:
     for name in ("app.py", "requirements.txt", "README.md"):
         shutil.copy2(REPO_ROOT / name, root / name)
     skip = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
-    for name in ("demo", "gan", "weights"):
+    for name in ("demo", "gan", "weights", "docs"):
         shutil.copytree(REPO_ROOT / name, root / name, ignore=skip)
     left_out = {
         "gan/__pycache__/models.cpython-311.pyc": b"\0compiled",
@@ -757,6 +757,11 @@ def test_space_deploy_with_weights(fake_hub, space_api, project, capsys):
         assert files[path] == local.read_bytes(), path
     assert {"app.py", "requirements.txt", "README.md", "gan/hub/space.py", "demo/ui.py"} <= set(files)
     assert "weights/classifier/model.safetensors" in files and "weights/tutorial/epoch-200/model.safetensors" in files
+    # The Space's page is the README: every picture it shows goes up with it (docs/ is not part of the app).
+    pictures = readme_pictures(project)
+    assert "docs/app-timeline.png" in pictures and "weights/stable/progression.png" in pictures
+    assert all(files[path] == (project / path).read_bytes() for path in pictures)
+    assert not [p for p in files if p.startswith("docs/") and p not in pictures]
     assert not [p for p in files if p.startswith(("tests/", "runs/", ".cache/")) or "__pycache__" in p or "/." in p]
     assert not [p for p in files if p.endswith("checkpoint.pt")]
     binaries = {path for path, data in files.items() if is_binary(data)}
@@ -789,7 +794,7 @@ def test_space_redeploy_sends_only_what_changed(fake_hub, space_api, project, ca
     assert files["demo/ui.py"].endswith(b"# edited\n") and "gan/milestones.py" not in files
 
 
-def test_space_deploy_with_a_weights_repo(fake_hub, space_api, tiny_weights, capsys):
+def test_space_deploy_with_a_weights_repo(fake_hub, space_api, project, tiny_weights, capsys):
     push(tiny_weights, "lena/tiny-gan", api=space_api)
     assert run_cli(lambda: gan.hub.main(["space", "lena/app", "--weights-repo", "lena/tiny-gan", "--private"])) == 0
     out = capsys.readouterr().out
@@ -797,7 +802,10 @@ def test_space_deploy_with_a_weights_repo(fake_hub, space_api, tiny_weights, cap
     assert fake_hub.repos[space]["private"]
     files = fake_hub.files(space)
     assert "app.py" in files and "gan/models.py" in files
-    assert not [path for path in files if path.startswith("weights/")]
+    # No weights/ but the pictures the README shows.
+    assert {path for path in files if path.startswith("weights/")} == {
+        path for path in readme_pictures(project) if path.startswith("weights/")
+    }
     calls = fake_hub.calls
     assert calls.index("POST /api/spaces/lena/app/variables") < calls.index("POST /api/spaces/lena/app/commit/main")
     assert space_api.get_space_variables("lena/app")[WEIGHTS_VARIABLE].value == "lena/tiny-gan"
@@ -817,6 +825,20 @@ def test_space_deploy_with_a_weights_repo(fake_hub, space_api, tiny_weights, cap
     assert again.deleted and all(path.startswith("weights/") for path in again.deleted)
     with pytest.raises(UsageError, match="weights repo lena/nothing not found"):
         deploy_space("lena/app", weights_repo="lena/nothing")
+
+
+def test_space_deploy_refuses_a_readme_picture_that_is_missing(fake_hub, space_api, project, capsys):
+    """A picture the README shows but the folder lacks would be broken on the Space's page: one line naming it,
+    and nothing created."""
+    readme = project / "README.md"
+    readme.write_text(
+        readme.read_text()
+        + '\n![gone](docs/gone.png "a title")\n<img alt="x" src="docs/also-gone.png">\n![web](https://x.org/a.png)\n'
+    )
+    assert run_cli(lambda: gan.hub.main(["space", "lena/broken"])) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "README.md shows docs/gone.png, docs/also-gone.png, not found" in err[0]
+    assert "spaces/lena/broken" not in fake_hub.repos
 
 
 def test_space_dry_run_from_any_folder(tmp_path):

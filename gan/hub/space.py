@@ -22,6 +22,8 @@ WEIGHTS_FOLDER = "weights"  # the judge classifier and the bundled run folders
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
 WEIGHTS_VARIABLE = "GAN_WEIGHTS"  # app.py reads the weights repo from this environment variable
 SPACE_URL = "{endpoint}/spaces/{repo_id}"
+# A picture in the README: ![alt](path "title") or <img ... src="path">.
+PICTURE_LINK = re.compile(r'!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)|<img\b[^>]*\bsrc="([^"]+)"')
 
 
 def _wanted(relative: Path) -> bool:
@@ -33,13 +35,27 @@ def _wanted(relative: Path) -> bool:
     )
 
 
+def readme_pictures(root: Path) -> list[str]:
+    """The project's own pictures the README shows (relative links, in Markdown or <img>), as repo paths: the
+    Space's page is this README, so without them its pictures would be broken."""
+    text = (root / CARD).read_text(encoding="utf-8")
+    links = PICTURE_LINK.findall(text)
+    paths = [a or b for a, b in links if not re.match(r"[a-z][a-z0-9+.-]*:|/|#", a or b)]
+    missing = [path for path in paths if not (root / path).is_file()]
+    if missing:
+        raise UsageError(f"{CARD} shows {', '.join(missing)}, not found in {root}: the Space's page would show none")
+    return paths
+
+
 def space_files(root: str | Path | None = None, with_weights: bool = True) -> dict[str, Path]:
-    """Repo path -> local file for everything the Space runs (default: this project), in path order."""
+    """Repo path -> local file for everything the Space runs (default: this project) and the pictures its README
+    shows, in path order."""
     root = Path(root or PROJECT_ROOT)
     missing = [name for name in (*SPACE_FILES, *SPACE_FOLDERS) if not (root / name).exists()]
     if missing:
         raise UsageError(f"{root} is not the project folder: it has no {', '.join(missing)}")
     files = {name: root / name for name in SPACE_FILES}
+    files.update({path: root / path for path in readme_pictures(root)})
     folders = [*SPACE_FOLDERS, *([WEIGHTS_FOLDER] if with_weights else [])]
     for folder in folders:
         for path in (root / folder).rglob("*"):
