@@ -16,6 +16,7 @@ Serving: /generate p95 at N clients while the live run trains, against the same 
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -139,6 +140,7 @@ def cpu_to_digits(name: str, epochs: int, data_dir: str) -> dict:
             break
     process.send_signal(signal.SIGINT)
     process.wait(timeout=60)
+    shutil.rmtree(root, ignore_errors=True)
     return found or {"epoch": None}
 
 
