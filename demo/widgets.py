@@ -37,6 +37,7 @@ CSS = """
 .pixels img { image-rendering: pixelated; image-rendering: crisp-edges; }
 .pixels .image-frame img, .pixels img { object-fit: contain; }
 #intro p { margin: 0.2rem 0; }
+#learning-strip .icon-button-wrapper { display: none; }  /* it has no buttons, but its empty frame showed as a dot */
 .note { border-left: 4px solid #f59e0b; padding: 0.4rem 0.8rem; background: var(--background-fill-secondary); }
 div.prose.note { border-left: none; padding: 0; background: none; }
 .stats { display: flex; flex-wrap: wrap; gap: 0.4rem; }
