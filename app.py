@@ -14,6 +14,7 @@ import os
 import shlex
 import signal
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -134,6 +135,27 @@ demo = build(load(args.weights), live_trainer(args))
 if __name__ == "__main__":
     from demo.ui import launch_options
 
-    # SIGTERM (a Space or a container stopping the app) exits like Ctrl-C: the live run's trainer is stopped too.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    demo.launch(server_name=args.host, server_port=args.port, share=False, **launch_options())
+    # Ctrl-C and SIGTERM (a Space or a container stopping the app) close the app the same way: demo.close() ends
+    # the queue and the server, whose shutdown deletes the files Gradio served from its cache (Gradio's own Ctrl-C
+    # handling only stops the server, which then outlives its 5 s join, so they were all left behind), and the live
+    # run's trainer is stopped at exit. The exit status still says SIGTERM.
+    terminated = []
+
+    def on_sigterm(*_) -> None:
+        if not terminated:  # once: a second SIGTERM must not break into the clean-up the first one started
+            terminated.append(True)
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        demo.launch(
+            server_name=args.host, server_port=args.port, share=False, prevent_thread_lock=True, **launch_options()
+        )
+        while demo.is_running:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        print("Stopping: closing the server and deleting the files it served.", flush=True)
+    finally:
+        demo.close(verbose=False)
+    if terminated:
+        sys.exit(143)

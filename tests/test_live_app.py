@@ -249,7 +249,10 @@ def test_app_py_stops_its_trainer_when_it_is_stopped(two_runs, tmp_path):
         *(sys.executable, "app.py", "--weights", str(two_runs), "--port", str(port), "--live-dir", str(root)),
         *("--live-max-epochs", str(LONG), "--live-threads", "1", "--live-trainer-args", " ".join(FAKE)),
     ]
-    app = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    cache, temp = tmp_path / "gradio-cache", tmp_path / "temp"  # Gradio's served files; the app's GIFs
+    temp.mkdir()
+    env = {**os.environ, "GRADIO_TEMP_DIR": str(cache), "TMPDIR": str(temp)}
+    app = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         url = f"http://127.0.0.1:{port}/"
         deadline = time.monotonic() + 120
@@ -257,18 +260,25 @@ def test_app_py_stops_its_trainer_when_it_is_stopped(two_runs, tmp_path):
             assert app.poll() is None and time.monotonic() < deadline, app.stderr.read() if app.poll() else "slow"
             time.sleep(0.2)
         client = Client(url, verbose=False, download_files=False)
+        client.predict("tutorial", 1, 7, 3, False, api_name="/generate")  # seed 7: no picture on the page has it
         client.predict(*SETTINGS, api_name="/live_start")
         wait_status(client, lambda s: s["epoch"] >= 1)
         (meta_path,) = root.glob("live-*.json")
         pid = json.loads(meta_path.read_text())["pid"]
+        assert [path for path in cache.rglob("*seed-7*.png")]  # the request's picture, in Gradio's cache
         app.send_signal(signal.SIGTERM)
         app.wait(timeout=60)
     finally:
         if app.poll() is None:
             app.kill()
+    assert app.returncode == 143
     meta = json.loads(meta_path.read_text())
     assert meta["state"] == "stopped" and meta["message"].startswith("Stopped (the app was shut down)")
     assert not LiveTrainer._is_our_trainer(pid, root / meta["name"])
+    # Nothing left behind but the page's own pictures (Gradio keeps those): no copy of what requests got, no GIFs.
+    left = sorted(path.name for path in cache.rglob("*") if path.is_file())
+    assert left and not [name for name in left if "seed-7" in name], left
+    assert not [path for path in temp.iterdir() if path.name.startswith("gan-demo-gifs-")]
 
 
 def ready(url: str) -> bool:
