@@ -133,17 +133,19 @@ args = parse_args(sys.argv[1:] if __name__ == "__main__" else [])
 demo = build(load(args.weights), live_trainer(args))
 
 if __name__ == "__main__":
-    from demo.ui import launch_options
+    from demo.ui import launch_options, sweep_cache
 
     # Ctrl-C and SIGTERM (a Space or a container stopping the app) close the app the same way: demo.close() ends
     # the queue and the server, whose shutdown deletes the files Gradio served from its cache (Gradio's own Ctrl-C
-    # handling only stops the server, which then outlives its 5 s join, so they were all left behind), and the live
-    # run's trainer is stopped at exit. The exit status still says SIGTERM.
-    terminated = []
+    # handling only stops the server, which then outlives its 5 s join, so they were all left behind); sweep_cache
+    # then deletes whatever that shutdown, cut short or racing a last request, left. The live run's trainer is
+    # stopped at exit. SIGTERM exits with 143. (In Gradio's SSR mode, Gradio's own SIGTERM handler stops its Node
+    # server and exits with 0; the clean-up below still runs on the way out.)
+    stopping = []
 
     def on_sigterm(*_) -> None:
-        if not terminated:  # once: a second SIGTERM must not break into the clean-up the first one started
-            terminated.append(True)
+        if not stopping:  # once, and never inside the clean-up below
+            stopping.append("SIGTERM")
             raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_sigterm)
@@ -151,11 +153,15 @@ if __name__ == "__main__":
         demo.launch(
             server_name=args.host, server_port=args.port, share=False, prevent_thread_lock=True, **launch_options()
         )
-        while demo.is_running:
+        # With GRADIO_DEBUG=1, launch itself blocked until Ctrl-C stopped the server (should_exit is then set).
+        while demo.is_running and not (demo.server and demo.server.should_exit):
             time.sleep(0.2)
     except KeyboardInterrupt:
         print("Stopping: closing the server and deleting the files it served.", flush=True)
     finally:
+        stopping.append("closing")
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break into the clean-up either
         demo.close(verbose=False)
-    if terminated:
+        sweep_cache(demo, age=-1)
+    if stopping[0] == "SIGTERM":
         sys.exit(143)

@@ -596,11 +596,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{max(c['client_cpu'] for c in check.values()):.2f} of a core; load average {os.getloadavg()[0]:.1f}"
         )
     finally:
+        shutil.rmtree(folder, ignore_errors=True)  # the sample outputs the trivial app served
         for process in (app_process, trivial_process):
             if process is not None:
                 process.terminate()
                 process.wait(timeout=30)
-        shutil.rmtree(folder, ignore_errors=True)  # the sample outputs the trivial app served
     verdict = "met" if met else "missed"
     print(f"goal (>= {GOALS['throughput']}x throughput, <= {GOALS['p95']}x p95 at every line): {verdict}")
     return 0 if met else 1

@@ -121,26 +121,29 @@ def cpu_to_digits(name: str, epochs: int, data_dir: str) -> dict:
     from demo.live import LiveOptions, LiveTrainer
 
     root = Path(tempfile.mkdtemp(prefix="bench-live-cpu-"))
-    trainer = LiveTrainer(LiveOptions(root=root, data_dir=data_dir, threads=1))  # only for its command line
-    command, out = trainer.command(root / "run", preset(name, epochs=epochs)), root / "run"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    found = None
-    for line in process.stdout:
-        if not line.startswith("epoch "):
-            continue
-        used, wall = cpu_seconds(process.pid), time.perf_counter() - start
-        record = json.loads((out / "metrics.json").read_text())["epochs"][-1]
-        print(
-            f"  epoch {record['epoch']:2d}: {used:6.1f} CPU s, {wall:6.1f} s wall  IS {record['inception_score']:.2f}"
+    try:
+        trainer = LiveTrainer(LiveOptions(root=root, data_dir=data_dir, threads=1))  # only for its command line
+        command, out = trainer.command(root / "run", preset(name, epochs=epochs)), root / "run"
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
         )
-        if has_digits({"scores": record}):
-            found = {"epoch": record["epoch"], "cpu": used, "wall": wall}
-            break
-    process.send_signal(signal.SIGINT)
-    process.wait(timeout=60)
-    shutil.rmtree(root, ignore_errors=True)
+        found = None
+        for line in process.stdout:
+            if not line.startswith("epoch "):
+                continue
+            used, wall = cpu_seconds(process.pid), time.perf_counter() - start
+            record = json.loads((out / "metrics.json").read_text())["epochs"][-1]
+            score = record["inception_score"]
+            print(f"  epoch {record['epoch']:2d}: {used:6.1f} CPU s, {wall:6.1f} s wall  IS {score:.2f}")
+            if has_digits({"scores": record}):
+                found = {"epoch": record["epoch"], "cpu": used, "wall": wall}
+                break
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
     return found or {"epoch": None}
 
 

@@ -8,8 +8,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # Gradio's cache of served files (a gigabyte or two over the suite, apps started as children included) goes in a
 # folder of the session's own, deleted at its end, rather than piling up in the shared /tmp/gradio.
-GRADIO_CACHE = tempfile.mkdtemp(prefix="gan-tests-gradio-")
-os.environ.setdefault("GRADIO_TEMP_DIR", GRADIO_CACHE)
+OWN_GRADIO_TEMP = None if "GRADIO_TEMP_DIR" in os.environ else tempfile.mkdtemp(prefix="gan-tests-gradio-")
+if OWN_GRADIO_TEMP:
+    os.environ["GRADIO_TEMP_DIR"] = OWN_GRADIO_TEMP
 
 import signal  # noqa: E402
 import subprocess  # noqa: E402
@@ -32,8 +33,10 @@ def tiny_train(out: Path, epochs: int = 3, *extra: str) -> Path:
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's own teardown of the fixtures still open (apps serving from it)
 def pytest_sessionfinish(session, exitstatus):
-    shutil.rmtree(GRADIO_CACHE, ignore_errors=True)
+    if OWN_GRADIO_TEMP:
+        shutil.rmtree(OWN_GRADIO_TEMP, ignore_errors=True)
 
 
 def start_trainer(*args: str) -> subprocess.Popen:

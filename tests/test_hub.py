@@ -757,7 +757,7 @@ def test_space_deploy_with_weights(fake_hub, space_api, project, capsys):
         assert files[path] == local.read_bytes(), path
     assert {"app.py", "requirements.txt", "README.md", "gan/hub/space.py", "demo/ui.py"} <= set(files)
     assert "weights/classifier/model.safetensors" in files and "weights/tutorial/epoch-200/model.safetensors" in files
-    # The Space's page is the README: every picture it shows goes up with it (docs/ is not part of the app).
+    # The README goes up with every picture it shows, so they show on the Space too (docs/ is not part of the app).
     pictures = readme_pictures(project)
     assert "docs/app-timeline.png" in pictures and "weights/stable/progression.png" in pictures
     assert all(files[path] == (project / path).read_bytes() for path in pictures)
@@ -794,6 +794,17 @@ def test_space_redeploy_sends_only_what_changed(fake_hub, space_api, project, ca
     assert files["demo/ui.py"].endswith(b"# edited\n") and "gan/milestones.py" not in files
 
 
+def test_space_redeploy_removes_a_picture_the_readme_no_longer_shows(fake_hub, space_api, project):
+    deploy_space("lena/pictures")
+    assert "docs/app-train.png" in fake_hub.files("spaces/lena/pictures")
+    readme = project / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    readme.write_text(re.sub(r"!\[[^\]]*\]\(docs/app-train\.png\)", "", text), encoding="utf-8")
+    again = deploy_space("lena/pictures")
+    assert again.deleted == ["docs/app-train.png"] and again.uploaded == ["README.md"]
+    assert "docs/app-train.png" not in fake_hub.files("spaces/lena/pictures")
+
+
 def test_space_deploy_with_a_weights_repo(fake_hub, space_api, project, tiny_weights, capsys):
     push(tiny_weights, "lena/tiny-gan", api=space_api)
     assert run_cli(lambda: gan.hub.main(["space", "lena/app", "--weights-repo", "lena/tiny-gan", "--private"])) == 0
@@ -828,17 +839,41 @@ def test_space_deploy_with_a_weights_repo(fake_hub, space_api, project, tiny_wei
 
 
 def test_space_deploy_refuses_a_readme_picture_that_is_missing(fake_hub, space_api, project, capsys):
-    """A picture the README shows but the folder lacks would be broken on the Space's page: one line naming it,
+    """A picture the README shows but the folder lacks would be broken on the Space: one line naming it,
     and nothing created."""
     readme = project / "README.md"
     readme.write_text(
-        readme.read_text()
-        + '\n![gone](docs/gone.png "a title")\n<img alt="x" src="docs/also-gone.png">\n![web](https://x.org/a.png)\n'
+        readme.read_text(encoding="utf-8")
+        + '\n![gone](docs/gone.png "a title")\n<img alt="x" src="docs/also-gone.png">\n![web](https://x.org/a.png)\n',
+        encoding="utf-8",
     )
     assert run_cli(lambda: gan.hub.main(["space", "lena/broken"])) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and "README.md shows docs/gone.png, docs/also-gone.png, not found" in err[0]
     assert "spaces/lena/broken" not in fake_hub.repos
+
+
+def test_readme_pictures_are_files_of_the_project_under_their_repo_paths(tmp_path):
+    """Each way of linking a picture gives the file's path in the project, once; web links and anchors are not
+    files; a link out of the project folder is refused."""
+    root = tmp_path / "project"
+    (root / "docs").mkdir(parents=True)
+    for name in ("a.png", "b c.png", "d.png", "e.png"):
+        (root / "docs" / name).write_bytes(b"\x89PNG")
+    links = [
+        "![a](docs/a.png)",
+        "![again](./docs/a.png 'same file')",
+        "![spaced](docs/b%20c.png)",
+        "![query](docs/d.png?raw=true#gh-dark-mode-only)",
+        "<IMG width=200 data-src='no.png' SRC='docs/e.png'>",
+        "![web](HTTPS://example.org/x.png) ![anchor](#top) [not a picture](docs/missing.png)",
+    ]
+    (root / "README.md").write_text("\n".join(links) + "\n", encoding="utf-8")
+    assert readme_pictures(root) == ["docs/a.png", "docs/b c.png", "docs/d.png", "docs/e.png"]
+    (root / "README.md").write_text("![out](../secret.png)\n", encoding="utf-8")
+    (tmp_path / "secret.png").write_bytes(b"\x89PNG")
+    with pytest.raises(UsageError, match=r"shows \.\./secret\.png, which is outside"):
+        readme_pictures(root)
 
 
 def test_space_dry_run_from_any_folder(tmp_path):

@@ -195,7 +195,8 @@ def test_screenshots_of_every_tab(shipped, browser, tmp_path, width):
     open_tab(page, url, "generate")
     assert page.locator("#learning-strip img").is_visible()  # the first thing on the page: noise to digits
     # Nothing drawn over it: its empty button frame showed as a dot in the top-right corner.
-    assert not page.locator("#learning-strip .icon-button-wrapper").is_visible()
+    frame = page.locator("#learning-strip .icon-button-wrapper")
+    assert frame.count() == 1 and not frame.is_visible()
     for tab in ("generate", "timeline", "interpolate", "edit", "compare", "digits"):
         if tab != "generate":
             page.get_by_role("tab", name=tab.capitalize()).click()

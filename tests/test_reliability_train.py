@@ -219,7 +219,7 @@ def test_resume_refuses_other_settings(tmp_path, tiny_weights, capsys, flags, na
     assert (out / "checkpoint.pt").read_bytes() == before and not (out / "epoch-004").exists()
 
 
-def test_resume_takes_a_checkpoint_from_before_a_setting_existed(tmp_path, tiny_weights):
+def test_resume_takes_a_checkpoint_from_before_a_setting_existed(tmp_path, tiny_weights, capsys):
     """A checkpoint whose config lacks later settings (precision, r1, lr_decay) was trained with their tutorial
     values or defaults, so it resumes at those and is refused at others."""
     out = tmp_path / "run"
@@ -228,7 +228,11 @@ def test_resume_takes_a_checkpoint_from_before_a_setting_existed(tmp_path, tiny_
     for name in ("precision", "r1", "lr_decay"):
         del state["config"][name]
     torch.save(state, out / "checkpoint.pt")
+    before = (out / "checkpoint.pt").read_bytes()
     assert cli(*TINY_ARGS, "--epochs", "4", "--out", str(out), "--resume", "--precision", "bf16") == 2
+    err = error_lines(capsys.readouterr().err)
+    assert len(err) == 1 and err[0].endswith("was trained with precision='fp32' (now 'bf16')")
+    assert (out / "checkpoint.pt").read_bytes() == before
     assert cli(*TINY_ARGS, "--epochs", "4", "--out", str(out), "--resume") == 0
     assert (out / "epoch-004" / "model.safetensors").is_file()
 

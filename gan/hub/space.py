@@ -7,6 +7,7 @@ as regular git blobs.
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 from huggingface_hub.errors import RepositoryNotFoundError
@@ -22,8 +23,13 @@ WEIGHTS_FOLDER = "weights"  # the judge classifier and the bundled run folders
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
 WEIGHTS_VARIABLE = "GAN_WEIGHTS"  # app.py reads the weights repo from this environment variable
 SPACE_URL = "{endpoint}/spaces/{repo_id}"
-# A picture in the README: ![alt](path "title") or <img ... src="path">.
-PICTURE_LINK = re.compile(r'!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)|<img\b[^>]*\bsrc="([^"]+)"')
+# A picture in the README: ![alt](path "title") (or 'title' or (title)), or <img ... src="path"> (either quote).
+PICTURE_LINK = re.compile(
+    r"""!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+(?:"[^"]*"|'[^']*'|\([^)]*\)))?\s*\)"""
+    r"""|<img\b[^>]*?(?<![\w-])src\s*=\s*["']([^"']+)["']""",
+    re.IGNORECASE,
+)
+DOCS_FOLDER = "docs"  # where the README's own pictures live; a deploy also removes those it no longer shows
 
 
 def _wanted(relative: Path) -> bool:
@@ -36,14 +42,25 @@ def _wanted(relative: Path) -> bool:
 
 
 def readme_pictures(root: Path) -> list[str]:
-    """The project's own pictures the README shows (relative links, in Markdown or <img>), as repo paths: the
-    Space's page is this README, so without them its pictures would be broken."""
+    """The project's own pictures the README shows (relative links, in Markdown or <img>), as repo paths: without
+    them the README, as the Space shows it, would show none. A link's query and fragment are not part of the file;
+    one that leads out of the project folder is refused, as is one to a missing file."""
     text = (root / CARD).read_text(encoding="utf-8")
-    links = PICTURE_LINK.findall(text)
-    paths = [a or b for a, b in links if not re.match(r"[a-z][a-z0-9+.-]*:|/|#", a or b)]
-    missing = [path for path in paths if not (root / path).is_file()]
+    base = root.resolve()
+    paths, missing = [], []
+    for markdown, html in PICTURE_LINK.findall(text):
+        link = urlsplit(markdown or html)
+        if link.scheme or link.netloc or not link.path or link.path.startswith("/"):
+            continue  # on the web, or an absolute path that means nothing on the Space
+        local = (base / unquote(link.path)).resolve()
+        if not local.is_relative_to(base):
+            raise UsageError(f"{CARD} shows {link.path}, which is outside {root}: a Space can only hold its own files")
+        if not local.is_file():
+            missing.append(link.path)
+        elif (path := local.relative_to(base).as_posix()) not in paths:
+            paths.append(path)
     if missing:
-        raise UsageError(f"{CARD} shows {', '.join(missing)}, not found in {root}: the Space's page would show none")
+        raise UsageError(f"{CARD} shows {', '.join(missing)}, not found in {root}: the Space would show none")
     return paths
 
 
@@ -138,7 +155,7 @@ def deploy_space(
         remote = remote_files(api, repo_id, repo_type="space")
         changed = [path for path, data in payload.items() if path not in remote or not same_content(remote[path], data)]
         # Files an earlier deploy sent that the app no longer has (a removed module, weights now read from a repo).
-        managed = (*SPACE_FOLDERS, WEIGHTS_FOLDER)
+        managed = (*SPACE_FOLDERS, WEIGHTS_FOLDER, DOCS_FOLDER)
         stale = sorted(path for path in remote if path.split("/")[0] in managed and path not in payload)
         report.uploaded, report.deleted = changed, stale
         report.unchanged = len(payload) - len(changed)
