@@ -13,6 +13,7 @@ if OWN_GRADIO_TEMP:
     os.environ["GRADIO_TEMP_DIR"] = OWN_GRADIO_TEMP
 
 import signal  # noqa: E402
+import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -31,6 +32,13 @@ def tiny_train(out: Path, epochs: int = 3, *extra: str) -> Path:
 
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's own teardown of the fixtures still open (apps serving from it)

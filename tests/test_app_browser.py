@@ -7,10 +7,10 @@ APP_WEIGHTS=weights (any --weights value) runs the same tests on real runs inste
 
 import os
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 from demo.runs import load_specs, split_specs
 from demo.ui import build_demo, launch_options
@@ -33,9 +33,7 @@ def sync_playwright():
 
 @pytest.fixture(scope="module")
 def app_url(two_runs, sync_playwright):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     specs = split_specs(os.environ.get("APP_WEIGHTS") or str(two_runs))
     demo = build_demo(load_specs(specs)).queue(default_concurrency_limit=8)
     _, url, _ = demo.launch(

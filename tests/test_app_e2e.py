@@ -2,7 +2,6 @@
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 from concurrent.futures import CancelledError
@@ -11,7 +10,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from conftest import perturbed_run
+from conftest import free_port, perturbed_run
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 from PIL import Image
@@ -32,12 +31,6 @@ FACTS = Facts(run="tutorial", first=1, last=3, other="stable")
 EXAMPLES = examples(FACTS)
 VALID = {f"/{name}": list(args.values()) for name, args in EXAMPLES.items()}
 LIVE = set(train.examples(None))  # the Train tab's endpoints
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def with_scores(metrics: dict, scores: dict[int, dict]) -> dict:

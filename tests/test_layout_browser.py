@@ -6,11 +6,11 @@ Screenshots go under the test's tmp dir, to artifacts/ (git-ignored) and, when S
 """
 
 import os
-import socket
 import statistics
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 from test_app_browser import browser, save_screenshot, sync_playwright  # noqa: F401 (fixtures)
 
 from demo.runs import load_specs, split_specs
@@ -33,9 +33,7 @@ PICTURE_TABS = [
 @pytest.fixture(scope="module")
 def shipped(sync_playwright):
     """The app on the shipped runs (weights/), and the default run's saved epochs."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     runs = load_specs(split_specs(str(ROOT / "weights")))
     demo = build_demo(runs).queue(default_concurrency_limit=8)
     _, url, _ = demo.launch(

@@ -16,6 +16,7 @@ import gradio as gr
 import httpx
 import numpy as np
 import pytest
+from conftest import free_port
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 from PIL import Image
@@ -30,14 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 FAKE = ("--dataset", "fake", "--fake-size", "400", "--batch-size", "50")  # with the judge: FID, IS, histogram
 LONG = 500  # epochs: more than any test waits for
 SETTINGS = list(vars(LiveSettings(epochs=LONG)).values())
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ Screenshots go under the test's tmp dir, to artifacts/ (git-ignored) and to SCRE
 
 import os
 import re
-import socket
 
 import pytest
+from conftest import free_port
 from test_app_browser import browser, save_screenshot, sync_playwright  # noqa: F401 (fixtures)
 
 from demo.live import LiveOptions, LiveTrainer
@@ -32,9 +32,7 @@ def live(tmp_path_factory) -> LiveTrainer:
 
 @pytest.fixture(scope="module")
 def app_url(two_runs, live, sync_playwright):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     demo = build_demo(load_specs([str(two_runs)]), live).queue(default_concurrency_limit=8)
     _, url, _ = demo.launch(
         server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options()

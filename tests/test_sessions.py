@@ -1,11 +1,11 @@
 """Gradio sessions without a copy of the whole page's config each (demo.sessions): the same state as Gradio's own."""
 
 import json
-import socket
 from pathlib import Path
 
 import gradio as gr
 import httpx
+from conftest import free_port
 from gradio import route_utils, state_holder
 
 from demo import sessions
@@ -75,9 +75,7 @@ def test_install_makes_every_new_session_lazy_and_a_launched_app_answers(tmp_pat
     sessions.install()  # idempotent
     assert state_holder.SessionState is LazySessionState and route_utils.SessionState is LazySessionState
     blocks = small_blocks().queue()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     _, url, _ = blocks.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
         with httpx.Client(base_url=url, timeout=30) as http:
