@@ -1,6 +1,7 @@
 """The run-folder layout every part shares; every name in a run folder is spelled here and only here.
 
 RUN/epoch-NNN/{config.json, model.safetensors}   one Generator per epoch
+RUN/epoch-NNN/discriminator/{config.json, model.safetensors}   that epoch's Discriminator (half precision)
 RUN/samples/epoch-NNN.png                        the fixed latent bank drawn by that epoch
 RUN/metrics.json                                 one record per epoch (+ config, reference floor)
 RUN/README.md                                    the model card
@@ -16,6 +17,8 @@ from gan.errors import UsageError
 
 EPOCH_DIR = re.compile(r"epoch-(\d{3,})")
 EPOCH_FILES = ("config.json", "model.safetensors")
+DISCRIMINATOR = "discriminator"  # epoch-NNN/discriminator/ holds EPOCH_FILES for D; older runs have none
+DISCRIMINATOR_FILES = tuple(f"{DISCRIMINATOR}/{name}" for name in EPOCH_FILES)
 METRICS = "metrics.json"
 SAMPLES = "samples"
 CARD = "README.md"
@@ -28,6 +31,12 @@ FIGURES = (PROGRESSION, QUALITY)
 def epoch_name(epoch: int) -> str:
     """1 -> 'epoch-001' (the folder of that epoch's Generator, and the stem of its sample grid)."""
     return f"epoch-{epoch:03d}"
+
+
+def discriminator_folder(epoch_folder: str | Path) -> Path | None:
+    """EPOCH/discriminator/ when it holds a whole export, else None (a run trained before D was exported)."""
+    folder = Path(epoch_folder) / DISCRIMINATOR
+    return folder if all((folder / name).is_file() for name in EPOCH_FILES) else None
 
 
 def sample_path(folder: str | Path, epoch: int) -> Path:

@@ -37,7 +37,13 @@ class Generator(
         return self.tanh(self.linear3(x))  # (B, image_size)
 
 
-class Discriminator(nn.Module):
+class Discriminator(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="pytorch",
+    tags=["gan", "mnist", "discriminator"],
+    license="mit",
+):
     """Flattened image (B, image_size) -> probability (B, 1) that it is real."""
 
     def __init__(self, latent_dim: int = 100, hidden_dim: int = 256, image_size: int = 784):
@@ -61,11 +67,21 @@ class Discriminator(nn.Module):
         return self.sigmoid(self.logits(images))
 
 
-def load_generator(folder: str | os.PathLike) -> Generator:
-    """`Generator.from_pretrained(folder, strict=True)` from model.safetensors only (never a pickle),
-    without the mixin's "Loading weights" print."""
+def _load(cls: type, folder: str | os.PathLike) -> nn.Module:
     weights = os.path.join(folder, "model.safetensors")
     if not os.path.isfile(weights):
         raise FileNotFoundError(f"no model.safetensors in {folder}")
     with contextlib.redirect_stdout(io.StringIO()):
-        return Generator.from_pretrained(folder, strict=True)
+        return cls.from_pretrained(folder, strict=True)
+
+
+def load_generator(folder: str | os.PathLike) -> Generator:
+    """`Generator.from_pretrained(folder, strict=True)` from model.safetensors only (never a pickle),
+    without the mixin's "Loading weights" print."""
+    return _load(Generator, folder)
+
+
+def load_discriminator(folder: str | os.PathLike) -> Discriminator:
+    """`Discriminator.from_pretrained(folder, strict=True)` (an epoch's `discriminator/` folder), in fp32 whatever the
+    file's precision (runs store D in half precision: its values are exact in fp32)."""
+    return _load(Discriminator, folder).float()

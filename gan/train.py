@@ -9,6 +9,7 @@ This file is the epoch loop, the export and the checkpoint; the settings are in 
 the training step in gan.step.
 """
 
+import copy
 import dataclasses
 import io
 import os
@@ -28,7 +29,17 @@ from gan.errors import UsageError, run_cli
 from gan.evaluate import FLOOR_IMAGES, Evaluator
 from gan.images import image_grid
 from gan.io import atomic_dir, atomic_write_bytes, atomic_write_json, remove_leftovers
-from gan.layout import CARD, CHECKPOINT, METRICS, SAMPLES, epoch_folders, epoch_name, read_metrics, sample_path
+from gan.layout import (
+    CARD,
+    CHECKPOINT,
+    DISCRIMINATOR,
+    METRICS,
+    SAMPLES,
+    epoch_folders,
+    epoch_name,
+    read_metrics,
+    sample_path,
+)
 from gan.step import GAN, STEPS, build_gan, epoch_statistics
 
 SAMPLE_GRID = 10  # the fixed latent bank is SAMPLE_GRID x SAMPLE_GRID images
@@ -244,12 +255,17 @@ def check_out_folder(cfg: TrainConfig) -> TrainConfig:
 
 
 def export_epoch(gan: GAN, cfg: TrainConfig, epoch: int, fixed_noise: torch.Tensor) -> None:
-    """Write epoch-NNN/ (safetensors + config.json) and samples/epoch-NNN.png, each atomically."""
+    """Write epoch-NNN/ (G's safetensors + config.json, and D's in discriminator/) and samples/epoch-NNN.png,
+    each atomically. D is stored in half precision: it is only ever asked questions (scores, gradients), never
+    trained from the export, and half its size keeps a run's 26 kept epochs within the Space's weights budget."""
     out = Path(cfg.out)
     generator = gan.exported
     with atomic_dir(out / epoch_name(epoch)) as folder:
         generator.save_pretrained(folder, model_card_kwargs=None)
         (folder / CARD).unlink(missing_ok=True)  # one card for the whole run lives at the root
+        discriminator = copy.deepcopy(gan.discriminator).cpu().half()  # not a new D: its init would draw from the RNG
+        discriminator.save_pretrained(folder / DISCRIMINATOR, model_card_kwargs=None)
+        (folder / DISCRIMINATOR / CARD).unlink(missing_ok=True)
     with torch.no_grad():
         images = generator(fixed_noise.to(next(generator.parameters()).device))
     buffer = io.BytesIO()
