@@ -311,10 +311,16 @@ def postprocess_named(picture: gr.Image, value):
     return ImageData(path=path, orig_name=Path(path).name)
 
 
-def name_downloads(picture: gr.Image) -> gr.Image:
-    """`picture`, whose PIL values that carry a DOWNLOAD_NAME are downloaded under that name (on Gradio 6.31.0)."""
-    if pinned():
-        picture.postprocess = lambda value: postprocess_named(picture, value)
+def name_downloads(picture: gr.Image, value: object = None) -> gr.Image:
+    """`picture`, whose PIL values that carry a DOWNLOAD_NAME are downloaded under that name (on Gradio 6.31.0);
+    `value`, the value it was made with, is saved again under its name when it has one."""
+    if not pinned():
+        return picture
+    picture.postprocess = lambda value: postprocess_named(picture, value)
+    if getattr(value, DOWNLOAD_NAME, None):  # the first picture, named too (Gradio saved it as image.png)
+        saved = postprocess_named(picture, value).model_dump()
+        picture.value = processing_utils.move_files_to_cache(saved, picture, postprocess=True, keep_in_cache=True)
+        picture.keep_in_cache.add(picture.value["path"])
     return picture
 
 

@@ -3,7 +3,6 @@
 import secrets
 
 import gradio as gr
-from gradio.processing_utils import move_files_to_cache
 from PIL import Image
 
 from demo import gradio_fixes
@@ -153,13 +152,7 @@ def image(label: str, value=None, **kwargs) -> gr.Image:
         elem_classes=["pixels", *kwargs.pop("elem_classes", [])],
         **kwargs,
     )
-    gradio_fixes.name_downloads(picture)
-    if getattr(value, DOWNLOAD_NAME, None):  # the first picture, named too
-        picture.value = move_files_to_cache(
-            picture.postprocess(value).model_dump(), picture, postprocess=True, keep_in_cache=True
-        )
-        picture.keep_in_cache.add(picture.value["path"])
-    return picture
+    return gradio_fixes.name_downloads(picture, value)
 
 
 def gif_preview(label: str, file: gr.File, **kwargs) -> gr.Image:

@@ -233,19 +233,19 @@ def test_gradio_saves_greyscale_pictures_with_the_app_s_encoder_losslessly(tiny_
 # ---- the queue's monitoring summary -----------------------------------------------------------------------------
 
 
+GRADIO_GET_DF = Queue._get_df  # a staticmethod: the plain function
+
+
 def summaries_after_events(monkeypatch, events: int) -> int:
     """How many times a new queue rebuilds its monitoring summary over `events` finished events."""
     queue = gr.Blocks().queue()._queue
     rebuilt = []
-    monkeypatch.setattr(Queue, "_get_df", staticmethod(lambda records: rebuilt.append(1) or Queue_df(records)))
+    monkeypatch.setattr(Queue, "_get_df", staticmethod(lambda records: rebuilt.append(1) or GRADIO_GET_DF(records)))
     record = {"time": 0.0, "status": "success", "process_time": 0.01, "function": "go", "session_hash": "s"}
     for index in range(events):
         queue.events_recorded += 1
         queue.compute_analytics_summary([record | {"time": float(index)}])
     return len(rebuilt)
-
-
-Queue_df = Queue._get_df
 
 
 def test_canary_gradio_rebuilds_the_monitoring_summary_after_every_event(monkeypatch):
@@ -397,6 +397,9 @@ def test_a_named_picture_is_saved_under_its_name_and_others_as_gradio_does():
         assert np.array_equal(np.asarray(back), np.asarray(picture))
     assert image.postprocess(Image.new("L", (8, 8), 7)).orig_name == "image.png"
     assert image.postprocess(None) is None
+    first = widgets.named(Image.new("L", (8, 8), 9), "stable", 2, 5)  # a value it is made with: named too, kept
+    made = gradio_fixes.name_downloads(gr.Image(first, format="png", type="pil", render=False), first)
+    assert made.value["orig_name"] == "stable-epoch-2-seed-5.png" and made.value["path"] in made.keep_in_cache
 
 
 # ---- CSS aimed at the inside of Gradio's components -------------------------------------------------------------
@@ -438,29 +441,38 @@ def slider_app() -> gr.Blocks:
     return blocks.queue()
 
 
-def typed_events(page, url: str) -> tuple[list[str], list[str]]:
-    """Open `url`, type 25 into the slider's number box key by key: the events sent before Enter, and after it."""
+def join_requests(page) -> list[str]:
+    """The body of every event the page sends from now on (Gradio's queue/join), in order."""
     calls: list[str] = []
     page.on("request", lambda request: calls.append(request.post_data or "") if "queue/join" in request.url else None)
+    return calls
+
+
+def type_25(page, url: str):
+    """Open `url` and type 25 into the slider's number box key by key (no Enter); the box."""
     page.goto(url, wait_until="domcontentloaded")
     box = page.locator("#size input[type=number]")
     box.wait_for(timeout=60_000)
     box.click()
     box.press("Control+a")
     box.type("25", delay=50)
-    page.wait_for_timeout(1500)  # time for any event the keystrokes sent to be seen
-    before = list(calls)
-    box.press("Enter")
-    page.wait_for_timeout(1500)
-    return before, calls[len(before) :]
+    return box
+
+
+def wait_for_calls(page, calls: list, count: int, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while len(calls) < count and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
 
 
 def test_canary_gradio_sends_every_keystroke_of_a_number_box_and_draws_pixels_smoothed(page):
     blocks = slider_app()
     url = launched(blocks)  # no head script, no CSS of the app
     try:
-        before_enter, _ = typed_events(page, url)
-        canary(len(before_enter) >= 1, "typing 25 into a slider's number box sent no event before Enter")
+        calls = join_requests(page)
+        type_25(page, url)
+        wait_for_calls(page, calls, 1)
+        canary(len(calls) >= 1, "typing 25 into a slider's number box sent no event before Enter")
         rendering = page.locator("#pic img").first.evaluate("img => getComputedStyle(img).imageRendering")
         canary(rendering == "auto", f"Gradio draws a picture with image-rendering: {rendering}")
     finally:
@@ -471,9 +483,14 @@ def test_with_the_head_script_a_typed_value_is_sent_once_clamped_on_enter(page):
     blocks = slider_app()
     url = launched(blocks, head=gradio_fixes.CONTROLS_HEAD, css=gradio_fixes.INNER_DOM_CSS)
     try:
-        before_enter, after_enter = typed_events(page, url)
-        assert before_enter == []
-        assert len(after_enter) == 1 and json.loads(after_enter[0])["data"] == [10]
+        calls = join_requests(page)
+        box = type_25(page, url)
+        page.wait_for_timeout(2000)  # what Gradio alone sends at once (the canary above) has been held back
+        assert calls == []
+        box.press("Enter")
+        wait_for_calls(page, calls, 1)
+        page.wait_for_timeout(500)
+        assert len(calls) == 1 and json.loads(calls[0])["data"] == [10]
         page.wait_for_function("() => document.querySelector('#shown textarea')?.value === '10'", timeout=60_000)
         assert page.locator("#size input[type=number]").input_value() == "10"
         rendering = page.locator("#pic img").first.evaluate("img => getComputedStyle(img).imageRendering")
