@@ -3,6 +3,7 @@
     python -m benchmarks.bench_gradio_fixes            # about a minute on 2 cores
     python -m benchmarks.bench_gradio_fixes --weights weights
 
+Every figure is CPU time of the measuring thread (time.thread_time), so other work on the machine inflates it little.
 - new session: Gradio's SessionState for the whole app against the app's LazySessionState (median of 30), and how
   many block configs Gradio builds for it;
 - PNG: Gradio's PNG encoding (Pillow's encoder) against the app's (demo.engine.encode_png) on the app's pictures
@@ -34,11 +35,13 @@ REQUEST_MS = 12.0  # server CPU of one request (bench_app_versions.txt), for the
 
 
 def timed(function, repeats: int) -> list[float]:
+    """Milliseconds of this thread's CPU time for each of `repeats` calls (what another process on the machine
+    takes is not counted, as wall-clock time would count it)."""
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = time.thread_time()
         function()
-        times.append((time.perf_counter() - start) * 1000)
+        times.append((time.thread_time() - start) * 1000)
     return times
 
 

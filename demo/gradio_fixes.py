@@ -78,14 +78,6 @@ def apply(blocks: gr.Blocks) -> bool:
 
 
 # ---- lazy sessions ----------------------------------------------------------------------------------------------
-# Gradio 6.31.0 builds, for every new session, the config of every block on the page: `SessionState.__init__` calls
-# `config_for_block` (so `get_config()`, with its `inspect.signature`) for each of them. That copy is read in one
-# place only, the deep-link route, and Gradio already fills a missing entry where it writes one
-# (`_update_value_in_config`). A REST call without a `session_hash` is a session of its own, so for this app (about
-# 220 blocks) each such call paid for the copy: 11-13 ms of CPU, as much as the rest of the request (about 12 ms of
-# server CPU, benchmarks/results/bench_app_versions.txt), and each of the sessions Gradio keeps held ~220 config
-# dicts. `LazySessionState` builds an entry when it is first written or read, and the whole copy, in page order,
-# only when the deep-link route asks for it. Measured: `python -m benchmarks.bench_gradio_fixes` ("new session").
 GRADIO_SESSION_STATE = state_holder.SessionState
 SESSION_MODULES = (state_holder, route_utils, mcp)  # each binds the name SessionState for itself
 
@@ -149,7 +141,19 @@ class LazyConfigValues(dict):
 
 class LazySessionState(GRADIO_SESSION_STATE):
     """Gradio's SessionState with its `config_values` built on demand (LazyConfigValues); the rest of its
-    `__init__` as Gradio's (a test compares a fresh instance of each, attribute by attribute)."""
+    `__init__` as Gradio's (a test compares a fresh instance of each, attribute by attribute).
+
+    Gradio 6.31.0 builds, for every new session, the config of every block on the page: `SessionState.__init__` calls
+    `config_for_block` (so `get_config()`, with its `inspect.signature`) for each of them. That copy is read in one
+    place only, the deep-link route, and Gradio already fills a missing entry where it writes one
+    (`_update_value_in_config`). A REST call without a `session_hash` is a session of its own, so each such call paid
+    for the copy: for this app's 217 blocks 16.0 ms of CPU by Gradio's SessionState against 0.05 ms by
+    LazySessionState (`python -m benchmarks.bench_gradio_fixes`, "new session"; 11.6-13.1 ms on a quieter machine,
+    `python -m benchmarks.bench_app`, benchmarks/results/bench_app.txt), more than the whole rest of a request (about
+    12 ms of server CPU, benchmarks/results/bench_app_versions.txt), and each session Gradio keeps held 217 config
+    dicts. `LazySessionState` builds an entry when it is first written or read, and the whole copy, in page order,
+    only when the deep-link route asks for it.
+    """
 
     def __init__(self, blocks: Any):
         self.blocks_config = copy(blocks.default_config)
@@ -168,20 +172,23 @@ def install_lazy_sessions() -> None:
 
 
 # ---- the app's PNG encoder --------------------------------------------------------------------------------------
-# Gradio 6.31.0 saves every PIL picture a handler returns with Pillow's PNG encoder
-# (`processing_utils.save_pil_to_cache` -> `encode_pil_to_bytes` -> `image.save(buffer, "png", pnginfo=...)`), which
-# tries every PNG filter on every row, and it has no setting for that. The app's pictures are greyscale and
-# upscaled, so `demo.engine.png_bytes` (one filter chosen per row, remembered by the pixels in PNG_CACHE) writes the
-# same pixels losslessly in a fifth of the time: a 10x10 grid (604 px) 5.2 ms by Pillow, 1.0 ms by png_bytes, a
-# 4x4 grid 2.5 ms against 0.6 ms (minimum of 20, `python -m benchmarks.bench_gradio_fixes`, "PNG"): 30-40% of a
-# request's server CPU. Rebinding `encode_pil_to_bytes` in processing_utils (its one caller, save_pil_to_cache,
-# looks it up there) hands greyscale PNGs without metadata to png_bytes, and everything else to Gradio's.
 GRADIO_ENCODE_PIL = processing_utils.encode_pil_to_bytes
 
 
 def encode_pil_to_bytes(pil_image: Image.Image, format: str = "png") -> bytes:
     """Gradio's encode_pil_to_bytes, except that a one-frame greyscale PNG without metadata is written by the
-    app's encoder (demo.engine.png_bytes): the same pixels, about five times faster."""
+    app's encoder (demo.engine.png_bytes): the same pixels, about five times faster.
+
+    Gradio 6.31.0 saves every PIL picture a handler returns with Pillow's PNG encoder
+    (`processing_utils.save_pil_to_cache` -> `encode_pil_to_bytes` -> `image.save(buffer, "png", pnginfo=...)`), which
+    tries every PNG filter on every row, and it has no setting for that. The app's pictures are greyscale and
+    upscaled, so `demo.engine.png_bytes` (one filter chosen per row, remembered by the pixels in PNG_CACHE) writes the
+    same pixels losslessly in a fifth of the time: a 10x10 grid (604 px) 5.4 ms of CPU by Pillow, 1.0 ms by the
+    app's encoder; a 4x4 grid 2.8 against 0.6 ms; one digit 0.9 against 0.4 ms (`python -m
+    benchmarks.bench_gradio_fixes`, "PNG"): up to 36% of a request's server CPU; a picture asked for again is not
+    encoded again (PNG_CACHE). Rebinding `encode_pil_to_bytes` in processing_utils (its one caller, save_pil_to_cache,
+    looks it up there) hands greyscale PNGs without metadata to png_bytes, and everything else to Gradio's.
+    """
     plain = pil_image.mode == "L" and not pil_image.info and getattr(pil_image, "n_frames", 1) == 1
     if plain and str(format).lower() == "png":
         return png_bytes(np.asarray(pil_image))
@@ -194,42 +201,31 @@ def install_png_encoder() -> None:
 
 
 # ---- the queue's monitoring summary -----------------------------------------------------------------------------
-# After every event Gradio 6.31.0's queue rebuilds its monitoring summary (`Queue.compute_analytics_summary`): a
-# pandas DataFrame of its last 10,000 events, grouped by function, with percentiles. Only the monitoring page reads
-# it, which this app does not serve. It costs 1.5 ms per event with 100 events kept and 6-8 ms with 10,000, that is
-# up to half of a request's server CPU on a busy server (`python -m benchmarks.bench_gradio_fixes`, "monitoring
-# summary"). Gradio reads how often to rebuild it from the environment (GRADIO_ANALYTICS_CACHE_FREQUENCY, default
-# 1) when a queue is made (`Blocks.queue()`), so it is set here, before that, unless it is set already.
 ANALYTICS_SUMMARY_EVERY = 1000
 ANALYTICS_ENV = "GRADIO_ANALYTICS_CACHE_FREQUENCY"
 
 
 def summarise_queue_rarely() -> None:
-    """Queues made after this rebuild their monitoring summary once per ANALYTICS_SUMMARY_EVERY events."""
+    """Queues made after this rebuild their monitoring summary once per ANALYTICS_SUMMARY_EVERY events.
+
+    After every event Gradio 6.31.0's queue rebuilds its monitoring summary (`Queue.compute_analytics_summary`): a
+    pandas DataFrame of its last 10,000 events, grouped by function, with percentiles. Only the monitoring page reads
+    it, which this app does not serve. One rebuild costs 4.6 ms of CPU with 100 events kept, 5.9 ms with 1,000 and
+    16.8 ms with 10,000 (`python -m benchmarks.bench_gradio_fixes`, "monitoring summary"), 38-140% of a request's
+    server CPU, after every request. Gradio reads how often to rebuild it from the environment
+    (GRADIO_ANALYTICS_CACHE_FREQUENCY, default 1) when a queue is made (`Blocks.queue()`, queueing.Queue.__init__;
+    not at import), so it is set here, before that, unless it is set already.
+    """
     os.environ.setdefault(ANALYTICS_ENV, str(ANALYTICS_SUMMARY_EVERY))
 
 
 # ---- housekeeping: finished sessions, the cache sweep ------------------------------------------------------------
-# Gradio 6.31.0's queue keeps one entry per session in `pending_event_ids_session` after the session's last event has
-# finished (the result route removes the event's id from the session's set, not the empty set), so the dict grows by
-# one entry for every REST call and page visit, about 0.4 kB each, and the /call result route looks through all of
-# them for each finished event it is asked about: with 100,000 entries that look-up costs several ms of CPU per
-# request (`python -m benchmarks.bench_gradio_fixes`, "finished sessions"). Every FINISHED_SESSIONS_S the empty
-# entries are dropped, on the server's event loop, where no request can be between adding a session and adding its
-# event.
-#
-# Gradio 6.31.0's own cache sweep (`route_utils.delete_files_created_by_app`, run every `delete_cache[0]` seconds in
-# a thread) iterates each component's set of handed-out files while requests add to it from the event loop, so
-# under traffic it dies with "RuntimeError: Set changed size during iteration" and, the task being dead, no sweep
-# follows: a 20,000-request soak's cache folder grew to 1.3 GB with no file deleted (`python -m
-# benchmarks.soak_app`, before this sweep; the benchmark's "cache sweep" line counts how often Gradio's sweep dies
-# while files are added). `sweep_cache` does the same work over snapshots of the sets, every `delete_cache[0]`
-# seconds; Gradio's stays for the clean-up at shutdown, and app.py sweeps once more after it (`sweep_cache(demo, -1)`).
 FINISHED_SESSIONS_S = 60.0  # how often the queue lets go of the sessions whose events have all finished
 
 
 def drop_finished_sessions(blocks: gr.Blocks) -> int:
-    """Drop the queue's entries for sessions with no event left; returns how many (call on the event loop)."""
+    """Drop the queue's entries for sessions with no event left; returns how many (call on the event loop). Why:
+    keep_house."""
     pending = getattr(getattr(blocks, "_queue", None), "pending_event_ids_session", None)
     if not isinstance(pending, dict):
         return 0
@@ -242,7 +238,7 @@ def drop_finished_sessions(blocks: gr.Blocks) -> int:
 def sweep_cache(blocks: gr.Blocks, age: float) -> int:
     """Delete the files the app handed out (Gradio's per-component sets of cached files) whose ctime is more than
     `age` seconds ago, except components' own values; returns how many. It iterates snapshots of the sets, which
-    requests keep adding to from the event loop, so it cannot fail the way Gradio's own sweep does."""
+    requests keep adding to from the event loop, so it cannot fail the way Gradio's own sweep does (keep_house)."""
     keep = set()
     for block in list(blocks.blocks.values()):
         keep.update(getattr(block, "keep_in_cache", ()))
@@ -272,7 +268,25 @@ def sweep_at_exit(blocks: gr.Blocks) -> int:
 
 def keep_house(blocks: gr.Blocks) -> None:
     """Once `blocks` serves: every FINISHED_SESSIONS_S drop the queue's finished sessions, and every
-    `blocks.delete_cache[0]` seconds delete the files handed out more than `delete_cache[1]` seconds ago."""
+    `blocks.delete_cache[0]` seconds delete the files handed out more than `delete_cache[1]` seconds ago.
+
+    Gradio 6.31.0's queue keeps one entry per session in `pending_event_ids_session` after the session's last event has
+    finished (the result route removes the event's id from the session's set, not the empty set), so the dict grows by
+    one entry for every REST call and page visit, 318 bytes each, without end, and the /call result route looks
+    through all of them for each finished event it is asked about: 0.27 ms of CPU per request with 10,000 entries,
+    4.4 ms (37% of a request) with 100,000 (`python -m benchmarks.bench_gradio_fixes`, "finished sessions"). A leak,
+    so kept although its cost passes 5% of a request only after some 25,000 finished sessions. Every
+    FINISHED_SESSIONS_S the empty entries are dropped, on the server's event loop, where no request can be between
+    adding a session and adding its event.
+
+    Gradio 6.31.0's own cache sweep (`route_utils.delete_files_created_by_app`, run every `delete_cache[0]` seconds in
+    a thread) iterates each component's set of handed-out files while requests add to it from the event loop, so
+    under traffic it dies with "RuntimeError: Set changed size during iteration" and, the task being dead, no sweep
+    follows: a 20,000-request soak's cache folder grew to 1.3 GB with no file deleted (`python -m
+    benchmarks.soak_app`, before this sweep; the benchmark's "cache sweep" line counts how often Gradio's sweep dies
+    while files are added). `sweep_cache` does the same work over snapshots of the sets, every `delete_cache[0]`
+    seconds; Gradio's stays for the clean-up at shutdown, and app.py sweeps once more after it (`sweep_at_exit`).
+    """
     tasks = []
     every, age = blocks.delete_cache or (None, None)
 
@@ -292,13 +306,6 @@ def keep_house(blocks: gr.Blocks) -> None:
 
 
 # ---- downloads named after what they show -----------------------------------------------------------------------
-# Gradio 6.31.0 saves every PIL picture a gr.Image returns as `image.png` (save_pil_to_cache's default name), so
-# every download is called image.png; there is no setting for the name. `name_downloads` gives one gr.Image a
-# postprocess that saves a picture carrying a DOWNLOAD_NAME attribute (demo.widgets.named) under that name, e.g.
-# tutorial-epoch-200-seed-42.png, and any other value as Gradio does. It is set on the instance: a subclass of
-# gr.Image would make Gradio write a .pyi stub beside this file. (After an update that changes a property, Gradio
-# puts a new gr.Image in the session, which names its files image.png again; the app's pictures are not updated so.)
-# A behaviour, not a cost: tests/test_ux_controls.py downloads one.
 DOWNLOAD_NAME = "download_name"
 
 
@@ -313,7 +320,16 @@ def postprocess_named(picture: gr.Image, value):
 
 def name_downloads(picture: gr.Image, value: object = None) -> gr.Image:
     """`picture`, whose PIL values that carry a DOWNLOAD_NAME are downloaded under that name (on Gradio 6.31.0);
-    `value`, the value it was made with, is saved again under its name when it has one."""
+    `value`, the value it was made with, is saved again under its name when it has one.
+
+    Gradio 6.31.0 saves every PIL picture a gr.Image returns as `image.png` (save_pil_to_cache's default name), so
+    every download is called image.png; there is no setting for the name. `name_downloads` gives one gr.Image a
+    postprocess that saves a picture carrying a DOWNLOAD_NAME attribute (demo.widgets.named) under that name, e.g.
+    tutorial-epoch-200-seed-42.png, and any other value as Gradio does. It is set on the instance: a subclass of
+    gr.Image would make Gradio write a .pyi stub beside this file. (After an update that changes a property, Gradio
+    puts a new gr.Image in the session, which names its files image.png again; the app's pictures are not updated so.)
+    A behaviour, not a cost: tests/test_ux_controls.py downloads one.
+    """
     if not pinned():
         return picture
     picture.postprocess = lambda value: postprocess_named(picture, value)
@@ -325,14 +341,6 @@ def name_downloads(picture: gr.Image, value: object = None) -> gr.Image:
 
 
 # ---- number boxes: a typed value applies when committed ---------------------------------------------------------
-# Gradio 6.31.0's Slider and Number send every keystroke in their number box as an input event: typing "25" into a
-# 0-10 slider's box sends 2, then 25, unclamped (the box clamps only on blur, after the value was sent), so the
-# picture is drawn for values the box never ends up showing and the app answers with errors for out-of-range ones.
-# No public setting changes that (`.submit` and `.blur` exist for Number, not for a Slider's box). This script,
-# given to `launch(head=...)`, holds a keystroke back from the app; on Enter or on leaving the box it clamps the value
-# to the box's minimum and maximum, rounds it to its step, shows it and sends exactly it; an empty or half-typed box
-# goes back to the value it held. A behaviour, not a cost: tests/test_ux_controls.py types into the boxes in a
-# browser, and the canary counts the events Gradio sends for keystrokes without it.
 CONTROLS_HEAD = """
 <script>
 (() => {
@@ -380,18 +388,21 @@ CONTROLS_HEAD = """
 
 
 def controls_head() -> str:
-    """What the page's <head> gets: CONTROLS_HEAD on Gradio 6.31.0, nothing on another version."""
+    """What the page's <head> gets: CONTROLS_HEAD on Gradio 6.31.0, nothing on another version.
+
+    Gradio 6.31.0's Slider and Number send every keystroke in their number box as an input event: typing "25" into a
+    0-10 slider's box sends 2, then 25, unclamped (the box clamps only on blur, after the value was sent), so the
+    picture is drawn for values the box never ends up showing and the app answers with errors for out-of-range ones.
+    No public setting changes that (`.submit` and `.blur` exist for Number, not for a Slider's box). This script,
+    given to `launch(head=...)`, holds a keystroke back from the app; on Enter or on leaving the box it clamps the value
+    to the box's minimum and maximum, rounds it to its step, shows it and sends exactly it; an empty or half-typed box
+    goes back to the value it held. A behaviour, not a cost: tests/test_ux_controls.py types into the boxes in a
+    browser, and the canary counts the events Gradio sends for keystrokes without it.
+    """
     return CONTROLS_HEAD if pinned() else ""
 
 
 # ---- CSS aimed at the inside of Gradio's components -------------------------------------------------------------
-# Rules that reach inside Gradio 6.31.0's components (their <img>, .image-frame, .icon-button-wrapper, a radio's
-# .wrap and labels, a slider's .head and min/max labels, the tab buttons, the layout's .row/.column/.block), which no
-# component setting reaches: pictures drawn with crisp pixels, label badges and buttons in a strip above a picture
-# (never over a digit), a failed picture dimmed, the Timeline slider's own number box and range labels hidden (the
-# readout above it says the epoch), and below 640 px each picture tab's first picture above its controls and kept in
-# view while they scroll. A look, not a cost: tests/test_layout_browser.py and tests/test_ux_controls.py check what
-# they do in a browser, and the canary checks that Gradio's frontend still has every class they aim at.
 PICTURE_ROWS = [
     f"#tab-{tab} .row:has(> .column > .block.pixels)" for tab in ("generate", "timeline", "interpolate", "edit")
 ]
@@ -451,5 +462,15 @@ GRADIO_CLASSES = [
 
 
 def inner_dom_css() -> str:
-    """INNER_DOM_CSS on Gradio 6.31.0, nothing on another version."""
+    """INNER_DOM_CSS on Gradio 6.31.0, nothing on another version.
+
+    Rules that reach inside Gradio 6.31.0's components (their <img>, .image-frame, .icon-button-wrapper, a radio's
+    .wrap and labels, a slider's .head and min/max labels, the tab buttons, the layout's .row/.column/.block), which no
+    component setting reaches: pictures drawn with crisp pixels, label badges and buttons in a strip above a picture
+    (never over a digit), a failed picture dimmed, the Timeline slider's own number box and range labels hidden (the
+    readout above it says the epoch), and below 640 px each picture tab's first picture above its controls and kept in
+    view while they scroll. A look, not a cost: tests/test_layout_browser.py and tests/test_ux_controls.py check what
+    they do in a browser; the canary checks in a browser that Gradio alone draws a picture smoothed (image-rendering:
+    auto), and another test that Gradio's frontend still has every class the rules aim at.
+    """
     return INNER_DOM_CSS if pinned() else ""
