@@ -133,11 +133,12 @@ args = parse_args(sys.argv[1:] if __name__ == "__main__" else [])
 demo = build(load(args.weights), live_trainer(args))
 
 if __name__ == "__main__":
-    from demo.ui import launch_options, sweep_cache
+    from demo.gradio_fixes import sweep_at_exit
+    from demo.ui import launch_options
 
     # Ctrl-C and SIGTERM (a Space or a container stopping the app) close the app the same way: demo.close() ends
     # the queue and the server, whose shutdown deletes the files Gradio served from its cache (Gradio's own Ctrl-C
-    # handling only stops the server, which then outlives its 5 s join, so they were all left behind); sweep_cache
+    # handling only stops the server, which then outlives its 5 s join, so they were all left behind); sweep_at_exit
     # then deletes whatever that shutdown, cut short or racing a last request, left. The live run's trainer is
     # stopped at exit. SIGTERM exits with 143. (In Gradio's SSR mode, Gradio's own SIGTERM handler stops its Node
     # server and exits with 0; the clean-up below still runs on the way out.)
@@ -162,6 +163,6 @@ if __name__ == "__main__":
         stopping.append("closing")
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break into the clean-up either
         demo.close(verbose=False)
-        sweep_cache(demo, age=-1)
+        sweep_at_exit(demo)
     if stopping[0] == "SIGTERM":
         sys.exit(143)

@@ -182,11 +182,10 @@ def percentile(values: list[float], share: float) -> float:
 
 def grid_compute_ms(weights: Path, repeats: int = 50) -> dict[str, float]:
     """Median / p95 ms of the app's work for one 10x10 grid (forward, grid, upscale) and of its PNG encoding."""
-    import io
-
+    import numpy as np
     import torch
 
-    from demo.engine import Engine, load_run
+    from demo.engine import Engine, load_run, png_bytes
     from demo.runs import find_runs
 
     torch.set_num_threads(1)  # as app.py runs it
@@ -199,7 +198,7 @@ def grid_compute_ms(weights: Path, repeats: int = 50) -> dict[str, float]:
         image = engine.seed_grid(last, seed, 10)
         compute.append((time.perf_counter() - start) * 1000)
         start = time.perf_counter()
-        image.save(io.BytesIO(), format="PNG")
+        png_bytes(np.asarray(image))  # how Gradio saves it in the app (demo.gradio_fixes.encode_pil_to_bytes)
         encode.append((time.perf_counter() - start) * 1000)
     return {
         "grid_p50": statistics.median(compute),
@@ -211,10 +210,10 @@ def grid_compute_ms(weights: Path, repeats: int = 50) -> dict[str, float]:
 
 def session_cost_ms(weights: Path, repeats: int = 30) -> dict[str, float]:
     """Median ms to set up a new Gradio session of the app, Gradio's way (a config copy of every block) and the
-    app's (demo.sessions.LazySessionState: built on demand), alternating; the second with every entry built after
+    app's (demo.gradio_fixes.LazySessionState: built on demand), alternating; the second with every entry built after
     (what the deep-link route asks for), which should cost what Gradio's way does."""
+    from demo.gradio_fixes import GRADIO_SESSION_STATE, LazySessionState
     from demo.runs import load_specs
-    from demo.sessions import GRADIO_SESSION_STATE, LazySessionState
     from demo.ui import build_demo
 
     demo = build_demo(load_specs([str(weights)]))
@@ -316,12 +315,14 @@ def sample_outputs(url: str, facts, folder: Path) -> dict:
 
 def trivial_demo(outputs: dict):
     """A Gradio app whose endpoints return fixed values with the app's output components, event settings and
-    queue (its options, and its monitoring summary rebuilt as rarely: demo.ui.lighten_queue); Gradio's own sessions
-    (a copy of each block's config per new session, 28 blocks here). gradio is imported here only."""
+    queue (its options, and its monitoring summary rebuilt as rarely: demo.gradio_fixes.summarise_queue_rarely);
+    Gradio's own sessions (a copy of each block's config per new session, 28 blocks here). gradio is imported here
+    only."""
     import gradio as gr
 
     from demo import widgets
-    from demo.ui import CACHE_MAX_AGE_S, CACHE_SWEEP_S, lighten_queue
+    from demo.gradio_fixes import summarise_queue_rarely
+    from demo.ui import CACHE_MAX_AGE_S, CACHE_SWEEP_S
 
     with gr.Blocks(title="trivial", delete_cache=(CACHE_SWEEP_S, CACHE_MAX_AGE_S)) as demo:
         for name, spec in outputs.items():
@@ -331,8 +332,8 @@ def trivial_demo(outputs: dict):
             fixed = (spec["png"], spec["text"])  # a file: the cheapest image value Gradio takes (no encoding)
             button = gr.Button(name)
             button.click(lambda *_, fixed=fixed: fixed, inputs, [image, text], api_name=name, **widgets.LIVE)
+    summarise_queue_rarely()  # read by Gradio when the queue is made
     demo.queue(**widgets.queue_options())
-    lighten_queue(demo)
     return demo
 
 
@@ -550,7 +551,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"a new Gradio session of the app ({session['blocks']} blocks), median of 30, in-process: "
             f"{session['gradio']:.2f} ms Gradio's way (a config copy of every block), {session['lazy']:.2f} ms the "
-            f"app's (built on demand: demo.sessions), {session['lazy, all built']:.2f} ms with every entry built"
+            f"app's (built on demand: demo.gradio_fixes), {session['lazy, all built']:.2f} ms with every entry built"
         )
         app_url = f"http://127.0.0.1:{app_port}/"
         outputs = sample_outputs(app_url, facts, folder)

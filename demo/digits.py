@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from demo.engine import PAD, Engine, display_scale, fast_png, gif_bytes, grid_side, slerp, with_caption
+from demo.engine import PAD, Engine, display_scale, gif_bytes, grid_side, slerp, with_caption
 from gan.classifier import DigitClassifier, load_classifier
 from gan.errors import UsageError
 from gan.images import to_uint8, upscale
@@ -174,7 +174,7 @@ def labelled_grid(tiles: np.ndarray, texts: list[str], unsure: list[bool], rows:
         x = (PAD + col * (side + PAD) + side / 2) * scale
         y = (PAD + row * (side + band + PAD) + side + band / 2) * scale
         draw.text((x, y), text, fill=LOW_GREY if unsure[index] else 255, font=font, anchor="mm")
-    return fast_png(image)
+    return image
 
 
 def labelled_picture(samples: Labelled, rows: int, cols: int) -> Image.Image:
@@ -477,7 +477,7 @@ def digit_sheet(judge: Judge, engine: Engine, epoch: int, seed: int, rows: int) 
         if not indices:
             label = vertical_text(NOT_DRAWN, empty)
             image.paste(label, (round(x - label.width / 2), (header + PAD) * scale + 4))
-    return Sheet(fast_png(image), shares, [len(c) for c in columns])
+    return Sheet(image, shares, [len(c) for c in columns])
 
 
 def vertical_text(text: str, font: ImageFont.ImageFont) -> Image.Image:

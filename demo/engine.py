@@ -213,25 +213,6 @@ def png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-class FastPng(Image.Image):
-    """A greyscale picture that is saved as PNG by png_bytes (from its pixels at the time of saving), and like any
-    other Pillow image otherwise. Gradio saves the pictures that handlers return with image.save(buffer, "png")."""
-
-    def save(self, fp, format=None, **params) -> None:  # Pillow's signature
-        plain = not self.info and not params.get("save_all")  # no metadata, one frame: nothing png_bytes leaves out
-        if plain and self.mode == "L" and str(format).upper() == "PNG" and hasattr(fp, "write"):
-            fp.write(png_bytes(np.asarray(self)))
-            return
-        super().save(fp, format, **params)
-
-
-def fast_png(image: Image.Image) -> Image.Image:
-    """The same image, saved as PNG by png_bytes when it is greyscale (the app's pictures are)."""
-    if image.mode == "L" and type(image) is Image.Image:
-        image.__class__ = FastPng  # the same object and pixels; only how it is saved as PNG changes
-    return image
-
-
 def display_scale(width: int) -> int:
     """Whole upscale factor that makes an image `width` pixels wide at least MIN_SIDE wide."""
     return max(1, math.ceil(MIN_SIDE / width))
@@ -439,7 +420,7 @@ class Engine:
     def grid(self, epoch: int, latents: torch.Tensor, rows: int, cols: int) -> Image.Image:
         """Latents rendered by one epoch as a crisp, upscaled greyscale grid."""
         array = grid_array(self.tiles(epoch, latents), rows, cols, PAD)
-        return fast_png(upscale(array, display_scale(array.shape[1])))
+        return upscale(array, display_scale(array.shape[1]))
 
     def seed_grid(self, epoch: int, seed: int, size: int) -> Image.Image:
         return self.grid(epoch, self.latents(seed, size * size), size, size)
@@ -471,7 +452,7 @@ class Engine:
         tiles = self.tiles(epoch, latents)
         columns = min(frames, MAX_GRID)  # long walks wrap onto more rows, so phones still see them
         strip = grid_array(tiles, math.ceil(frames / columns), columns, PAD)
-        strip_image = fast_png(upscale(strip, display_scale(strip.shape[1])))
+        strip_image = upscale(strip, display_scale(strip.shape[1]))
         if not gif:
             return strip_image, None
         gif_frames = [upscale(tile, display_scale(self.side)) for tile in tiles]
@@ -506,7 +487,7 @@ class Engine:
             latents = base + torch.tensor(steps, dtype=base.dtype)[:, None] * direction
             rows.append(grid_array(self.tiles(epoch, latents), 1, len(steps), PAD))
         labels = [f"dir {k + 1} ({share:.0%})" for k, share in enumerate(shares.tolist())]
-        return fast_png(labelled_rows(rows, labels, display_scale(rows[0].shape[1] + 70)))
+        return labelled_rows(rows, labels, display_scale(rows[0].shape[1] + 70))
 
 
 def stacked_progression(parts: list[tuple[str, Engine, list[int]]], seed: int, columns: int) -> Image.Image:
@@ -522,4 +503,4 @@ def stacked_progression(parts: list[tuple[str, Engine, list[int]]], seed: int, c
         for epoch in epochs:
             rows.append(grid_array(engine.tiles(epoch, latents), 1, columns, PAD))
             labels.append(f"{name}, epoch {epoch}" if name else f"epoch {epoch}")
-    return fast_png(labelled_rows(rows, labels, display_scale(rows[0].shape[1] + 60)))
+    return labelled_rows(rows, labels, display_scale(rows[0].shape[1] + 60))

@@ -1,18 +1,14 @@
 """The Gradio Blocks, assembled from the tab modules in TABS; every action is a named API endpoint."""
 
-import asyncio
-import ctypes
 import html
 import logging
-import os
-import time
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from demo import sessions, widgets
+from demo import gradio_fixes, widgets
 from demo.context import Context, Facts
 from demo.engine import PAD, Engine, epoch_ranges
 from demo.live import LiveTrainer
@@ -25,21 +21,13 @@ __all__ = ["TABS", "build_demo", "examples", "launch_options"]
 log = logging.getLogger(__name__)
 
 TABS = [generate, timeline, interpolate, edit, compare, train, digits]
-# Gradio copies every picture it returns into its cache folder; every CACHE_SWEEP_S it deletes the copies older
-# than CACHE_MAX_AGE_S, so the folder holds about 20 minutes of traffic. A copy is written (or touched) each time it
-# is handed out, so the age only has to outlast a page fetching what it was just given, and a download soon after.
-# (The 30 failures of an earlier soak with a 10-minute age came from our GIF clean-up, not from the sweep: two
-# requests deleting the same old GIF, the slower one failed. demo.context.gif_file now passes over it.)
-# Gradio's own sweep (delete_cache) iterates each component's set of files while requests add to it, so under
-# traffic its first sweep dies with "Set changed size during iteration" and none follows (a 20,000-request soak's
-# folder grew 1.3 GB with no file deleted). sweep_cache does the periodic work over snapshots of the sets; Gradio's
-# delete_cache stays for the clean-up at shutdown.
+# Gradio copies every picture it returns into its cache folder; every CACHE_SWEEP_S the files handed out more than
+# CACHE_MAX_AGE_S ago are deleted (demo.gradio_fixes.sweep_cache: Gradio's own sweep dies under traffic), so the
+# folder holds about 20 minutes of traffic. A copy is written (or touched) each time it is handed out, so the age only
+# has to outlast a page fetching what it was just given, and a download soon after. (The 30 failures of an earlier
+# soak with a 10-minute age came from our GIF clean-up, not from the sweep: two requests deleting the same old GIF,
+# the slower one failed. demo.context.gif_file now passes over it.)
 CACHE_SWEEP_S, CACHE_MAX_AGE_S = 300, 900
-FINISHED_SESSIONS_S = 60.0  # how often the queue lets go of the sessions whose events have all finished
-# After every event Gradio's queue rebuilds its monitoring summary: a pandas DataFrame of its last 10,000 events,
-# grouped, with percentiles (2 ms at 100 events, 7.5 ms at 10,000, per request). Only the monitoring page reads it,
-# which is off here; the app has it rebuilt once per ANALYTICS_SUMMARY_EVERY events instead.
-ANALYTICS_SUMMARY_EVERY = 1000
 RUN_CHOICES_S = 3.0  # an open page asks this often whether live runs joined (or left) the run choices
 
 
@@ -71,82 +59,6 @@ def learning_strip(engine: Engine, seed: int = 0, rows: int = 2, columns: int = 
     return strip
 
 
-def sweep_cache(blocks: gr.Blocks, age: float) -> int:
-    """Delete the files the app handed out (Gradio's per-component sets of cached files) whose ctime is more than
-    `age` seconds ago, except components' own values; returns how many. It iterates snapshots of the sets, which
-    requests keep adding to from the event loop, so it cannot fail the way Gradio's own sweep does."""
-    keep = set()
-    for block in list(blocks.blocks.values()):
-        keep.update(getattr(block, "keep_in_cache", ()))
-    now, deleted = time.time(), 0
-    for files in list(blocks.temp_file_sets):
-        for file in list(files):  # a snapshot: list() of a set does not let another thread in
-            if file in keep:
-                continue
-            try:
-                if now - os.lstat(file).st_ctime <= age:
-                    continue
-                os.remove(file)
-                deleted += 1
-            except FileNotFoundError:
-                pass  # already gone (Gradio's sweep, or the folder was cleared)
-            except OSError as err:
-                log.warning("cache sweep: cannot remove %s: %s", file, err)
-                continue
-            files.discard(file)
-    return deleted
-
-
-def give_back_freed_memory() -> bool:
-    """glibc's malloc keeps memory the app has freed (pictures, request bodies) for reuse by the thread arena that
-    freed it, so a busy server's RSS drifts up and down by ~100 MB with no live object behind it (a soak's
-    malloc_trim(0) gave back 422 MB of 1,869). Hands it back to the system; False where there is no glibc."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        return False
-    return True
-
-
-def lighten_queue(blocks: gr.Blocks) -> bool:
-    """Have the queue rebuild its monitoring summary once per ANALYTICS_SUMMARY_EVERY events rather than after each
-    (Gradio's GRADIO_ANALYTICS_CACHE_FREQUENCY, default 1). False where the queue has no such setting."""
-    queue = getattr(blocks, "_queue", None)
-    if not hasattr(queue, "ANAYLTICS_CACHE_FREQUENCY"):  # Gradio's spelling
-        return False
-    queue.ANAYLTICS_CACHE_FREQUENCY = max(queue.ANAYLTICS_CACHE_FREQUENCY, ANALYTICS_SUMMARY_EVERY)
-    return True
-
-
-def let_go_of_finished_sessions(blocks: gr.Blocks) -> None:
-    """Gradio 6.31's queue keeps one entry per session in `pending_event_ids_session` after its last event has
-    finished (an empty set: it removes the event's id but not the session), so it grows by one for every REST call
-    and page visit, and each /call result looks through all of them. Every FINISHED_SESSIONS_S the empty ones are
-    dropped, on the server's event loop, where no request can be between adding a session and adding its event;
-    then the memory malloc kept is given back (give_back_freed_memory, in a thread), and every CACHE_SWEEP_S the
-    files handed out more than CACHE_MAX_AGE_S ago are deleted (sweep_cache, in a thread)."""
-    tasks = []
-
-    async def drop_forever() -> None:
-        swept = time.monotonic()
-        while True:
-            await asyncio.sleep(FINISHED_SESSIONS_S)
-            if time.monotonic() - swept >= CACHE_SWEEP_S:
-                swept = time.monotonic()
-                await asyncio.to_thread(sweep_cache, blocks, CACHE_MAX_AGE_S)
-            pending = getattr(getattr(blocks, "_queue", None), "pending_event_ids_session", None)
-            if isinstance(pending, dict):
-                for session in [session for session, ids in pending.items() if not ids]:
-                    del pending[session]
-            await asyncio.to_thread(give_back_freed_memory)
-
-    async def start() -> None:
-        lighten_queue(blocks)
-        tasks.append(asyncio.create_task(drop_forever()))  # held here: the loop keeps only a weak reference
-
-    blocks.extra_startup_events.append(start)
-
-
 def follow_run_choices(ctx: Context, blocks: gr.Blocks) -> None:
     """Every run dropdown follows the live runs: on page load and every RUN_CHOICES_S, only when they changed."""
     dropdowns = [dropdown for dropdown, _ in ctx.run_choices]
@@ -167,7 +79,6 @@ def follow_run_choices(ctx: Context, blocks: gr.Blocks) -> None:
 def build_demo(runs: Runs, live: LiveTrainer | None = None) -> gr.Blocks:
     """The whole app over the loaded runs, with a Train tab when `live` is given (live runs then join every run
     choice). Per-user state only for what a page has already been shown; every handler validates its inputs."""
-    sessions.install()  # no copy of all 233 blocks' config per new session (28 ms each)
     ctx = Context(runs, live)
     tabs = [tab for tab in TABS if tab is not train or live is not None]
     skipped = runs.skipped + [f"{name}/{line}" for name, e in runs.engines.items() for line in e.run.skipped]
@@ -212,5 +123,5 @@ def build_demo(runs: Runs, live: LiveTrainer | None = None) -> gr.Blocks:
                     tab.build(ctx, page)
         if live is not None:
             follow_run_choices(ctx, demo)
-    let_go_of_finished_sessions(demo)
+    gradio_fixes.apply(demo)  # Gradio 6.31.0's costs and bugs worked around; before demo.queue()
     return demo

@@ -388,32 +388,3 @@ def test_app_py_exits_with_one_line_when_nothing_is_usable(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"error: no usable run; no usable epoch-NNN/ folders in {tmp_path}; no usable epoch-NNN/ folders in {empty}"
     ]
-
-
-def test_finished_sessions_are_let_go(app_weights, monkeypatch):
-    """Gradio's queue keeps an empty entry for every finished session (each REST call is one); the app drops them
-    every FINISHED_SESSIONS_S, and answers as before. Its monitoring summary is not rebuilt after every event."""
-    import time
-
-    from demo import ui
-
-    monkeypatch.setattr(ui, "FINISHED_SESSIONS_S", 0.5)
-    demo = build_demo(load_specs([str(app_weights)])).queue(default_concurrency_limit=8)
-    _, url, _ = demo.launch(
-        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **launch_options()
-    )
-    try:
-        with httpx.Client(timeout=120) as http:
-            for seed in range(4):
-                assert stress_app.rest_failure(http, url, "/generate", ["tutorial", 3, seed, 2, False]) is None
-            pending = demo._queue.pending_event_ids_session
-            deadline = time.monotonic() + 120
-            while pending and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert pending == {}
-            assert stress_app.rest_failure(http, url, "/generate", ["tutorial", 3, 9, 2, False]) is None
-        queue = demo._queue
-        assert queue.ANAYLTICS_CACHE_FREQUENCY == ui.ANALYTICS_SUMMARY_EVERY
-        assert queue.events_recorded >= 5 and queue.event_count_at_last_cache == 0  # Gradio's default: after each
-    finally:
-        demo.close()

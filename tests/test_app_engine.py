@@ -5,9 +5,7 @@ import json
 import math
 import os
 import shutil
-import threading
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -23,7 +21,6 @@ from demo.engine import (
     RunError,
     display_scale,
     epoch_ranges,
-    fast_png,
     generator_jacobians,
     lerp,
     load_run,
@@ -34,7 +31,6 @@ from demo.engine import (
     stacked_progression,
 )
 from demo.runs import find_runs, load_runs, load_specs, run_folders, split_specs
-from demo.ui import give_back_freed_memory, sweep_cache
 from demo.validation import InputError, choice, real_number, whole_number, whole_numbers
 from gan.models import Generator, load_generator
 
@@ -73,34 +69,6 @@ def test_grid_layout_and_scale(tiny_weights):
     )  # nearest-neighbour
     assert (pixels[: 2 * scale] == 0).all()  # padding row on top
     assert engine.seed_grid(engine.epochs[-1], 3, 1).size[0] >= 512
-
-
-def test_fast_png_is_lossless_and_what_gradio_saves(tiny_weights, tmp_path):
-    """Pictures saved through png_bytes decode to the same pixels, by Pillow's decoder, also on Gradio's path."""
-    from gradio.processing_utils import save_pil_to_cache
-
-    engine = Engine(load_run(tiny_weights))
-    rng = np.random.default_rng(0)
-    noise = rng.integers(0, 256, (37, 53), dtype=np.uint8)
-    noise[5:9] = noise[4]  # repeated rows ("Up"), and the first row ("Sub" from zero)
-    pictures = [
-        engine.seed_grid(engine.epochs[-1], 3, 4),
-        fast_png(Image.fromarray(noise)),
-        fast_png(Image.new("L", (1, 1))),
-    ]
-    for picture in pictures:
-        expected = np.array(picture)  # pixels taken before anything is saved
-        for saved in (save_pil_to_cache(picture, str(tmp_path), format="png"), tmp_path / "direct.png"):
-            if not isinstance(saved, str):
-                with saved.open("wb") as handle:
-                    picture.save(handle, format="PNG")
-            with Image.open(saved) as back:
-                assert back.format == "PNG" and back.mode == "L" and np.array_equal(np.asarray(back), expected)
-    buffer = io.BytesIO()
-    pictures[0].save(buffer, format="GIF")  # other formats: Pillow's own encoder
-    assert Image.open(buffer).format == "GIF"
-    colour = fast_png(Image.new("RGB", (4, 4), (10, 200, 30)))  # not greyscale: left to Pillow entirely
-    assert type(colour) is Image.Image
 
 
 def test_byte_lru_keeps_the_most_recent_within_its_bound():
@@ -338,59 +306,3 @@ def test_gif_folder_goes_with_the_process(tiny_weights, tmp_path):
     gif = Path(done.stdout.strip())
     assert gif.name == "kept-until-exit.gif" and gif.is_relative_to(tmp_path)
     assert not gif.exists() and not list(tmp_path.glob("gan-demo-gifs-*"))
-
-
-def resident_mb() -> float:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
-
-
-@pytest.mark.skipif(not Path("/proc/self/statm").is_file(), reason="needs Linux's /proc to read the RSS")
-def test_memory_freed_but_kept_by_malloc_is_given_back():
-    """192 MB of 64 kB blocks (below glibc's mmap threshold, so from the heap), all freed but the last one, which
-    keeps the heap from shrinking by itself: the freed pages stay resident until give_back_freed_memory."""
-    blocks = [bytes(64_000) for _ in range(3000)]
-    last = blocks[-1]
-    del blocks
-    before = resident_mb()
-    if not give_back_freed_memory():
-        pytest.skip("no glibc malloc_trim here")
-    assert before - resident_mb() > 96, "less than half of the freed 192 MB went back"
-    assert len(last) == 64_000
-
-
-def cached_files(folder: Path, count: int, prefix: str = "") -> set[str]:
-    for index in range(count):
-        (folder / f"{prefix}{index}.png").write_bytes(b"png")
-    return {str(folder / f"{prefix}{index}.png") for index in range(count)}
-
-
-def test_cache_sweep_deletes_old_copies_and_keeps_young_and_kept_ones(tmp_path):
-    handed_out, kept = cached_files(tmp_path, 5), str(tmp_path / "initial-value.png")
-    (tmp_path / "initial-value.png").write_bytes(b"png")
-    blocks = SimpleNamespace(blocks={1: SimpleNamespace(keep_in_cache={kept})}, temp_file_sets=[handed_out, {kept}])
-    assert sweep_cache(blocks, age=3600) == 0  # all younger than an hour
-    assert sweep_cache(blocks, age=-1) == 5  # all "older" than -1 s, except a component's own value
-    assert handed_out == set() and sorted(p.name for p in tmp_path.iterdir()) == ["initial-value.png"]
-    assert Path(kept).exists() and blocks.temp_file_sets[1] == {kept}
-
-
-def test_cache_sweep_survives_requests_adding_files_while_it_runs(tmp_path):
-    """Gradio's own sweep iterates the live set and dies with 'Set changed size during iteration' under traffic."""
-    files = cached_files(tmp_path, 3000)
-    blocks = SimpleNamespace(blocks={}, temp_file_sets=[files])
-    stop = threading.Event()
-
-    def requests_adding_files() -> None:
-        index = 0
-        while not stop.is_set():
-            files.add(str(tmp_path / f"new-{index}.png"))  # not written yet: the sweep passes over it
-            index += 1
-
-    adder = threading.Thread(target=requests_adding_files)
-    adder.start()
-    try:
-        deleted = sweep_cache(blocks, age=-1)
-    finally:
-        stop.set()
-        adder.join()
-    assert deleted == 3000 and not list(tmp_path.glob("[0-9]*.png"))

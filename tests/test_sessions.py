@@ -1,4 +1,5 @@
-"""Gradio sessions without a copy of the whole page's config each (demo.sessions): the same state as Gradio's own."""
+"""Gradio sessions without a copy of the whole page's config each (demo.gradio_fixes.LazySessionState): the same state
+as Gradio's own."""
 
 import json
 from pathlib import Path
@@ -8,9 +9,9 @@ import httpx
 from conftest import free_port
 from gradio import route_utils, state_holder
 
-from demo import sessions
+from demo import gradio_fixes
+from demo.gradio_fixes import GRADIO_SESSION_STATE, LazySessionState
 from demo.runs import load_specs
-from demo.sessions import GRADIO_SESSION_STATE, LazySessionState
 from demo.ui import build_demo
 
 
@@ -71,8 +72,8 @@ def test_the_whole_app_s_configs_are_the_same_lazily(two_runs):
 
 
 def test_install_makes_every_new_session_lazy_and_a_launched_app_answers(tmp_path):
-    sessions.install()
-    sessions.install()  # idempotent
+    gradio_fixes.install_lazy_sessions()
+    gradio_fixes.install_lazy_sessions()  # idempotent
     assert state_holder.SessionState is LazySessionState and route_utils.SessionState is LazySessionState
     blocks = small_blocks().queue()
     port = free_port()
