@@ -26,8 +26,9 @@ from pathlib import Path
 import httpx
 
 from benchmarks.bench_app import ROOT, free_port, results_file, start_app, wait_for_page
-from benchmarks.stress_app import probe_facts, rest_failure, rss_mb, valid_calls
+from benchmarks.stress_app import probe_facts, rss_mb
 from demo.context import Facts
+from demo.endpoints import rest_failure, valid_calls
 from demo.ui import CACHE_MAX_AGE_S, CACHE_SWEEP_S, examples
 from demo.widgets import SESSIONS
 

@@ -2,7 +2,7 @@
 
 `autograd_step` is the tutorial's step as autograd computes it: the definition. `fast_step`, the
 trainer's default, computes the same numbers with the backward passes written out by hand, without
-autograd's graph and bookkeeping (README: what it bought). Both draw the step's noise in one call,
+autograd's graph and bookkeeping (docs/benchmarks.md: what it bought). Both draw the step's noise in one call,
 `torch.randn(2 * batch, latent_dim)`: the first half for the D step, the second, fresh, for the G step.
 So from the same weights and random state they agree to float rounding; tests hold them together,
 and `python -m gan.train --step autograd` trains with the definition.

@@ -1,4 +1,10 @@
-"""Shared fixtures: a tiny real training run on generated digits, made once per test session."""
+"""Shared fixtures and helpers: a tiny real training run on generated digits (made once per test session), the app
+launched in the test's process, a fake Hub, and Chromium for the browser tests.
+
+Markers (declared in pytest.ini): `browser` for a test that drives Chromium (given to every test that asks for the
+`browser` fixture, here), `slow` for one that starts processes, trains for real or runs for many seconds. The fast
+lane, `python -m pytest -m "not slow and not browser"`, leaves both out; a plain `python -m pytest` (CI) runs all.
+"""
 
 import os
 import shutil
@@ -12,6 +18,7 @@ OWN_GRADIO_TEMP = None if "GRADIO_TEMP_DIR" in os.environ else tempfile.mkdtemp(
 if OWN_GRADIO_TEMP:
     os.environ["GRADIO_TEMP_DIR"] = OWN_GRADIO_TEMP
 
+import contextlib  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
@@ -19,6 +26,7 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+from fake_hub import FakeHub  # noqa: E402
 
 from gan.train import STOP_ON_SIGINT, parse_args, train  # noqa: E402
 
@@ -32,6 +40,9 @@ def tiny_train(out: Path, epochs: int = 3, *extra: str) -> Path:
 
 
 ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+ARTIFACTS = ROOT / "artifacts"  # git-ignored; screenshots are handy to look at after a run
 
 
 def free_port() -> int:
@@ -106,3 +117,95 @@ def two_runs(tiny_weights, tmp_path_factory) -> Path:
     (root / "classifier").mkdir()
     (root / "classifier" / "info.json").write_text("{}")
     return root
+
+
+@contextlib.contextmanager
+def launched(demo):
+    """Serve `demo` (a gr.Blocks, queued) on a free local port with the app's launch options; yields its URL."""
+    from demo.ui import launch_options
+
+    _, url, _ = demo.launch(
+        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **launch_options()
+    )
+    try:
+        yield url
+    finally:
+        demo.close()
+
+
+@pytest.fixture
+def fake_hub():
+    """A fake of the Hub's HTTP endpoints on a local port (tests/fake_hub.py)."""
+    hub = FakeHub()
+    yield hub
+    hub.close()
+
+
+@pytest.fixture
+def online(monkeypatch, tmp_path):
+    """Lift the suite's HF_HUB_OFFLINE for this test; LFS basic transfer instead of Xet; a private cache."""
+    from huggingface_hub import constants
+
+    import gan.hub.upload
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub-cache"))
+    monkeypatch.setattr(gan.hub.upload, "RETRY_DELAYS", (0.05, 0.05))
+    monkeypatch.setattr(gan.hub.upload, "MIN_COMMIT_INTERVAL", 0.0)
+    return tmp_path / "hub-cache"
+
+
+def pytest_collection_modifyitems(items):
+    """A test that asks for Chromium is a browser test, marked or not."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def sync_playwright():
+    """Playwright's sync API; the test skips, saying how to get it, without playwright or Chromium."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed: pip install playwright")
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
+    return sync_playwright
+
+
+@pytest.fixture
+def browser(sync_playwright):
+    """A fresh Chromium for each test."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def two_runs_url(two_runs, sync_playwright):
+    """The app in this process on `two_runs` (or on APP_WEIGHTS, any --weights value, when it is set)."""
+    from demo.runs import load_specs, split_specs
+    from demo.ui import build_demo
+
+    specs = split_specs(os.environ.get("APP_WEIGHTS") or str(two_runs))
+    with launched(build_demo(load_specs(specs)).queue(default_concurrency_limit=8)) as url:
+        yield url
+
+
+def save_screenshot(page, tmp_path: Path, name: str, full_page: bool = True) -> Path:
+    """A screenshot under the test's tmp dir, copied to artifacts/ and, when SCREENSHOT_DIR is set, there too."""
+    path = tmp_path / name
+    page.screenshot(path=path, full_page=full_page)
+    copies = [ARTIFACTS] + ([Path(os.environ["SCREENSHOT_DIR"])] if os.environ.get("SCREENSHOT_DIR") else [])
+    for folder in copies:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, folder / name)
+        except OSError:
+            pass  # a read-only checkout still passes; the copy under tmp_path is the record
+    return path

@@ -6,64 +6,11 @@ APP_WEIGHTS=weights (any --weights value) runs the same tests on real runs inste
 """
 
 import os
-import shutil
-from pathlib import Path
 
 import pytest
-from conftest import free_port
+from conftest import save_screenshot
 
-from demo.runs import load_specs, split_specs
-from demo.ui import build_demo, launch_options
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"  # git-ignored; handy to look at after a run
-
-
-@pytest.fixture(scope="module")
-def sync_playwright():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed: pip install playwright")
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
-    return sync_playwright
-
-
-@pytest.fixture(scope="module")
-def app_url(two_runs, sync_playwright):
-    port = free_port()
-    specs = split_specs(os.environ.get("APP_WEIGHTS") or str(two_runs))
-    demo = build_demo(load_specs(specs)).queue(default_concurrency_limit=8)
-    _, url, _ = demo.launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options()
-    )
-    yield url
-    demo.close()
-
-
-@pytest.fixture
-def browser(sync_playwright):
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def save_screenshot(page, tmp_path: Path, name: str, full_page: bool = True) -> Path:
-    path = tmp_path / name
-    page.screenshot(path=path, full_page=full_page)
-    copies = [ARTIFACTS] + ([Path(os.environ["SCREENSHOT_DIR"])] if os.environ.get("SCREENSHOT_DIR") else [])
-    for folder in copies:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, folder / name)
-        except OSError:
-            pass  # a read-only checkout still passes; the copy under tmp_path is the record
-    return path
+pytestmark = pytest.mark.browser
 
 
 def src_changes(page, selector: str, before: str) -> None:
@@ -75,9 +22,9 @@ def src_changes(page, selector: str, before: str) -> None:
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_interpolation_slider_moves_the_digit(app_url, browser, tmp_path, width):
+def test_interpolation_slider_moves_the_digit(two_runs_url, browser, tmp_path, width):
     page = browser.new_page(viewport={"width": width, "height": 900})
-    page.goto(app_url, wait_until="domcontentloaded")
+    page.goto(two_runs_url, wait_until="domcontentloaded")
     page.get_by_role("tab", name="Interpolate").click()  # every tab is reachable, also on a phone
     image = page.locator("#interp-image img")
     image.wait_for(timeout=30_000)
@@ -95,9 +42,9 @@ def test_interpolation_slider_moves_the_digit(app_url, browser, tmp_path, width)
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_compare_tab_moves_both_runs_with_one_slider(app_url, browser, tmp_path, width):
+def test_compare_tab_moves_both_runs_with_one_slider(two_runs_url, browser, tmp_path, width):
     page = browser.new_page(viewport={"width": width, "height": 900})
-    page.goto(app_url, wait_until="domcontentloaded")
+    page.goto(two_runs_url, wait_until="domcontentloaded")
     page.get_by_role("tab", name="Compare").click()
     left, right = page.locator("#compare-a img"), page.locator("#compare-b img")
     left.wait_for(timeout=30_000)
@@ -122,11 +69,11 @@ def test_compare_tab_moves_both_runs_with_one_slider(app_url, browser, tmp_path,
     assert shot.stat().st_size > 10_000
 
 
-def test_run_choice_moves_the_epoch_slider_and_the_picture(app_url, browser, two_runs):
+def test_run_choice_moves_the_epoch_slider_and_the_picture(two_runs_url, browser, two_runs):
     if os.environ.get("APP_WEIGHTS"):
         pytest.skip("written for the test runs (tutorial: epochs 1-3, stable: 1-2)")
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(app_url, wait_until="domcontentloaded")
+    page.goto(two_runs_url, wait_until="domcontentloaded")
     panel = page.locator("#tab-generate")
     picture = panel.locator("img").first
     picture.wait_for(timeout=30_000)
@@ -145,9 +92,9 @@ def test_run_choice_moves_the_epoch_slider_and_the_picture(app_url, browser, two
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_morph_and_digit_sheet(app_url, browser, tmp_path, width):
+def test_morph_and_digit_sheet(two_runs_url, browser, tmp_path, width):
     page = browser.new_page(viewport={"width": width, "height": 900})
-    page.goto(app_url, wait_until="domcontentloaded")
+    page.goto(two_runs_url, wait_until="domcontentloaded")
     page.get_by_role("tab", name="Interpolate").click()
     page.get_by_role("tab", name="From digit A to digit B").click()
     caption = page.locator("#morph-caption")

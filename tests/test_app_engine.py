@@ -287,6 +287,7 @@ def test_gif_file_survives_old_gifs_deleted_by_someone_else(tiny_weights, monkey
     assert not old.exists() and not old.parent.exists()
 
 
+@pytest.mark.slow
 def test_gif_folder_goes_with_the_process(tiny_weights, tmp_path):
     """Each app start makes a GIF folder; the process's exit (SIGTERM exits through sys.exit in app.py) deletes it
     with the GIFs in it, instead of leaving one in the temp folder per start."""

@@ -105,6 +105,7 @@ def test_best_of_prefers_confident_samples_of_the_digit():
     assert digits.best_of(probs, 2) == (1, False)  # nobody is labelled 2: the highest p(2) stands in
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SHIPPED)
 @pytest.mark.parametrize("epoch", [10, LAST])
 def test_steer_raises_p_of_every_digit_from_a_fixed_seed(judge, engines, name, epoch):
@@ -124,6 +125,7 @@ def test_steer_raises_p_of_every_digit_from_a_fixed_seed(judge, engines, name, e
         assert torch.allclose(probs, after_all, atol=1e-4)  # `after` is what the judge says of the steered images
 
 
+@pytest.mark.slow
 def test_steer_is_deterministic_and_zero_strength_keeps_z(judge, tutorial):
     generator, latents = tutorial.run.generators[LAST], tutorial.latents(3, 4)
     one = digits.steer(judge, generator, latents, 5, 2.0)

@@ -10,12 +10,12 @@ import statistics
 from pathlib import Path
 
 import pytest
-from conftest import free_port
-from test_app_browser import browser, save_screenshot, sync_playwright  # noqa: F401 (fixtures)
+from conftest import launched, save_screenshot
 
 from demo.runs import load_specs, split_specs
-from demo.ui import build_demo, launch_options
+from demo.ui import build_demo
 
+pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_MS = 60_000  # generous: the machine is shared and loaded; nothing here depends on its speed
 LONGTASKS = """window.longTasks = [];
@@ -33,14 +33,9 @@ PICTURE_TABS = [
 @pytest.fixture(scope="module")
 def shipped(sync_playwright):
     """The app on the shipped runs (weights/), and the default run's saved epochs."""
-    port = free_port()
     runs = load_specs(split_specs(str(ROOT / "weights")))
-    demo = build_demo(runs).queue(default_concurrency_limit=8)
-    _, url, _ = demo.launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options()
-    )
-    yield url, runs.engines[runs.default].epochs
-    demo.close()
+    with launched(build_demo(runs).queue(default_concurrency_limit=8)) as url:
+        yield url, runs.engines[runs.default].epochs
 
 
 def open_tab(page, url: str, tab: str) -> None:

@@ -17,6 +17,7 @@ from demo.engine import load_run
 from demo.live import LiveOptions, LiveSettings, LiveTrainer, check_settings, preset
 from demo.validation import InputError
 
+pytestmark = pytest.mark.slow  # real trainers as child processes, waited on epoch by epoch
 ROOT = Path(__file__).resolve().parent.parent
 FAKE = ("--dataset", "fake", "--fake-size", "400", "--batch-size", "50", "--classifier", "")
 LONG = 1000  # epochs: far more than a test waits for, so the run is still going when the test acts

@@ -16,17 +16,18 @@ import gradio as gr
 import httpx
 import numpy as np
 import pytest
-from conftest import free_port
+from conftest import free_port, launched
+from fake_hub import TOKEN, FakeHub
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 from PIL import Image
-from test_hub import TOKEN, FakeHub, fake_hub, online  # noqa: F401 (fixtures)
 
 from demo.live import LiveOptions, LiveSettings, LiveTrainer
 from demo.runs import load_specs
 from demo.tabs import train
-from demo.ui import build_demo, launch_options
+from demo.ui import build_demo
 
+pytestmark = pytest.mark.slow  # a live trainer as a child process, app.py as one too
 ROOT = Path(__file__).resolve().parent.parent
 FAKE = ("--dataset", "fake", "--fake-size", "400", "--batch-size", "50")  # with the judge: FID, IS, histogram
 LONG = 500  # epochs: more than any test waits for
@@ -46,12 +47,8 @@ def live(tmp_path_factory) -> LiveTrainer:
 
 @pytest.fixture(scope="module")
 def app_url(two_runs, live):
-    demo = build_demo(load_specs([str(two_runs)]), live=live).queue(default_concurrency_limit=8)
-    _, url, _ = demo.launch(
-        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **launch_options()
-    )
-    yield url
-    demo.close()
+    with launched(build_demo(load_specs([str(two_runs)]), live=live).queue(default_concurrency_limit=8)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +166,7 @@ def test_nan_settings_are_refused(idle, app_url):
     assert "lr must be a number" in httpx.get(f"{base}/{event['event_id']}", timeout=30).text
 
 
-def test_save_to_the_hub(idle, live, fake_hub, online, monkeypatch, tmp_path):  # noqa: F811
+def test_save_to_the_hub(idle, live, fake_hub, online, monkeypatch, tmp_path):
     client = idle
     if not live.status(watched=False).epoch:
         client.predict(*SETTINGS[:-1], 2, api_name="/live_start")
@@ -197,7 +194,7 @@ def fake_api(hub: FakeHub, token: str):
     return HfApi(endpoint=hub.url, token=token)
 
 
-def test_on_a_space_saving_uses_the_signed_in_token(live, fake_hub, online, monkeypatch):  # noqa: F811
+def test_on_a_space_saving_uses_the_signed_in_token(live, fake_hub, online, monkeypatch):
     if not live.status(watched=False).epoch:
         live.start(LiveSettings(epochs=1))
         live._run.done.wait(90)

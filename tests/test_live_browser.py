@@ -9,13 +9,13 @@ import os
 import re
 
 import pytest
-from conftest import free_port
-from test_app_browser import browser, save_screenshot, sync_playwright  # noqa: F401 (fixtures)
+from conftest import launched, save_screenshot
 
 from demo.live import LiveOptions, LiveTrainer
 from demo.runs import load_specs
-from demo.ui import build_demo, launch_options
+from demo.ui import build_demo
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # trains in a child process
 FAKE = ("--dataset", "fake", "--fake-size", "2000", "--batch-size", "100")
 
 
@@ -32,13 +32,8 @@ def live(tmp_path_factory) -> LiveTrainer:
 
 @pytest.fixture(scope="module")
 def app_url(two_runs, live, sync_playwright):
-    port = free_port()
-    demo = build_demo(load_specs([str(two_runs)]), live).queue(default_concurrency_limit=8)
-    _, url, _ = demo.launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options()
-    )
-    yield url
-    demo.close()
+    with launched(build_demo(load_specs([str(two_runs)]), live).queue(default_concurrency_limit=8)) as url:
+        yield url
 
 
 def epochs_shown(page) -> int:

@@ -86,6 +86,7 @@ def test_parzen_matches_a_direct_sum():
     assert best == pytest.approx(0.1) and scores == sorted(scores, reverse=True)  # points on samples: narrowest wins
 
 
+@pytest.mark.slow
 def test_classifier_trains_and_round_trips(tmp_path):
     images, labels = fake_digits(400, seed=0)
     data = normalise(images)
@@ -109,6 +110,7 @@ def test_classifier_trains_and_round_trips(tmp_path):
     torch.testing.assert_close(probs2, probs, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_tiny_run_records_the_quality_fields(tmp_path):
     images, labels = fake_digits(400, seed=0)
     save_classifier(
@@ -125,6 +127,7 @@ def test_tiny_run_records_the_quality_fields(tmp_path):
         assert 0 <= record["digits_present"] <= 10 and record["class_kl"] >= 0
 
 
+@pytest.mark.slow
 def test_evaluate_cli_prints_a_table_with_parzen(tmp_path, tiny_weights, capsys):
     from gan.data import write_fake_mnist
     from gan.errors import run_cli
@@ -158,6 +161,7 @@ def test_evaluate_cli_prints_a_table_with_parzen(tmp_path, tiny_weights, capsys)
     assert "epoch(s) 7 not in" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_evaluate_seed_chooses_the_scored_latents(tmp_path, tiny_weights, capsys):
     """--seed N scores other samples of the same Generator; the default is the fixed EVAL_SEED."""
     from gan.data import write_fake_mnist

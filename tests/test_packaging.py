@@ -25,7 +25,7 @@ DISTRIBUTIONS = {
     "sklearn": "scikit-learn",
     "cv2": "opencv-python",
 }
-FIRST_PARTY = {"gan", "demo", "app", "benchmarks", "conftest", "reference_step", "test_hub", "test_app_browser"}
+FIRST_PARTY = {"gan", "demo", "app", "benchmarks", "conftest", "fake_hub", "reference_step"}
 
 
 REQUIREMENT = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*([^;]*)(?:;(.*))?")

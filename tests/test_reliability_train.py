@@ -73,6 +73,7 @@ def small_filesystem(tmp_path: Path, megabytes: int):
         subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
 
 
+@pytest.mark.slow
 def test_real_full_disk_then_resume_after_freeing_space(tmp_path, capsys):
     with small_filesystem(tmp_path, 64) as fs:
         out = tiny_train(fs / "run", 1)
@@ -88,6 +89,7 @@ def test_real_full_disk_then_resume_after_freeing_space(tmp_path, capsys):
         assert checkpoint_epoch(out) == 2
 
 
+@pytest.mark.slow
 def test_read_only_output_folder(tmp_path, capsys):
     with small_filesystem(tmp_path, 64) as fs:
         out = tiny_train(fs / "run", 1)
@@ -100,6 +102,7 @@ def test_read_only_output_folder(tmp_path, capsys):
         load_generator(out / "epoch-001")
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     out = tmp_path / "run"
     # 1000 epochs: far more than can finish between the first epoch's line and the signal on any machine.
@@ -135,6 +138,7 @@ def untimed(metrics: dict) -> list[dict]:
     return [{k: v for k, v in record.items() if k not in TIMING} for record in metrics["epochs"]]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (CLASSIFIER / "model.safetensors").is_file(), reason="needs the shipped weights/classifier")
 @pytest.mark.parametrize("flags", KILL_MATRIX.values(), ids=KILL_MATRIX)
 def test_sigkill_and_resume_is_bit_identical(tmp_path, flags):
@@ -237,6 +241,7 @@ def test_resume_takes_a_checkpoint_from_before_a_setting_existed(tmp_path, tiny_
     assert (out / "epoch-004" / "model.safetensors").is_file()
 
 
+@pytest.mark.slow
 def test_default_classifier_is_found_from_any_directory(tmp_path, monkeypatch, capsys):
     """weights/classifier resolves beside the package when the working directory has none."""
     from gan.classifier import resolve_classifier

@@ -74,6 +74,7 @@ def test_sample_grid_uses_the_same_latents_every_epoch(tiny_weights):
     assert np.array_equal(np.asarray(again), np.asarray(last))
 
 
+@pytest.mark.slow
 def test_two_seeded_runs_are_identical(tmp_path):
     a = tiny_train(tmp_path / "a", 2)
     b = tiny_train(tmp_path / "b", 2)
@@ -82,6 +83,7 @@ def test_two_seeded_runs_are_identical(tmp_path):
     assert not same_weights(a / "epoch-001", c / "epoch-001")
 
 
+@pytest.mark.slow
 def test_resume_continues_to_the_same_weights(tmp_path):
     full = tiny_train(tmp_path / "full", 3)
     part = tiny_train(tmp_path / "part", 1)
@@ -111,6 +113,7 @@ def completed_epochs(out: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_sigkill_twice_then_resume_equals_uninterrupted(tmp_path):
     epochs = 4
     reference = tiny_train(tmp_path / "reference", epochs)
@@ -240,6 +243,7 @@ def test_resume_with_a_checkpoint_of_other_shapes(tiny_weights, capsys, tmp_path
     assert not (copy / "epoch-004").exists()
 
 
+@pytest.mark.slow
 def test_help_documents_every_flag():
     result = subprocess.run([sys.executable, "-m", "gan.train", "--help"], cwd=ROOT, capture_output=True, text=True)
     for flag in (
@@ -322,8 +326,12 @@ def test_resume_of_a_decaying_run_keeps_its_length(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "flags",
-    [{}, {"label_smoothing": 0.1, "beta1": 0.5, "ema": 0.999}, {"r1": 10.0}, {"recipe": "stable"}],
-    ids=["tutorial", "smoothing-ema", "r1", "stable"],
+    [
+        pytest.param({}, id="tutorial", marks=pytest.mark.slow),
+        pytest.param({"label_smoothing": 0.1, "beta1": 0.5, "ema": 0.999}, id="smoothing-ema", marks=pytest.mark.slow),
+        pytest.param({"r1": 10.0}, id="r1", marks=pytest.mark.slow),
+        pytest.param({"recipe": "stable"}, id="stable"),  # R1, beta1 0.5 and the EMA at once: the fast lane's case
+    ],
 )
 def test_fast_step_computes_what_the_autograd_step_computes(flags):
     """The hand-written backward (R1 included) against autograd's, from the same weights and draws."""
@@ -354,6 +362,7 @@ def test_fast_step_computes_what_the_autograd_step_computes(flags):
     )
 
 
+@pytest.mark.slow
 def test_thread_count_does_not_change_the_weights(tmp_path):
     """--threads 1, 2 and auto (which switches between them mid-epoch) train the same bits."""
     runs = [tiny_train(tmp_path / f"threads-{n}", 2, "--threads", str(n)) for n in (1, 2, 0)]
@@ -394,7 +403,7 @@ def test_thread_picker_tries_again_when_a_step_turns_slow(monkeypatch):
     assert threads_at == [1, 1, 2, 2, 2, 2, 2, 1, 1, 2, 1, 1]  # step 6 is 10x slower: a trial from step 7
 
 
-@pytest.mark.parametrize("recipe", ["tutorial", "stable"])
+@pytest.mark.parametrize("recipe", ["tutorial", pytest.param("stable", marks=pytest.mark.slow)])
 def test_bf16_precision_stays_close_to_fp32_and_keeps_fp32_weights(recipe):
     cfg = dataclasses.replace(TrainConfig(recipe=recipe), batch_size=32).resolved()
     gans = [build_gan(cfg, torch.device("cpu")) for _ in range(2)]
@@ -412,6 +421,7 @@ def test_bf16_precision_stays_close_to_fp32_and_keeps_fp32_weights(recipe):
         torch.testing.assert_close(b, a, rtol=0, atol=2e-3)  # 3 Adam steps of lr 2e-4 each
 
 
+@pytest.mark.slow
 def test_step_autograd_flag_trains_the_same_weights_as_the_fast_step(tmp_path):
     """`--step autograd` (the definition) and the default fast step, whole runs through main()."""
     args = [*TINY_ARGS, "--fake-size", "200", "--epochs", "2"]

@@ -3,16 +3,17 @@ the box), clamped into range, and the picture shows exactly what the box shows; 
 is no error; derived pictures (the directions sheet, the interpolation strip) follow the epoch; a picture whose update
 failed is dimmed until the next good value; downloads are named run-epoch-N-seed-S.png.
 
-Written for the tiny test runs (tutorial: epochs 1-3, stable: 1-2). Screenshots go where tests/test_app_browser.py
-puts them (artifacts/, and SCREENSHOT_DIR when set).
+Written for the tiny test runs (tutorial: epochs 1-3, stable: 1-2). Screenshots go to artifacts/ (and SCREENSHOT_DIR
+when set), as tests/conftest.py's save_screenshot puts them.
 """
 
 import os
 import re
 
 import pytest
-from test_app_browser import app_url, browser, save_screenshot, sync_playwright  # noqa: F401 (fixtures)
+from conftest import save_screenshot
 
+pytestmark = pytest.mark.browser
 WAIT_MS = 60_000  # generous: the machine is shared and loaded; every wait is for a condition
 
 
@@ -22,9 +23,9 @@ def tiny_runs_only():
         pytest.skip("written for the test runs (tutorial: epochs 1-3, stable: 1-2)")
 
 
-def open_tab(browser, app_url, name: str, width: int = 1280, height: int = 800):
+def open_tab(browser, two_runs_url, name: str, width: int = 1280, height: int = 800):
     page = browser.new_page(viewport={"width": width, "height": height})
-    page.goto(app_url, wait_until="domcontentloaded")
+    page.goto(two_runs_url, wait_until="domcontentloaded")
     page.get_by_role("tab", name=name, exact=True).click()
     return page
 
@@ -75,8 +76,8 @@ def no_error_shown(page) -> None:
         ("Grid size", [("1e9", 10), ("150", 10), ("-1", 1), ("", 1), ("4", 4)]),
     ],
 )
-def test_generate_box_and_picture_agree_after_typing(app_url, browser, slider, typed):
-    page = open_tab(browser, app_url, "Generate")
+def test_generate_box_and_picture_agree_after_typing(two_runs_url, browser, slider, typed):
+    page = open_tab(browser, two_runs_url, "Generate")
     panel = page.locator("#tab-generate")
     page.locator("#generate-picture img").wait_for(timeout=WAIT_MS)
     box = panel.get_by_label(f"number input for {slider}", exact=False)
@@ -104,8 +105,8 @@ def test_generate_box_and_picture_agree_after_typing(app_url, browser, slider, t
         no_error_shown(page)
 
 
-def test_interpolate_t_box_clamps_and_the_caption_follows(app_url, browser):
-    page = open_tab(browser, app_url, "Interpolate")
+def test_interpolate_t_box_clamps_and_the_caption_follows(two_runs_url, browser):
+    page = open_tab(browser, two_runs_url, "Interpolate")
     page.locator("#interp-image img").wait_for(timeout=WAIT_MS)
     box = page.locator("#interp-t input[type=number]")
     for text, shown in [("2", "1"), ("-1", "0"), ("", "0"), ("0.257", "0.26")]:
@@ -116,8 +117,8 @@ def test_interpolate_t_box_clamps_and_the_caption_follows(app_url, browser):
         no_error_shown(page)
 
 
-def test_seed_box_commits_on_leaving_it_and_clamps(app_url, browser):
-    page = open_tab(browser, app_url, "Generate")
+def test_seed_box_commits_on_leaving_it_and_clamps(two_runs_url, browser):
+    page = open_tab(browser, two_runs_url, "Generate")
     page.locator("#generate-picture img").wait_for(timeout=WAIT_MS)
     seed = page.locator("#tab-generate").get_by_label("Seed", exact=True)
     seed.click()
@@ -137,8 +138,8 @@ def test_seed_box_commits_on_leaving_it_and_clamps(app_url, browser):
     no_error_shown(page)
 
 
-def test_a_refused_value_dims_the_picture_until_the_next_good_one(app_url, browser, tmp_path):
-    page = open_tab(browser, app_url, "Generate")
+def test_a_refused_value_dims_the_picture_until_the_next_good_one(two_runs_url, browser, tmp_path):
+    page = open_tab(browser, two_runs_url, "Generate")
     page.locator("#generate-picture img").wait_for(timeout=WAIT_MS)
     # What no typing can send any more (the box clamps): an out-of-range value through a raw input event, as a
     # script or an older page would.
@@ -156,8 +157,8 @@ def test_a_refused_value_dims_the_picture_until_the_next_good_one(app_url, brows
     wait_for_line(page, 2, 6)
 
 
-def test_edit_sheet_and_interpolate_strip_follow_the_epoch(app_url, browser, tmp_path):
-    page = open_tab(browser, app_url, "Edit")
+def test_edit_sheet_and_interpolate_strip_follow_the_epoch(two_runs_url, browser, tmp_path):
+    page = open_tab(browser, two_runs_url, "Edit")
     sheet = page.locator("#edit-sheet img")
     page.locator("#edit-sheet").scroll_into_view_if_needed()
     sheet.wait_for(timeout=WAIT_MS)
@@ -197,8 +198,8 @@ def test_edit_sheet_and_interpolate_strip_follow_the_epoch(app_url, browser, tmp
     save_screenshot(page, tmp_path, "ux-interpolate-after-epoch-1.png")
 
 
-def test_download_is_named_after_run_epoch_and_seed(app_url, browser):
-    page = open_tab(browser, app_url, "Generate")
+def test_download_is_named_after_run_epoch_and_seed(two_runs_url, browser):
+    page = open_tab(browser, two_runs_url, "Generate")
     frame = page.locator("#generate-picture")
     frame.locator("img").wait_for(timeout=WAIT_MS)
     frame.hover()
@@ -208,10 +209,10 @@ def test_download_is_named_after_run_epoch_and_seed(app_url, browser):
 
 
 @pytest.mark.parametrize("size", [(1280, 800), (390, 844)])
-def test_screenshots_of_the_tabs(app_url, browser, tmp_path, size):
+def test_screenshots_of_the_tabs(two_runs_url, browser, tmp_path, size):
     width, height = size
     page = browser.new_page(viewport={"width": width, "height": height})
-    page.goto(app_url, wait_until="domcontentloaded")
+    page.goto(two_runs_url, wait_until="domcontentloaded")
     for tab, picture in [
         ("Generate", "#generate-picture img"),
         ("Interpolate", "#interp-image img"),
