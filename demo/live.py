@@ -1,12 +1,14 @@
 """The live run: `python -m gan.train` as a child process that the app starts, watches and stops.
 
 The app never trains in its own process. It starts the trainer with `--out ROOT/live-HHMM/` and reads
-that run folder as it grows (the trainer writes every epoch atomically, then prints its summary line).
+that run folder as it grows: the epochs (each written atomically) and the trainer's events file (start,
+each epoch, an interruption, an error's message, the end; gan.layout.EVENTS). What the trainer prints
+goes to the log file and is never parsed: its exit code and its events say how it is doing.
 One live run at a time per server; everyone sees the same one.
 
 ROOT/live-HHMM/       the trainer's run folder (gan.layout), usable by every tab once an epoch exists
 ROOT/live-HHMM.json   who started it, with which settings, its process id, and how it ended
-ROOT/live-HHMM.log    the trainer's stdout and stderr
+ROOT/live-HHMM.log    the trainer's stdout and stderr (for people; the app does not read it)
 
 Stop sends SIGINT (the trainer finishes nothing more, keeps the finished epochs and exits with 130),
 then SIGKILL after a grace period. A run nobody watches (no status request for `idle_s`) is stopped.
@@ -28,13 +30,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections import deque
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from demo.validation import SEED_MAX, InputError, choice, real_number, whole_number
 from gan.config import RECIPES
-from gan.layout import METRICS, epoch_folders, sample_path
+from gan.layout import METRICS, epoch_folders, read_events, sample_path
 from gan.train import STOP_ON_SIGINT
 
 log = logging.getLogger("demo")
@@ -53,25 +54,18 @@ BOUNDS = {
     "r1": (0.0, 100.0),
 }
 SCORES = ("fid", "inception_score", "digits_present", "class_histogram")  # the judge's per-epoch verdict
-TAIL_LINES = 20  # the trainer's last lines of stdout / stderr kept in memory (all of it goes to the log file)
 
 
-# The presets a visitor starts from: the trainer's two recipes, and "fast": the stable recipe (R1, Adam beta1
-# 0.5) with twice its learning rate and a 100-step EMA instead of a 1000-step one, tuned for a live run's start.
-# Measured (README): all ten digits at >= 2% with IS >= 5 after 5 epochs, against 10 for stable.
-PRESETS = {
-    "tutorial": {"lr": 2e-4, **RECIPES["tutorial"]},
-    "stable": {"lr": 2e-4, **RECIPES["stable"]},
-    "fast": {"lr": 4e-4, **RECIPES["stable"], "ema": 0.99},
-}
-TRAINER_RECIPE = {"tutorial": "tutorial", "stable": "stable", "fast": "stable"}  # each preset's --recipe
+# The presets a visitor starts from are the trainer's recipes (gan.config.RECIPES): tutorial, stable and fast, the
+# live run's default, tuned to draw all ten digits soon after Start.
+PRESETS = {name: {key: recipe[key] for key in BOUNDS} for name, recipe in RECIPES.items()}
 
 
 @dataclass(frozen=True)
 class LiveSettings:
     """What a visitor chooses for a live run; the defaults are the fast preset."""
 
-    recipe: str = "fast"  # a preset's name: tutorial, stable or fast
+    recipe: str = "fast"  # a preset's name (gan.config.RECIPES): tutorial, stable or fast
     lr: float = PRESETS["fast"]["lr"]
     beta1: float = PRESETS["fast"]["beta1"]
     ema: float = PRESETS["fast"]["ema"]
@@ -81,9 +75,9 @@ class LiveSettings:
     epochs: int = 12
 
     def trainer_args(self) -> list[str]:
-        """The trainer's flags for these settings (every setting explicit; lr decay is none in each preset)."""
+        """The trainer's flags for these settings: the recipe, and every setting a visitor may change explicit."""
         return [
-            *("--recipe", TRAINER_RECIPE[self.recipe], "--lr", repr(self.lr), "--beta1", repr(self.beta1)),
+            *("--recipe", self.recipe, "--lr", repr(self.lr), "--beta1", repr(self.beta1)),
             *("--ema", repr(self.ema), "--label-smoothing", repr(self.label_smoothing), "--r1", repr(self.r1)),
             *("--seed", str(self.seed), "--epochs", str(self.epochs)),
         ]
@@ -155,11 +149,13 @@ class LiveRun:
     pid: int | None = None
     returncode: int | None = None
     stop_reason: str | None = None
-    epoch_times: dict[int, float] = field(default_factory=dict)  # epoch -> wall clock of its summary line
-    stdout: deque = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
-    stderr: deque = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
+    epoch_times: dict[int, float] = field(default_factory=dict)  # epoch -> wall clock of its epoch event
+    error: dict | None = None  # the trainer's error event: {"kind": "usage" or "crash", "message": one line}
+    trainer_started: float | None = None  # wall clock of its start event (set up, about to train)
     done: threading.Event = field(default_factory=threading.Event)  # set once the process has ended
     interrupted: threading.Event = field(default_factory=threading.Event)  # the trainer said it was interrupted
+    events_read: int = 0  # bytes of the events file read so far
+    events_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def meta(self) -> dict:
         keys = ("name", "started", "state", "message", "ended", "pid", "returncode", "stop_reason")
@@ -499,7 +495,7 @@ class LiveTrainer:
             with contextlib.suppress(OSError):
                 process.send_signal(signal.SIGINT)
         deadline = time.monotonic() + self.options.stop_grace_s
-        while process.poll() is None and not run.interrupted.is_set() and time.monotonic() < deadline:
+        while process.poll() is None and not self._follow(run).interrupted.is_set() and time.monotonic() < deadline:
             time.sleep(0.01)
         if process.poll() is None and not run.interrupted.is_set():
             log.warning(
@@ -537,12 +533,13 @@ class LiveTrainer:
             return self._status(run)
 
     def _status(self, run: LiveRun) -> LiveStatus:
+        self._follow(run)
         metrics = self._metrics(run.folder)
         saved = set(epoch_folders(run.folder)) if run.folder.is_dir() else set()
         records = tuple(r for r in self._records(run.folder) if r["epoch"] in saved)
         epoch = records[-1]["epoch"] if records else 0
-        if run.state == "starting" and epoch:
-            run.state = "training"
+        if run.state == "starting" and (epoch or run.trainer_started is not None):
+            run.state = "training"  # the trainer said it is set up (its start event), or an epoch is done
         now = time.time()
         elapsed = (run.ended or now) - run.started
         eta = None
@@ -556,7 +553,11 @@ class LiveTrainer:
                 eta = max(0.0, (run.settings.epochs - epoch) * per_epoch - since)
         message = run.message
         if run.state == "training":
-            message = f"Training: epoch {epoch} of {run.settings.epochs} done."
+            message = (
+                f"Training: epoch {epoch} of {run.settings.epochs} done."
+                if epoch
+                else f"Training: epoch 1 of {run.settings.epochs} under way."
+            )
         rate = records[-1].get("images_per_sec") if records else None
         return LiveStatus(
             state=run.state,
@@ -575,19 +576,33 @@ class LiveTrainer:
 
     # ---- watching the child ------------------------------------------------------------------
 
-    def _read(self, stream, run: LiveRun, tail: deque, log_file) -> None:
-        """One of the child's pipes, line by line, until it closes: kept in `tail`, copied to the log."""
+    @staticmethod
+    def _follow(run: LiveRun) -> LiveRun:
+        """Read the trainer's new events (its own: a line from another process in the folder is skipped)."""
+        with run.events_lock:
+            events, run.events_read = read_events(run.folder, run.events_read)
+            for event in events:
+                if event.get("pid") != run.pid:
+                    continue
+                kind, when = event["event"], event.get("time")
+                when = when if isinstance(when, (int, float)) else time.time()
+                if kind == "start":
+                    run.trainer_started = when
+                elif kind == "epoch" and isinstance(event.get("epoch"), int):
+                    run.epoch_times[event["epoch"]] = when
+                elif kind == "interrupted":
+                    run.interrupted.set()
+                elif kind == "error" and isinstance(event.get("message"), str):
+                    run.error = {"kind": event.get("kind"), "message": " ".join(event["message"].split())}
+        return run
+
+    @staticmethod
+    def _copy(stream, log_file) -> None:
+        """One of the child's pipes, until it closes, copied to the log file (for people: it is not parsed)."""
         for line in stream:
-            line = line.rstrip("\n")
-            tail.append(line)
-            match = re.match(r"epoch\s+(\d+)\s", line)
-            if match and tail is run.stdout:
-                run.epoch_times[int(match.group(1))] = time.time()
-            if tail is run.stderr and line.startswith("interrupted during epoch"):  # gan.train's Ctrl-C line
-                run.interrupted.set()
             if log_file is not None:
                 with contextlib.suppress(OSError, ValueError):
-                    log_file.write(line + "\n")
+                    log_file.write(line)
                     log_file.flush()
 
     def _watch(self, run: LiveRun, process: subprocess.Popen) -> None:
@@ -597,16 +612,17 @@ class LiveTrainer:
         except OSError:
             log_file = None
         readers = [
-            threading.Thread(target=self._read, args=(process.stdout, run, run.stdout, log_file), daemon=True),
-            threading.Thread(target=self._read, args=(process.stderr, run, run.stderr, log_file), daemon=True),
+            threading.Thread(target=self._copy, args=(stream, log_file), daemon=True)
+            for stream in (process.stdout, process.stderr)
         ]
         for reader in readers:
             reader.start()
         while True:
             try:
-                returncode = process.wait(timeout=0.5)
+                returncode = process.wait(timeout=0.25)
                 break
             except subprocess.TimeoutExpired:
+                self._follow(run)
                 idle = time.monotonic() - self._watched
                 if idle > self.options.idle_s and run.state != "stopping":
                     minutes = self.options.idle_s / 60
@@ -615,6 +631,7 @@ class LiveTrainer:
                     ).start()
         for reader in readers:
             reader.join(timeout=5)
+        self._follow(run)
         if log_file is not None:
             with contextlib.suppress(OSError):
                 log_file.close()
@@ -642,14 +659,14 @@ class LiveTrainer:
             return "finished", f"The trainer ended early; {kept}."  # e.g. nothing to do
         if run.stop_reason is not None:
             return "stopped", f"Stopped ({run.stop_reason}) after {duration(run.ended - run.started)}; {kept}."
-        errors = [line[len("error: ") :] for line in run.stderr if line.startswith("error: ")]
-        if errors:
-            return "failed", f"The trainer stopped: {errors[-1]} ({kept})."
+        error = self._follow(run).error
+        if error is not None and error["kind"] == "usage":
+            return "failed", f"The trainer stopped: {error['message']} ({kept})."
         if returncode < 0:
             what = f"was killed ({signal_name(-returncode)})"
         else:
-            last = next((line.strip() for line in reversed(run.stderr) if line.strip()), "")
-            what = f"crashed (exit code {returncode}{': ' + last[:200] if last else ''})"
+            said = f": {error['message'][:200]}" if error is not None else ""
+            what = f"crashed (exit code {returncode}{said})"
         return "crashed", f"The trainer {what} during epoch {done + 1}; {kept}. The app keeps serving."
 
     def close(self) -> None:

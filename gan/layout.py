@@ -7,6 +7,7 @@ RUN/metrics.json                                 one record per epoch (+ config,
 RUN/README.md                                    the model card
 RUN/progression.png, RUN/quality.png             figures drawn by python -m demo.figures
 RUN/checkpoint.pt                                everything --resume needs (while training)
+RUN/events.jsonl                                 the trainer's news, one JSON line per event (how the app follows it)
 """
 
 import json
@@ -26,6 +27,7 @@ CHECKPOINT = "checkpoint.pt"
 PROGRESSION = "progression.png"
 QUALITY = "quality.png"
 FIGURES = (PROGRESSION, QUALITY)
+EVENTS = "events.jsonl"  # start, epoch, interrupted, error, end: one JSON object per line, appended
 
 
 def epoch_name(epoch: int) -> str:
@@ -63,3 +65,25 @@ def read_metrics(folder: str | Path) -> dict:
         return json.loads(path.read_text())
     except ValueError:
         raise UsageError(f"{path} is not valid JSON; repair it or move it away") from None
+
+
+def read_events(folder: str | Path, offset: int = 0) -> tuple[list[dict], int]:
+    """The whole lines of FOLDER/events.jsonl from byte `offset` on, parsed, and the offset after the last whole
+    line (a last line without its newline is still being written: it is read next time). Lines that are not a JSON
+    object are skipped; no file yet reads as no events."""
+    try:
+        with open(Path(folder) / EVENTS, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read()
+    except OSError:
+        return [], offset
+    whole = data[: data.rfind(b"\n") + 1]
+    events = []
+    for line in whole.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and isinstance(event.get("event"), str):
+            events.append(event)
+    return events, offset + len(whole)

@@ -12,6 +12,7 @@ the training step in gan.step.
 import copy
 import dataclasses
 import io
+import json
 import os
 import signal
 import sys
@@ -33,6 +34,7 @@ from gan.layout import (
     CARD,
     CHECKPOINT,
     DISCRIMINATOR,
+    EVENTS,
     METRICS,
     SAMPLES,
     epoch_folders,
@@ -45,7 +47,45 @@ from gan.step import GAN, STEPS, build_gan, epoch_statistics
 SAMPLE_GRID = 10  # the fixed latent bank is SAMPLE_GRID x SAMPLE_GRID images
 CORES = torch.get_num_threads()  # torch's default team: one per core, or OMP_NUM_THREADS
 
-__all__ = ["RECIPES", "SAMPLE_GRID", "TrainConfig", "fixed_latents", "main", "parse_args", "train", "train_epoch"]
+__all__ = [
+    "RECIPES",
+    "SAMPLE_GRID",
+    "EventLog",
+    "TrainConfig",
+    "fixed_latents",
+    "main",
+    "parse_args",
+    "train",
+    "train_epoch",
+]
+
+
+class EventLog:
+    """OUT/events.jsonl: the trainer's news for whoever follows the run (the app's live run reads only this and the
+    exit code, never the printed lines). Events: start (settings, pid), epoch (its record), interrupted, error (the
+    one-line message) and end. Each line goes out in one append-mode write, so a reader sees whole lines; every
+    line carries the pid, so a resumed run's lines are told apart. Nothing is written until `open` (the folder is
+    then known to be this run's); a write that fails is skipped and training goes on."""
+
+    def __init__(self, out: str | Path):
+        self.path = Path(out) / EVENTS
+        self.opened = False
+
+    def open(self) -> None:
+        self.opened = True
+
+    def write(self, event: str, **fields: object) -> None:
+        if not self.opened:
+            return
+        line = json.dumps({"event": event, "time": round(time.time(), 3), "pid": os.getpid(), **fields}) + "\n"
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line.encode())
+            finally:
+                os.close(fd)
+        except OSError:  # say nothing: the trainer's own writes report a full disk or a read-only folder
+            pass
 
 
 def pick_device(name: str) -> torch.device:
@@ -345,40 +385,50 @@ def start_run(cfg: TrainConfig, device: torch.device) -> tuple[GAN, torch.Tensor
     return gan, data, metrics, evaluator, done
 
 
-def train(cfg: TrainConfig) -> dict:
-    """Run (or resume) training; returns the final metrics document."""
+def train(cfg: TrainConfig, events: EventLog | None = None) -> dict:
+    """Run (or resume) training; returns the final metrics document. Its news goes to `events` as well
+    (OUT/events.jsonl by default): start, each epoch, an interruption."""
     validate(cfg)
     device = pick_device(cfg.device)
     cfg = check_out_folder(cfg)
     out = Path(cfg.out)
+    events = events or EventLog(out)
     uploader = None  # made first: a bad repo id or missing token fails before anything is written
     if cfg.push_to_hub:
         from gan.hub import EpochUploader
 
         uploader = EpochUploader(cfg.push_to_hub, out)
+    epoch = None  # the epoch being trained (None while setting up)
     try:
-        gan, data, metrics, evaluator, done = start_run(cfg, device)
+        if out.is_dir():  # this run's folder (check_out_folder said so): news of a failed start goes there too
+            events.open()
+        gan, data, metrics, evaluator, done = start_run(cfg, device)  # makes the folder (once the data is read)
+        events.open()
         fixed_noise = fixed_latents(SAMPLE_GRID * SAMPLE_GRID, cfg.latent_dim, cfg.seed)
         if done >= cfg.epochs:
             print(f"{out} already has {done} epochs; nothing to do (raise --epochs to train further)")
         print(f"training on {device} ({len(data)} images, {cfg.recipe} recipe) into {out}", file=sys.stderr)
-        epoch = done
-        try:
-            for epoch in range(done + 1, cfg.epochs + 1):
-                started = time.perf_counter()
-                record = {"epoch": epoch, **train_epoch(gan, data, cfg, epoch)}
-                finish_epoch(gan, cfg, record, started, fixed_noise, evaluator, metrics)
-                print(summary_line(record), flush=True)
-                if uploader is not None:
-                    uploader.submit(epoch)
-        except KeyboardInterrupt:
+        events.write("start", settings=dataclasses.asdict(cfg), device=str(device), first_epoch=done + 1)
+        for epoch in range(done + 1, cfg.epochs + 1):
+            started = time.perf_counter()
+            record = {"epoch": epoch, **train_epoch(gan, data, cfg, epoch)}
+            finish_epoch(gan, cfg, record, started, fixed_noise, evaluator, metrics)
+            events.write("epoch", epoch=epoch, record=record)
+            print(summary_line(record), flush=True)
+            if uploader is not None:
+                uploader.submit(epoch)
+    except KeyboardInterrupt:
+        if epoch is None:
+            print(f"\ninterrupted while setting up; nothing new was trained into {out}", file=sys.stderr)
+        else:
             again = " ".join(arg for arg in sys.argv[1:] if arg != "--resume")
             print(
                 f"\ninterrupted during epoch {epoch}; epochs up to {epoch - 1} are saved in {out}. "
                 f"Resume with: python -m gan.train {again} --resume",
                 file=sys.stderr,
             )
-            raise
+        events.write("interrupted", epoch=epoch, saved=None if epoch is None else epoch - 1)
+        raise
     finally:
         if uploader is not None:
             uploader.close()
@@ -400,14 +450,29 @@ def summary_line(record: dict) -> str:
 STOP_ON_SIGINT = "GAN_STOP_ON_SIGINT"
 
 
+def one_line(err: BaseException) -> str:
+    """'TypeError: what it said' (first line only) for an unexpected exception."""
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_args(argv)
     if os.environ.get(STOP_ON_SIGINT) == "1":
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    events = EventLog(cfg.out)
     try:
-        train(cfg)
+        metrics = train(cfg, events)
     except KeyboardInterrupt:
         return 130
+    except UsageError as err:  # run_cli prints the same message as "error: ..." and exits with 2
+        events.write("error", kind="usage", message=str(err))
+        raise
+    except Exception as err:
+        events.write("error", kind="crash", message=one_line(err))
+        raise
+    last = metrics["epochs"][-1]["epoch"] if metrics["epochs"] else 0
+    events.write("end", epochs=last)
     return 0
 
 

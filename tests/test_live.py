@@ -2,6 +2,7 @@
 stopped, killed, starved of disk, orphaned by a dying app, idled out and cleaned up."""
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -14,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from demo.engine import load_run
-from demo.live import LiveOptions, LiveSettings, LiveTrainer, check_settings, preset
+from demo.live import PRESETS, LiveOptions, LiveSettings, LiveTrainer, check_settings, preset
 from demo.validation import InputError
+from gan.config import RECIPES, parse_args
 
 pytestmark = pytest.mark.slow  # real trainers as child processes, waited on epoch by epoch
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,7 +109,12 @@ def test_presets_and_trainer_flags():
     assert check_settings(**vars(LiveSettings()), max_epochs=20) == LiveSettings()
     args = LiveSettings(lr=1e-3, epochs=7).trainer_args()
     assert args[args.index("--lr") + 1] == "0.001" and args[args.index("--epochs") + 1] == "7"
-    assert args[args.index("--recipe") + 1] == "stable" and args[args.index("--ema") + 1] == "0.99"
+    assert args[args.index("--recipe") + 1] == "fast" and args[args.index("--ema") + 1] == "0.99"
+    # The presets are the trainer's recipes: what the Train tab runs, python -m gan.train --recipe NAME runs too.
+    assert list(PRESETS) == list(RECIPES) == ["tutorial", "stable", "fast"]
+    for name in RECIPES:
+        cfg = parse_args(preset(name).trainer_args())
+        assert cfg.recipe == name and parse_args(["--recipe", name]) == dataclasses.replace(cfg, seed=0, epochs=200)
     assert LiveSettings().describe() == "fast" and LiveSettings(lr=1e-3).describe() == "fast, changed"
 
 
@@ -244,3 +251,56 @@ def test_a_second_app_on_the_same_folder_leaves_a_running_run_alone(trainer):
     assert trainer.status().state == "training" and status.folder.is_dir()  # neither stopped nor deleted
     assert json.loads(meta_path.read_text())["state"] == "starting"
     trainer.stop()
+
+
+# Loaded by the trainer's interpreter at start-up (sitecustomize on its PYTHONPATH): every line it prints, to stdout or
+# stderr, comes out in other words, so nothing the app does can hang on the trainer's wording.
+REWORDING = """
+import sys
+
+
+class Reworded:
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        for old, new in (("epoch", "round"), ("error", "trouble"), ("interrupted", "halted"), ("Traceback", "Trail")):
+            text = text.replace(old, new)
+        return self.stream.write(text.upper())
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+sys.stdout, sys.stderr = Reworded(sys.stdout), Reworded(sys.stderr)
+"""
+
+
+@pytest.fixture
+def reworded(tmp_path, monkeypatch):
+    """The trainer's printed lines in other words (the app passes its PYTHONPATH on to the trainer)."""
+    folder = tmp_path / "reworded"
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(REWORDING)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")])))
+
+
+def test_live_runs_do_not_hang_on_the_trainers_wording(tmp_path, reworded):
+    """Stop, the epochs and the error line come from the trainer's events file and exit code, not its printed text."""
+    trainer = LiveTrainer(options(tmp_path / "live", stop_grace_s=30))
+    try:
+        status = trainer.start(LiveSettings(epochs=LONG))
+        reached = wait_for(epochs_reached(trainer, 2))
+        assert reached.state == "training" and reached.eta_s is not None and reached.grid is not None
+        stopped = trainer.stop()
+        assert stopped.state == "stopped" and f"epochs 1-{stopped.epoch} are kept" in stopped.message
+        assert trainer._run.done.wait(60) and trainer._run.returncode == 130  # seen as interrupted: no SIGKILL
+        log = (trainer.root / f"{status.name}.log").read_text()
+        assert "ROUND   1" in log and "epoch" not in log.lower()  # the trainer did speak in other words
+    finally:
+        trainer.close()
+    broken = LiveTrainer(LiveOptions(root=tmp_path / "broken", data_dir=str(tmp_path / "no-mnist"), threads=1))
+    broken.start(LiveSettings(epochs=2))
+    failed = wait_for(lambda: (s := broken.status()).state == "failed" and s, timeout=90)
+    assert failed.message.startswith(f"The trainer stopped: MNIST is not in {tmp_path / 'no-mnist'}"), failed.message
+    assert "no epoch was finished" in failed.message and "TROUBLE" not in failed.message

@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 
 from gan import train as train_module
 from gan.errors import run_cli
+from gan.layout import read_events
 from gan.models import load_generator
 
 
@@ -118,6 +119,9 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
         load_generator(out / f"epoch-{epoch:03d}")
     records = json.loads((out / "metrics.json").read_text())["epochs"]
     assert [r["epoch"] for r in records][:done] == list(range(1, done + 1))
+    events, _ = read_events(out)  # what the app reads: the last event says it was interrupted, and where
+    assert events[-1]["event"] == "interrupted" and events[-1]["pid"] == process.pid
+    assert events[-1]["saved"] == events[-1]["epoch"] - 1 and events[-1]["saved"] <= done
     assert cli(*TINY_ARGS, "--epochs", str(done + 1), "--out", str(out), "--resume") == 0
     assert checkpoint_epoch(out) == done + 1
 

@@ -3,6 +3,7 @@
 import dataclasses
 import hashlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -15,9 +16,10 @@ import torch.nn.functional as F
 from conftest import TINY_ARGS, signal_after_epoch, start_trainer, tiny_train
 from safetensors.torch import load_file
 
-from gan.config import TrainConfig, parse_args
+from gan.config import RECIPES, TrainConfig, parse_args
 from gan.data import write_fake_mnist, write_idx
 from gan.errors import run_cli
+from gan.layout import EVENTS, read_events
 from gan.models import Generator
 from gan.step import adam_step, autograd_step, build_gan, epoch_statistics, fast_step, r1_penalty
 from gan.train import CORES, SAMPLE_GRID, ThreadPicker, epoch_lr, fixed_latents, main, train, train_epoch
@@ -58,6 +60,50 @@ def test_tiny_run_writes_every_artefact(tiny_weights):
     assert metrics["config"]["epochs"] == 3
     assert (tiny_weights / "checkpoint.pt").is_file()
     assert not list(tiny_weights.glob(".tmp-*"))
+
+
+def test_events_file_tells_the_run_in_order(tmp_path):
+    """OUT/events.jsonl: start (settings, pid), each epoch with its metrics.json record, end; whole lines only."""
+    out = tmp_path / "run"
+    assert cli(*TINY_ARGS, "--epochs", "2", "--out", str(out)) == 0
+    events, offset = read_events(out)
+    assert offset == (out / EVENTS).stat().st_size and (out / EVENTS).read_bytes().endswith(b"\n")
+    assert [e["event"] for e in events] == ["start", "epoch", "epoch", "end"]
+    assert {e["pid"] for e in events} == {os.getpid()} and all(isinstance(e["time"], float) for e in events)
+    assert events[0]["settings"]["out"] == str(out) and events[0]["settings"]["epochs"] == 2
+    records = json.loads((out / "metrics.json").read_text())["epochs"]
+    assert [e["record"] for e in events[1:3]] == records and [e["epoch"] for e in events[1:3]] == [1, 2]
+    assert events[-1]["epochs"] == 2
+
+
+def test_events_reader_skips_a_half_written_line_until_it_is_whole(tmp_path):
+    path = tmp_path / EVENTS
+    path.write_bytes(b'{"event": "start", "pid": 1}\nnot json\n{"event": "epo')
+    events, offset = read_events(tmp_path)
+    assert [e["event"] for e in events] == ["start"] and offset == len(b'{"event": "start", "pid": 1}\nnot json\n')
+    with path.open("ab") as handle:
+        handle.write(b'ch", "epoch": 1}\n')
+    more, end = read_events(tmp_path, offset)
+    assert more == [{"event": "epoch", "epoch": 1}] and end == path.stat().st_size
+    assert read_events(tmp_path / "nowhere") == ([], 0)
+
+
+def test_an_error_event_carries_the_printed_message(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    assert cli("--data-dir", str(tmp_path / "no-mnist"), "--out", str(out), "--no-progress") == 2
+    printed = capsys.readouterr().err.strip().splitlines()[-1]
+    events, _ = read_events(out)
+    assert [e["event"] for e in events] == ["error"] and events[0]["kind"] == "usage"
+    assert printed == f"error: {events[0]['message']}" and "MNIST is not in" in printed
+
+
+def test_the_fast_recipe_is_a_recipe_of_the_trainer():
+    fast = parse_args(["--recipe", "fast"])
+    assert (fast.lr, fast.beta1, fast.ema, fast.r1, fast.lr_decay) == (4e-4, 0.5, 0.99, 1.0, "none")
+    assert parse_args(["--recipe", "fast", "--lr", "1e-3"]).lr == 1e-3  # a flag still wins over its recipe
+    assert parse_args([]).lr == parse_args(["--recipe", "stable"]).lr == 2e-4  # tutorial and stable as before
+    assert all(recipe.keys() == RECIPES["tutorial"].keys() for recipe in RECIPES.values())
 
 
 def test_sample_grid_uses_the_same_latents_every_epoch(tiny_weights):

@@ -16,6 +16,7 @@ from demo.validation import SEED_MAX, InputError, shown
 
 TITLE = "Train"
 TICK_S = 1.0  # how often an open page asks for news (a new epoch is drawn within this of being written)
+RECIPE_LABELS = {"fast": "fast start"}  # how a recipe of gan.config is named on the page, where not by its name
 SETTINGS = ("recipe", "lr", "beta1", "ema", "label_smoothing", "r1", "seed", "epochs")  # /live_start, in order
 
 
@@ -240,7 +241,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=280):
             recipe = gr.Radio(
-                [("tutorial", "tutorial"), ("stable", "stable"), ("fast start", "fast")],
+                [(RECIPE_LABELS.get(name, name), name) for name in PRESETS],  # gan.config's recipes, in its order
                 value=default.recipe,
                 label="Recipe",
                 info="Fills in the settings below. Fast start: stable with 2x the learning rate and a shorter EMA",
