@@ -21,9 +21,10 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from demo.engine import PAD, Engine, display_scale, gif_bytes, grid_side, slerp, with_caption
-from gan.classifier import DigitClassifier, load_classifier
+from gan.classifier import DigitClassifier, is_digit, load_classifier
 from gan.errors import UsageError
 from gan.images import to_uint8, upscale
+from gan.metrics import DIGIT_SHARE, digits_drawn, drawn_histogram
 
 log = logging.getLogger("demo")
 
@@ -31,8 +32,8 @@ CLASSIFIER = Path(__file__).resolve().parents[1] / "weights" / "classifier"  # G
 JUDGE_SIDE = 28  # the classifier reads 28x28 digits
 CANDIDATES = 256  # K: latents drawn from a seed when looking for a morph's end points
 SHEET_SAMPLES = 500  # N: latents the digit sheet sorts into columns
-FLOOR = 0.5  # a sample counts as a drawn digit when the judge gives its label at least this probability
-SHOWN_SHARE = 0.02  # a digit "is drawn" by an epoch when at least this share of samples carries its label
+FLOOR = 0.5  # a digit the judge accepts but gives its label less than this probability is "unsure" (grey)
+NOT_A_DIGIT = "not a digit"  # what the label under a sample says when the judge rejects it
 PATH_POINTS = 51  # t values (0, 0.02, ..., 1) at which a morph is labelled to find where the label flips
 STEER_STEPS = 3  # gradient evaluations per steer: each costs a forward and backward pass through G and the judge
 STEER_SHRINK = 8  # after a step that lowers p(digit), that z's next step is this many times shorter (then 64)
@@ -41,7 +42,7 @@ NOT_DRAWN = "not drawn yet"  # what an empty column of the digit sheet says
 MORPH_COLUMNS = 5  # frames per row of a labelled morph strip: its labels stay readable on a phone
 GIF_SIDE = 280  # morph GIF frames are about this wide: half the strip's scale, a third of the encoding time
 LABEL_BAND = 0.5  # height of the label band under a tile, as a share of its side: 10x10 labels readable at 390 px
-LOW_GREY = 120  # label colour when the judge is unsure (under FLOOR); sure labels are white
+LOW_GREY = 120  # label colour for "not a digit" and for unsure labels (under FLOOR); sure labels are white
 CACHED_POOLS = 64  # labelled pools (epoch, seed, count) kept per run: a t slider reuses one
 
 
@@ -53,7 +54,8 @@ class NoJudge(Exception):
 
 
 class Judge:
-    """The classifier, read-only and shared by every request. Images are flattened (N, 784) in [-1, 1]."""
+    """The classifier and its "not a digit" test, read-only and shared by every request. Images are flattened
+    (N, 784) in [-1, 1]."""
 
     def __init__(self, model: DigitClassifier):
         self.model = model.eval().requires_grad_(False)
@@ -62,6 +64,13 @@ class Judge:
         """(N, 784) -> (N, 10) class probabilities."""
         with torch.inference_mode():
             return self.model(images).softmax(dim=1)
+
+    def verdict(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, 784) -> (class probabilities (N, 10), accepted as a digit (N,) bool)."""
+        with torch.inference_mode():
+            summaries, features = self.model.summaries(images)
+            probs = self.model.head(features).softmax(dim=1)
+            return probs, is_digit(self.model.rejection.distance(summaries, probs.argmax(dim=1)))
 
     def log_probs_and_gradient(
         self, generator: torch.nn.Module, latents: torch.Tensor, digit: int
@@ -113,6 +122,7 @@ class Labelled:
     latents: torch.Tensor  # (N, latent_dim)
     tiles: np.ndarray  # (N, side, side) uint8
     probs: torch.Tensor  # (N, 10)
+    accepted: torch.Tensor  # (N,) bool: the judge takes it for a digit (else it says "not a digit")
 
     @property
     def digits(self) -> list[int]:
@@ -122,27 +132,44 @@ class Labelled:
     def confidences(self) -> list[float]:
         return self.probs.max(dim=1).values.tolist()
 
+    @property
+    def rejected(self) -> list[bool]:
+        return (~self.accepted).tolist()
+
+    def histogram(self) -> list[float]:
+        """Share of the N samples that are accepted digits labelled k (gan.metrics.drawn_histogram)."""
+        return drawn_histogram(self.probs.argmax(dim=1), self.accepted).tolist()
+
 
 def label(judge: Judge, engine: Engine, epoch: int, latents: torch.Tensor) -> Labelled:
     """Draw `latents` with one epoch's Generator and label every sample."""
     check_side(engine)
     with torch.inference_mode():
         images = engine.run.generators[epoch](latents)  # (N, 784) in [-1, 1]
-    return Labelled(latents, to_uint8(images, engine.side), judge.probabilities(images))
+    return Labelled(latents, to_uint8(images, engine.side), *judge.verdict(images))
 
 
-def label_text(digit: int, confidence: float) -> str:
-    """'7 99%': the percentage is rounded down, so a label never claims 100%."""
-    return f"{digit} {min(99, math.floor(confidence * 100))}%"
+def label_text(digit: int, confidence: float, rejected: bool = False) -> str:
+    """'7 99%' (rounded down, so a label never claims 100%), or 'not a digit' where the judge rejects it."""
+    return NOT_A_DIGIT if rejected else f"{digit} {min(99, math.floor(confidence * 100))}%"
 
 
-def label_summary(digits: list[int], confidences: list[float]) -> str:
-    """'1 x9, 7 x4, 3 x2 (2 unsure, in grey)': the grid's labels, most common first."""
-    counts = np.bincount(digits, minlength=10)
+def label_summary(digits: list[int], confidences: list[float], rejected: list[bool] | None = None) -> str:
+    """'1 x9, 7 x4, 3 x2 (2 unsure, in grey); 5 not a digit': the grid's accepted labels, most common first."""
+    rejected = rejected or [False] * len(digits)
+    kept = [(d, c) for d, c, r in zip(digits, confidences, rejected, strict=True) if not r]
+    counts = np.bincount([d for d, _ in kept], minlength=10)
     order = sorted(range(10), key=lambda d: (-counts[d], d))
     parts = [f"{d} x{counts[d]}" for d in order if counts[d]]
-    unsure = sum(c < FLOOR for c in confidences)
-    return ", ".join(parts) + (f" ({unsure} unsure, in grey)" if unsure else "")
+    unsure = sum(c < FLOOR for _, c in kept)
+    text = ", ".join(parts) + (f" ({unsure} unsure, in grey)" if unsure else "")
+    if sum(rejected):
+        text += ("; " if text else "") + (
+            f"{sum(rejected)} not a digit"
+            if sum(rejected) < len(digits)
+            else f"no digit: all {len(digits)} not a digit"
+        )
+    return text
 
 
 def fitted_font(texts: list[str], width: int, height: int) -> ImageFont.ImageFont:
@@ -178,10 +205,14 @@ def labelled_grid(tiles: np.ndarray, texts: list[str], unsure: list[bool], rows:
 
 
 def labelled_picture(samples: Labelled, rows: int, cols: int) -> Image.Image:
-    """A grid of samples, each with the judge's digit and confidence under it."""
-    digits, confidences = samples.digits, samples.confidences
-    texts = [label_text(d, c) for d, c in zip(digits, confidences, strict=True)]
-    return labelled_grid(samples.tiles, texts, [c < FLOOR for c in confidences], rows, cols)
+    """A grid of samples, each with the judge's digit and confidence under it, or "not a digit" (grey)."""
+    texts = labels_of(samples)
+    grey = [r or c < FLOOR for c, r in zip(samples.confidences, samples.rejected, strict=True)]
+    return labelled_grid(samples.tiles, texts, grey, rows, cols)
+
+
+def labels_of(samples: Labelled) -> list[str]:
+    return [label_text(d, c, r) for d, c, r in zip(samples.digits, samples.confidences, samples.rejected, strict=True)]
 
 
 def grid_picture(
@@ -195,7 +226,7 @@ def grid_picture(
         samples = label(shared_judge(), engine, epoch, latents)
     except NoJudge as err:
         return engine.grid(epoch, latents, rows, cols), str(err)
-    summary = label_summary(samples.digits, samples.confidences)
+    summary = label_summary(samples.digits, samples.confidences, samples.rejected)
     return labelled_picture(samples, rows, cols), f"The classifier sees {summary}."
 
 
@@ -228,13 +259,17 @@ def clear_pools() -> None:
         _pools.clear()
 
 
-def best_of(probs: torch.Tensor, digit: int, skip: int | None = None) -> tuple[int, bool]:
-    """The index of the sample labelled `digit` that the judge is surest of (at least FLOOR), and True; when
-    there is none, the sample with the highest p(digit), and False. `skip` leaves one index out."""
+def best_of(
+    probs: torch.Tensor, digit: int, skip: int | None = None, accepted: torch.Tensor | None = None
+) -> tuple[int, bool]:
+    """The index of the sample accepted as a digit and labelled `digit` that the judge is surest of (at least
+    FLOOR), and True; when there is none, the sample with the highest p(digit), and False. `skip` leaves one
+    index out."""
     p = probs[:, digit].clone()
     if skip is not None:
         p[skip] = -1.0
-    labelled = (probs.argmax(dim=1) == digit) & (p >= FLOOR)
+    accepted = torch.ones(len(p), dtype=torch.bool) if accepted is None else accepted
+    labelled = (probs.argmax(dim=1) == digit) & (p >= FLOOR) & accepted
     if labelled.any():
         return int(torch.where(labelled, p, -1.0).argmax()), True
     return int(p.argmax()), False
@@ -254,8 +289,10 @@ def endpoints(judge: Judge, engine: Engine, epoch: int, digit_a: int, digit_b: i
     """Morph end points: of the seed's CANDIDATES latents, the one the judge surest labels A, and the one it
     surest labels B (for A == B, the two surest). Deterministic for a seed."""
     samples = pool(judge, engine, epoch, seed, CANDIDATES)
-    index_a, found_a = best_of(samples.probs, digit_a)
-    index_b, found_b = best_of(samples.probs, digit_b, skip=index_a if digit_a == digit_b else None)
+    index_a, found_a = best_of(samples.probs, digit_a, accepted=samples.accepted)
+    index_b, found_b = best_of(
+        samples.probs, digit_b, skip=index_a if digit_a == digit_b else None, accepted=samples.accepted
+    )
     latents, probs = samples.latents, samples.probs
     return Endpoints(
         latents[index_a : index_a + 1],
@@ -273,11 +310,13 @@ def morph_latents(ends: Endpoints, ts: list[float] | np.ndarray) -> torch.Tensor
     return slerp(ends.a, ends.b, t)
 
 
-def label_path(judge: Judge, engine: Engine, epoch: int, ends: Endpoints) -> list[tuple[int, float, float]]:
-    """The judge's label along the morph at PATH_POINTS values of t, as runs (digit, first t, last t)."""
+def label_path(judge: Judge, engine: Engine, epoch: int, ends: Endpoints) -> list[tuple[int | str, float, float]]:
+    """The judge's label along the morph at PATH_POINTS values of t, as runs (digit or "not a digit", first t,
+    last t)."""
     ts = np.linspace(0, 1, PATH_POINTS)
-    digits = label(judge, engine, epoch, morph_latents(ends, ts)).digits
-    runs: list[tuple[int, float, float]] = []
+    samples = label(judge, engine, epoch, morph_latents(ends, ts))
+    digits = [NOT_A_DIGIT if r else d for d, r in zip(samples.digits, samples.rejected, strict=True)]
+    runs: list[tuple[int | str, float, float]] = []
     for t, digit in zip(ts.tolist(), digits, strict=True):
         if runs and runs[-1][0] == digit:
             runs[-1] = (digit, runs[-1][1], t)
@@ -286,7 +325,7 @@ def label_path(judge: Judge, engine: Engine, epoch: int, ends: Endpoints) -> lis
     return runs
 
 
-def flips_text(runs: list[tuple[int, float, float]]) -> str:
+def flips_text(runs: list[tuple[int | str, float, float]]) -> str:
     """'the label flips from 3 to 8 at t = 0.47', or several flips, or 'the label stays 4'."""
     if len(runs) == 1:
         return f"the label stays {runs[0][0]}"
@@ -309,8 +348,9 @@ def missing_text(digit: int, found: bool, p: float, epoch: int, count: int = CAN
     if found:
         return ""
     return (
-        f"Epoch {epoch} cannot draw a {digit} from this seed: none of its {count} latents is labelled {digit} with "
-        f"at least {FLOOR:.0%} confidence. The latent with the highest p({digit}) ({percent(p)}) stands in for it."
+        f"Epoch {epoch} cannot draw a {digit} from this seed: none of its {count} latents is accepted as a digit and "
+        f"labelled {digit} with at least {FLOOR:.0%} confidence. The latent with the highest p({digit}) "
+        f"({percent(p)}) stands in for it."
     )
 
 
@@ -326,7 +366,7 @@ def morph_strip(
     if not gif:
         return strip, None
     scale = max(1, GIF_SIDE // engine.side)
-    texts = [label_text(d, c) for d, c in zip(samples.digits, samples.confidences, strict=True)]
+    texts = labels_of(samples)
     gif_frames = [
         with_caption(upscale(tile, scale), f"t = {t:.2f}: {text}")
         for tile, t, text in zip(samples.tiles, ts.tolist(), texts, strict=True)
@@ -342,7 +382,7 @@ def morph_picture(
     ends = endpoints(judge, engine, epoch, digit_a, digit_b, seed)
     latent = morph_latents(ends, [t])
     seen = label(judge, engine, epoch, latent)
-    digit, confidence = seen.digits[0], seen.confidences[0]
+    digit, confidence, rejected = seen.digits[0], seen.confidences[0], seen.rejected[0]
     if digit_a == digit_b:
         end = f"the next surest {digit_b}" if ends.found_b else f"a stand-in for a second {digit_b}"
     else:
@@ -350,7 +390,7 @@ def morph_picture(
     start = f"the surest {digit_a}" if ends.found_a else f"a stand-in for {digit_a}"
     lines = [
         f"**{digit_a} into {digit_b}**, epoch {epoch}, seed {seed}: at **t = {t:.2f}** the classifier sees "
-        f"**{label_text(digit, confidence)}**{' (unsure)' if confidence < FLOOR else ''}. "
+        f"**{label_text(digit, confidence, rejected)}**{' (unsure)' if confidence < FLOOR and not rejected else ''}. "
         f"Along the way, {flips_text(label_path(judge, engine, epoch, ends))}.",
         f"Start: {start} of {CANDIDATES} latents from the seed (p({digit_a}) = {percent(ends.p_a)}); "
         f"end: {end} (p({digit_b}) = {percent(ends.p_b)}).",
@@ -408,24 +448,34 @@ def steer_pictures(
     """The seed's latents steered toward `digit`: (the top-left digit, the n x n grid, a caption with the top-left
     digit's label and p(digit) before and after, and how many of the grid the judge now labels `digit`)."""
     check_side(engine)
-    steered, before, after = steer(judge, engine.run.generators[epoch], latents, digit, strength)
+    generator = engine.run.generators[epoch]
+    steered, before, after = steer(judge, generator, latents, digit, strength)
+    with torch.inference_mode():
+        images_before, images_after = generator(latents), generator(steered)
+    accepted_before, accepted_after = judge.verdict(images_before)[1], judge.verdict(images_after)[1]
     if labels:
-        with torch.inference_mode():
-            tiles = to_uint8(engine.run.generators[epoch](steered), engine.side)
-        grid = labelled_picture(Labelled(steered, tiles, after), size, size)
+        grid = labelled_picture(
+            Labelled(steered, to_uint8(images_after, engine.side), after, accepted_after), size, size
+        )
     else:
         grid = engine.grid(epoch, steered, size, size)
-    first_before = label_text(int(before[0].argmax()), float(before[0].max()))
-    first_after = label_text(int(after[0].argmax()), float(after[0].max()))
+    first_before = label_text(int(before[0].argmax()), float(before[0].max()), not bool(accepted_before[0]))
+    first_after = label_text(int(after[0].argmax()), float(after[0].max()), not bool(accepted_after[0]))
     was, now = before[:, digit], after[:, digit]
-    count_before, count_after = int((before.argmax(dim=1) == digit).sum()), int((after.argmax(dim=1) == digit).sum())
+    count_before = int(((before.argmax(dim=1) == digit) & accepted_before).sum())
+    count_after = int(((after.argmax(dim=1) == digit) & accepted_after).sum())
     first_was, first_now = small_probability(float(was[0])), small_probability(float(now[0]))
     caption = (
         f"Towards **{digit}** with strength {strength:g}, epoch {epoch}: the digit went from **{first_before}** to "
         f"**{first_after}**, p({digit}) from {first_was} to {first_now}. Over the {size}x{size} grid, p({digit}) "
-        f"averages {float(was.mean()):.0%} before and {float(now.mean()):.0%} after; labelled {digit}: "
+        f"averages {float(was.mean()):.0%} before and {float(now.mean()):.0%} after; accepted as a {digit}: "
         f"{count_before} before, {count_after} after."
     )
+    if not bool(accepted_after.any()):
+        caption += (
+            f" The judge takes none of them for a digit: a higher p({digit}) on a picture that is not a digit means "
+            "nothing (the classifier must name some digit, even for noise)."
+        )
     return engine.grid(epoch, steered[:1], 1, 1), grid, caption
 
 
@@ -435,14 +485,16 @@ def steer_pictures(
 @dataclass(frozen=True)
 class Sheet:
     image: Image.Image
-    shares: list[float]  # share of the N samples labelled each digit
+    shares: list[float]  # share of the N samples that are accepted digits labelled each digit
     counts: list[int]  # how many samples each column shows
+    not_a_digit: float  # share of the N samples the judge rejects
+    samples: int  # N
 
 
 def column_order(samples: Labelled, digit: int, rows: int) -> list[int]:
-    """Indices of the samples labelled `digit` with at least FLOOR, surest first, at most `rows`."""
+    """Indices of the accepted samples labelled `digit` with at least FLOOR, surest first, at most `rows`."""
     probs = samples.probs
-    mine = ((probs.argmax(dim=1) == digit) & (probs[:, digit] >= FLOOR)).nonzero()[:, 0]
+    mine = ((probs.argmax(dim=1) == digit) & (probs[:, digit] >= FLOOR) & samples.accepted).nonzero()[:, 0]
     order = probs[mine, digit].argsort(descending=True, stable=True)
     return mine[order][:rows].tolist()
 
@@ -452,7 +504,7 @@ def digit_sheet(judge: Judge, engine: Engine, epoch: int, seed: int, rows: int) 
     the digit and its share on top; an empty column says 'not drawn yet'."""
     samples = pool(judge, engine, epoch, seed, SHEET_SAMPLES)
     side = engine.side
-    shares = (np.bincount(samples.digits, minlength=10) / len(samples.digits)).tolist()
+    shares = samples.histogram()
     columns = [column_order(samples, digit, rows) for digit in range(10)]
     header = round(side * 1.2)  # in tile pixels: the digit and its share, large enough to read on a phone
     sheet = np.zeros((header + rows * (side + PAD) + PAD, grid_side(10, side)), np.uint8)
@@ -477,7 +529,8 @@ def digit_sheet(judge: Judge, engine: Engine, epoch: int, seed: int, rows: int) 
         if not indices:
             label = vertical_text(NOT_DRAWN, empty)
             image.paste(label, (round(x - label.width / 2), (header + PAD) * scale + 4))
-    return Sheet(image, shares, [len(c) for c in columns])
+    rejected = float((~samples.accepted).double().mean())
+    return Sheet(image, shares, [len(c) for c in columns], rejected, len(samples.digits))
 
 
 def vertical_text(text: str, font: ImageFont.ImageFont) -> Image.Image:
@@ -494,13 +547,19 @@ def share_text(share: float) -> str:
 
 
 def sheet_caption(sheet: Sheet, epoch: int, seed: int) -> str:
-    """Which digits the epoch draws, most common first, and which not yet."""
-    drawn = sorted((d for d in range(10) if sheet.shares[d] >= SHOWN_SHARE), key=lambda d: -sheet.shares[d])
+    """Which digits the epoch draws (gan.metrics' rule), most common first, how many samples are not a digit,
+    and which digits have no sample at all yet."""
+    drawn = sorted(digits_drawn(sheet.shares), key=lambda d: -sheet.shares[d])
     missing = [d for d in range(10) if not sheet.counts[d]]
     text = (
-        f"Epoch {epoch}, seed {seed}: of {SHEET_SAMPLES} samples, **{len(drawn)} of 10 digits** hold at least "
-        f"{SHOWN_SHARE:.0%}: " + ", ".join(f"{d} ({share_text(sheet.shares[d])})" for d in drawn) + "."
+        f"Epoch {epoch}, seed {seed}: of N = {sheet.samples} samples, {share_text(sheet.not_a_digit)} are not a "
+        f"digit; **{len(drawn)} of 10 digits drawn** (each at least {DIGIT_SHARE:.0%} of N)"
+        + (": " + ", ".join(f"{d} ({share_text(sheet.shares[d])})" for d in drawn) if drawn else "")
+        + "."
     )
     if missing:
-        text += f" Not drawn yet (no sample labelled with at least {FLOOR:.0%}): {', '.join(map(str, missing))}."
+        text += (
+            f" Not drawn yet (no sample accepted as a digit and labelled with at least {FLOOR:.0%}): "
+            f"{', '.join(map(str, missing))}."
+        )
     return text

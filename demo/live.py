@@ -1,14 +1,14 @@
 """The live run: `python -m gan.train` as a child process that the app starts, watches and stops.
 
-The app never trains in its own process. It starts the trainer with `--out ROOT/live-HHMM/` and reads
+The app never trains in its own process. It starts the trainer with `--out ROOT/live-HHMMSS/` and reads
 that run folder as it grows: the epochs (each written atomically) and the trainer's events file (start,
 each epoch, an interruption, an error's message, the end; gan.layout.EVENTS). What the trainer prints
 goes to the log file and is never parsed: its exit code and its events say how it is doing.
 One live run at a time per server; everyone sees the same one.
 
-ROOT/live-HHMM/       the trainer's run folder (gan.layout), usable by every tab once an epoch exists
-ROOT/live-HHMM.json   who started it, with which settings, its process id, and how it ended
-ROOT/live-HHMM.log    the trainer's stdout and stderr (for people; the app does not read it)
+ROOT/live-HHMMSS/      the trainer's run folder (gan.layout), usable by every tab once an epoch exists
+ROOT/live-HHMMSS.json who started it, with which settings, its process id, and how it ended
+ROOT/live-HHMMSS.log  the trainer's stdout and stderr (for people; the app does not read it)
 
 Stop sends SIGINT (the trainer finishes nothing more, keeps the finished epochs and exits with 130),
 then SIGKILL after a grace period. A run nobody watches (no status request for `idle_s`) is stopped.
@@ -42,7 +42,7 @@ log = logging.getLogger("demo")
 
 ROOT = Path(__file__).resolve().parent.parent  # the trainer runs from the project root (weights/classifier)
 DEFAULT_ROOT = "runs/live"
-NAME = re.compile(r"live-\d{4}(?:-\d+)?")
+NAME = re.compile(r"live-\d{4}(?:\d{2})?(?:-\d+)?")  # live-HHMMSS (older runs: live-HHMM), -2 on a clash
 RUNNING = ("starting", "training", "stopping")
 KILL_WAIT_S = 10.0  # how long a SIGKILLed trainer may take to be gone (the kernel delivers it asynchronously)
 # What a visitor may set, and the bounds that keep a run sane: (low, high) per setting.
@@ -53,7 +53,8 @@ BOUNDS = {
     "label_smoothing": (0.0, 0.4),
     "r1": (0.0, 100.0),
 }
-SCORES = ("fid", "inception_score", "digits_present", "class_histogram")  # the judge's per-epoch verdict
+# the judge's per-epoch verdict
+SCORES = ("fid", "inception_score", "digits_present", "class_histogram", "not_a_digit", "eval_samples")
 
 
 # The presets a visitor starts from are the trainer's recipes (gan.config.RECIPES): tutorial, stable and fast, the
@@ -336,7 +337,7 @@ class LiveTrainer:
         return not zombie and b"gan.train" in command and str(folder).encode() in command
 
     def _new_folder(self) -> tuple[str, Path]:
-        base = f"live-{time.strftime('%H%M')}"
+        base = f"live-{time.strftime('%H%M%S')}"  # seconds: two runs started in one minute get two names
         name, count = base, 1
         while (self.root / name).exists() or self._meta_path(name).exists():
             count += 1
@@ -390,7 +391,7 @@ class LiveTrainer:
 
     def runs(self) -> dict[str, tuple[Path, str]]:
         """Live runs with at least one finished epoch, oldest first: name -> (folder, label for a run choice),
-        e.g. 'live-0612 (stable, 12 epochs)'."""
+        e.g. 'live-061205 (stable, 12 epochs)'."""
         with self._lock:
             current = self._run.name if self._run is not None and self._run.state in RUNNING else None
         found = {}

@@ -6,7 +6,10 @@ import pandas as pd
 
 from demo.engine import Run
 from gan.layout import METRICS
-from gan.milestones import DIGIT_SHARE, MILESTONES, describe, first_epochs
+from gan.metrics import DIGIT_SHARE, digits_drawn
+from gan.milestones import MILESTONES, describe, first_epochs
+
+NOT_A_DIGIT_GREY = "#9ca3af"  # the "not a digit" bar of a histogram
 
 
 def number(value: float | None, digits: int = 3) -> str:
@@ -34,33 +37,76 @@ def valid_histogram(histogram: object) -> bool:
     )
 
 
-def histogram_html(histogram: list[float], title: str = "Which digits (classifier)", color: str = "") -> str:
-    """Ten bars, one per digit, scaled to the most common one; the share shows on hover."""
-    top = max(max(histogram), 1e-9)
+def judged(record: dict) -> bool:
+    """The record was scored by a judge that can say "not a digit" (older records counted noise as digits)."""
+    return isinstance(record.get("not_a_digit"), (int, float)) and valid_histogram(record.get("class_histogram"))
+
+
+def samples_text(record: dict) -> str:
+    """'2,000 samples' (N, the judge's own samples of that epoch, not a grid on screen)."""
+    count = record.get("eval_samples")
+    return f"{count:,} samples" if isinstance(count, int) else "its samples"
+
+
+def digits_card(record: dict) -> str:
+    """The 'Digits drawn' card: digits with at least DIGIT_SHARE of N accepted samples each, N shown; for a record
+    scored without the "not a digit" test, a card that says so instead of a count that includes noise."""
+    if judged(record):
+        drawn = len(digits_drawn(record["class_histogram"]))
+        detail = f"each ≥ {DIGIT_SHARE:.0%} of {samples_text(record)}; {record['not_a_digit']:.0%} not a digit"
+        return card("Digits drawn", f"{drawn}/10", detail)
+    if "class_histogram" in record:
+        return card("Digits drawn", "?", "scored before the judge could say 'not a digit'")
+    return ""
+
+
+def histogram_html(
+    histogram: list[float], title: str = "Which digits (classifier)", color: str = "", not_a_digit: float | None = None
+) -> str:
+    """Ten bars, one per digit, and a grey one for "not a digit" when given, scaled to the largest; the share
+    shows on hover."""
+    shares = [*histogram, *([not_a_digit] if not_a_digit is not None else [])]
+    top = max(max(shares), 1e-9)
     fill = f"background:{color};" if color else ""
     bars = "".join(
         f'<i style="{fill}height:{max(2, round(100 * h / top))}%" title="{d}: {h:.1%}"></i>'
         for d, h in enumerate(histogram)
     )
     labels = "".join(f"<span>{d}</span>" for d in range(10))
+    if not_a_digit is not None:
+        height = max(2, round(100 * not_a_digit / top))
+        bars += f'<i style="background:{NOT_A_DIGIT_GREY};height:{height}%" title="not a digit: {not_a_digit:.1%}"></i>'
+        labels += '<span title="not a digit">✗</span>'
     return (
         f'<div class="stat" style="min-width:12rem"><small>{html.escape(title)}</small>'
         f'<div class="hist">{bars}</div><div class="hist-labels">{labels}</div></div>'
     )
 
 
+def record_histogram_html(record: dict, title: str, color: str = "") -> str:
+    """A record's class histogram: the share of its N judged samples accepted as each digit, and the grey bar
+    for "not a digit"; the title says which pictures it describes."""
+    described = f"{title} · {samples_text(record)} judged, not the grid on screen; ✗ = not a digit"
+    return histogram_html(record["class_histogram"], described, color, record.get("not_a_digit"))
+
+
 def run_histogram_html(name: str, run: Run, epoch: int, color: str) -> str:
-    """One run's class histogram at `epoch` (metrics.json's class_histogram), with its rarest digit."""
-    histogram = run.records.get(epoch, {}).get("class_histogram")
+    """One run's class histogram at `epoch` (metrics.json's class_histogram), with its drawn digits and rarest."""
+    record = run.records.get(epoch, {})
+    histogram = record.get("class_histogram")
     if not valid_histogram(histogram):
         missing = html.escape(f"{name}, epoch {epoch}: no class histogram in {METRICS}")
         return f'<div class="stat"><small>{missing}</small></div>'
-    rarest = min(range(10), key=lambda d: histogram[d])
-    title = (
-        f"{name}, epoch {epoch}: which digits (classifier); {sum(h >= DIGIT_SHARE for h in histogram)}/10 "
-        f"at ≥ {DIGIT_SHARE:.0%}, rarest {rarest} at {histogram[rarest]:.1%}"
-    )
-    return f'<div class="stats">{histogram_html(histogram, title, color)}</div>'
+    if judged(record):
+        rarest = min(range(10), key=lambda d: histogram[d])
+        drawn = (
+            f"{len(digits_drawn(histogram))}/10 digits drawn (each ≥ {DIGIT_SHARE:.0%} of N), "
+            f"rarest {rarest} at {histogram[rarest]:.1%}"
+        )
+    else:
+        drawn = "scored before the judge could say 'not a digit'"
+    title = f"{name}, epoch {epoch}: {drawn}"
+    return f'<div class="stats">{record_histogram_html(record, title, color)}</div>'
 
 
 def milestones_markdown(runs: dict[str, Run]) -> str:
@@ -94,10 +140,9 @@ def stats_html(run: Run, epoch: int, note: str = "") -> str:
         floor = reference.get("inception_score")
         detail = f"real data {number(floor, 3)}" if isinstance(floor, (int, float)) else "higher is better, max 10"
         cards.append(card("IS", number(record["inception_score"], 3), detail))
-    if "digits_present" in record:
-        cards.append(card("Digits", f"{record['digits_present']}/10", "classes drawn"))
+    cards.append(digits_card(record))
     if valid_histogram(record.get("class_histogram")):
-        cards.append(histogram_html(record["class_histogram"]))
+        cards.append(record_histogram_html(record, "Which digits (classifier)"))
     if not record:
         cards.append('<div class="stat"><small>No training record for this epoch in metrics.json</small></div>')
     note_html = f'<p class="note">{html.escape(note)}</p>' if note else ""

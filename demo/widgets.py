@@ -204,5 +204,7 @@ def grid_slider(value: int, label: str = "Grid size (n x n)") -> gr.Slider:
 def labels_box() -> gr.Checkbox:
     """The "show labels" toggle of every grid: the classifier's digit and confidence under each sample."""
     return gr.Checkbox(
-        False, label="Show labels", info="The classifier's digit and confidence under each sample; grey: under 50%"
+        False,
+        label="Show labels",
+        info="The classifier's digit and confidence under each sample; grey: under 50%, or not a digit at all",
     )

@@ -39,7 +39,8 @@ RECIPE_KEYS = (
 QUALITY_COLUMNS = (
     ("fid", "FID ↓", "{:.2f}"),
     ("inception_score", "IS ↑", "{:.2f}"),
-    ("digits_present", "digits present", "{}/10"),
+    ("not_a_digit", "not a digit", "{:.1%}"),
+    ("digits_present", "digits drawn", "{}/10"),
     ("d_real", "D(x)", "{:.3f}"),
     ("d_fake", "D(G(z))", "{:.3f}"),
 )
@@ -137,7 +138,9 @@ def render_card(metrics: dict, folder: Path, repo_id: str | None = None) -> str:
     parts += [
         "## Quality per epoch",
         "FID and Inception Score come from a small MNIST classifier (not Inception-v3), so they compare epochs "
-        "of this repo, not papers. *digits present*: how many of the 10 digits hold at least 2% of the samples. "
+        "of this repo, not papers. *not a digit*: the share of samples the classifier rejects as no digit at all "
+        "(noise, blobs). *digits drawn*: how many of the 10 digits are at least 2% of the samples, counting only "
+        "samples accepted as digits. "
         "D(x), D(G(z)): the discriminator's mean output on real and generated images during the epoch.",
         *([f"![FID and IS against epoch]({QUALITY})"] if (folder / QUALITY).is_file() else []),
         quality_table(metrics, epochs),

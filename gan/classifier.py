@@ -1,6 +1,18 @@
-"""A small CNN that judges generated digits: its labels and penultimate features feed FID and IS.
+"""A small CNN that judges generated digits: its labels and penultimate features feed FID and IS, and it
+may say "not a digit".
 
 python -m gan.classifier --data-dir ../shared/data --out weights/classifier
+python -m gan.classifier --data-dir ../shared/data --out weights/classifier --judge-only   # refit the rejection
+
+The rejection. A softmax always names a digit, even for noise (pure noise reads "8" at 100%), and the
+penultimate features alone do not help: noise and the first epochs' blobs land close to the real 8s there. What
+does tell them apart is how the inside of the network responds: three summaries of a picture (the second and the
+third convolution block, each as its channels' mean and root-mean-square, and the 128 penultimate features) are
+compared with the real digits of the predicted class, each as a Mahalanobis distance (class means and one shared
+covariance per summary, fitted on MNIST train images 10,000-59,999). A picture is "not a digit" when any of the
+three lies further out than nearly all real digits do: each distance is divided by its 99th percentile on the
+held-out train images 0-9,999, the largest of the three is the picture's distance, and the threshold is that
+distance's 99th percentile on the same held-out images. The MNIST test set (never seen by either) checks it.
 """
 
 import argparse
@@ -21,6 +33,10 @@ from gan.io import atomic_dir
 
 WEIGHTS_FILE = "model.safetensors"
 INFO_FILE = "info.json"
+REJECTION_FILE = "rejection.safetensors"  # class means, precisions and thresholds of the "not a digit" test
+HELD_OUT = 10_000  # MNIST train images 0-9,999 set the rejection's thresholds; the rest give its statistics
+REAL_QUANTILE = 0.99  # a picture further out than this share of held-out real digits is "not a digit"
+RIDGE = 1e-3  # added to each covariance's diagonal (times its mean variance) so its inverse stays tame
 REPOSITORY = Path(__file__).resolve().parents[1]  # a relative classifier path is also looked up here
 
 
@@ -39,6 +55,7 @@ class DigitClassifier(nn.Module):
         self.hidden = nn.Linear(64 * 3 * 3, self.feature_dim)
         self.dropout = nn.Dropout(0.3)
         self.head = nn.Linear(self.feature_dim, 10)
+        self.rejection: Rejection | None = None  # the "not a digit" test; load_classifier sets it
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         x = self.conv(images.reshape(-1, 1, 28, 28))
@@ -47,12 +64,92 @@ class DigitClassifier(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.dropout(self.features(images)))  # (B, 10)
 
+    def summaries(self, images: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """What the rejection compares, ([(B, 64), (B, 128), (B, 128)], features (B, 128)): the second and
+        third convolution blocks as their channels' mean and root-mean-square, and the penultimate features."""
+        block1 = self.conv[:3](images.reshape(-1, 1, 28, 28))  # (B, 16, 14, 14)
+        block2 = self.conv[3:6](block1)  # (B, 32, 7, 7)
+        block3 = self.conv[6:](block2)  # (B, 64, 3, 3)
+        features = F.relu(self.hidden(block3.flatten(1)))  # (B, 128)
+        return [channel_stats(block2), channel_stats(block3), features], features
 
-def save_classifier(model: DigitClassifier, folder: str | Path, info: dict) -> None:
-    """Write model.safetensors and info.json into `folder`, atomically as a whole."""
+
+def channel_stats(maps: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, 2C): each channel's mean and root-mean-square over the picture."""
+    return torch.cat([maps.mean(dim=(2, 3)), maps.square().mean(dim=(2, 3)).sqrt()], dim=1)
+
+
+class Rejection:
+    """The "not a digit" test (see the module docstring): per summary, the ten class means (10, D) and the
+    shared precision (D, D); the per-summary scales (S,) and the threshold on the largest scaled distance.
+    Plain tensors, not a module: the classifier's state_dict (and model.safetensors) stays as it was."""
+
+    DIMS = (64, 128, 128)  # the sizes of DigitClassifier.summaries
+
+    def __init__(self, tensors: dict[str, torch.Tensor] | None = None):
+        tensors = tensors or {}
+        self.means = [tensors.get(f"means_{i}", torch.zeros(10, d)) for i, d in enumerate(self.DIMS)]
+        self.precisions = [tensors.get(f"precision_{i}", torch.eye(d)) for i, d in enumerate(self.DIMS)]
+        self.scales = tensors.get("scales", torch.ones(len(self.DIMS)))
+        self.threshold = tensors.get("threshold", torch.ones(()))
+        shapes = [m.shape for m in self.means] + [p.shape for p in self.precisions] + [self.scales.shape]
+        expected = [(10, d) for d in self.DIMS] + [(d, d) for d in self.DIMS] + [(len(self.DIMS),)]
+        if [tuple(shape) for shape in shapes] != expected or self.threshold.numel() != 1:
+            raise ValueError(f"rejection tensors of shapes {shapes}, expected {expected}")
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        out = {f"means_{i}": m for i, m in enumerate(self.means)}
+        out.update({f"precision_{i}": p for i, p in enumerate(self.precisions)})
+        return {**out, "scales": self.scales, "threshold": self.threshold.reshape(())}
+
+    def to(self, device: torch.device | str, dtype: torch.dtype = torch.float32) -> "Rejection":
+        return Rejection({k: v.to(device, dtype) for k, v in self.tensors().items()})
+
+    def distances(self, summaries: list[torch.Tensor], digits: torch.Tensor) -> torch.Tensor:
+        """(B, S) Mahalanobis distances (squared) of each summary to the real digits of the predicted class."""
+        out = []
+        for summary, means, precision in zip(summaries, self.means, self.precisions, strict=True):
+            offset = summary.to(precision.dtype) - means[digits]  # (B, D)
+            out.append(((offset @ precision) * offset).sum(dim=1))
+        return torch.stack(out, dim=1)
+
+    def distance(self, summaries: list[torch.Tensor], digits: torch.Tensor) -> torch.Tensor:
+        """(B,) the largest scaled distance over the threshold: above 1.0 the picture is not a digit."""
+        return (self.distances(summaries, digits) / self.scales).amax(dim=1) / self.threshold
+
+
+def save_classifier(model: DigitClassifier, folder: str | Path, info: dict, rejection: Rejection) -> None:
+    """Write model.safetensors, rejection.safetensors and info.json into `folder`, atomically as a whole."""
     with atomic_dir(folder) as tmp:
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp / WEIGHTS_FILE)
+        save_file({k: v.float().contiguous() for k, v in rejection.tensors().items()}, tmp / REJECTION_FILE)
         (tmp / INFO_FILE).write_text(json.dumps(info, indent=1) + "\n")
+
+
+@torch.no_grad()
+def fit_rejection(
+    model: DigitClassifier, images: torch.Tensor, labels: torch.Tensor, held_images: torch.Tensor, batch: int = 500
+) -> Rejection:
+    """The rejection's statistics from real digits `images` (their true labels), its scales and threshold from
+    other real digits `held_images` (so that REAL_QUANTILE of them pass). Images flattened in [-1, 1]."""
+    parts = [model.summaries(chunk)[0] for chunk in images.split(batch)]
+    summaries = [torch.cat(column).double() for column in zip(*parts, strict=True)]
+    tensors = {}
+    for index, summary in enumerate(summaries):
+        means = torch.stack([summary[labels == digit].mean(dim=0) for digit in range(10)])  # (10, D)
+        offset = summary - means[labels]
+        covariance = offset.T @ offset / len(offset)
+        covariance += RIDGE * covariance.diagonal().mean() * torch.eye(len(covariance), dtype=covariance.dtype)
+        tensors[f"means_{index}"], tensors[f"precision_{index}"] = means, torch.linalg.inv(covariance)
+    rejection = Rejection(tensors).to("cpu")  # float32, as it is saved and used
+    distances = []
+    for chunk in held_images.split(batch):
+        held, features = model.summaries(chunk)
+        distances.append(rejection.distances(held, model.head(features).argmax(dim=1)))
+    distances = torch.cat(distances).double()  # (N, S)
+    scales = distances.quantile(REAL_QUANTILE, dim=0)
+    threshold = (distances / scales).amax(dim=1).quantile(REAL_QUANTILE)
+    return Rejection({**rejection.tensors(), "scales": scales, "threshold": threshold}).to("cpu")
 
 
 def resolve_classifier(folder: str | Path) -> Path:
@@ -66,16 +163,29 @@ def resolve_classifier(folder: str | Path) -> Path:
 
 
 def load_classifier(folder: str | Path, device: torch.device | str = "cpu") -> DigitClassifier:
-    path = resolve_classifier(folder) / WEIGHTS_FILE
+    """The classifier in `folder` with its rejection as `model.rejection` (both are needed: a judge that cannot
+    say "not a digit" would count noise as digits)."""
+    folder = resolve_classifier(folder)
+    path, rejection_path = folder / WEIGHTS_FILE, folder / REJECTION_FILE
     if not path.is_file():
         raise UsageError(f"no classifier at {path}; train one with python -m gan.classifier")
+    if not rejection_path.is_file():
+        raise UsageError(
+            f"no {REJECTION_FILE} beside {path}; fit it with python -m gan.classifier --out {folder} --judge-only"
+        )
     model = DigitClassifier()
     try:
         model.load_state_dict(load_file(path))
     except Exception as err:
         raise UsageError(f"{path} is not a DigitClassifier ({type(err).__name__})") from None
+    try:
+        rejection = Rejection(load_file(rejection_path))
+    except Exception as err:
+        raise UsageError(f"{rejection_path} does not fit this classifier ({type(err).__name__})") from None
     # NHWC weights take oneDNN's faster convolutions on CPU: half the time of NCHW for scoring here.
-    return model.to(device, memory_format=torch.channels_last).eval()
+    model = model.to(device, memory_format=torch.channels_last).eval()
+    model.rejection = rejection.to(device)
+    return model
 
 
 @torch.no_grad()
@@ -88,6 +198,27 @@ def predict(model: DigitClassifier, images: torch.Tensor, batch: int = 400) -> t
         features.append(feats)
         probs.append(model.head(feats).softmax(dim=1))
     return torch.cat(features), torch.cat(probs)
+
+
+@torch.no_grad()
+def judge(
+    model: DigitClassifier, images: torch.Tensor, batch: int = 400
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Features (N, 128), class probabilities (N, 10) and the rejection's distance (N,) for flattened images
+    in [-1, 1]: a distance above 1 means "not a digit". Needs a classifier from load_classifier."""
+    features, probs, distances = [], [], []
+    for chunk in images.split(batch):
+        summaries, feats = model.summaries(chunk)
+        chunk_probs = model.head(feats).softmax(dim=1)
+        features.append(feats)
+        probs.append(chunk_probs)
+        distances.append(model.rejection.distance(summaries, chunk_probs.argmax(dim=1)))
+    return torch.cat(features), torch.cat(probs), torch.cat(distances)
+
+
+def is_digit(distance: torch.Tensor) -> torch.Tensor:
+    """True where the rejection accepts the picture as a digit."""
+    return distance <= 1.0
 
 
 def random_shift(images: torch.Tensor, max_shift: int = 2) -> torch.Tensor:
@@ -141,6 +272,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="weights/classifier", help="folder for model.safetensors + info.json")
     parser.add_argument("--epochs", type=int, default=4, help="passes over MNIST train (default: 4)")
     parser.add_argument("--seed", type=int, default=0, help="seed for weights and shuffling (default: 0)")
+    parser.add_argument(
+        "--judge-only",
+        action="store_true",
+        help=f"keep the classifier in --out and refit only its rejection ({REJECTION_FILE})",
+    )
     args = parser.parse_args(argv)
     if args.epochs <= 0:
         raise UsageError(f"--epochs must be a positive integer, got {args.epochs}")
@@ -149,19 +285,35 @@ def main(argv: list[str] | None = None) -> int:
         raise UsageError(f"--out {out} is a file, not a folder")
     train_images, train_labels = load_mnist(args.data_dir, train=True)
     test_images, test_labels = load_mnist(args.data_dir, train=False)
-    start = time.perf_counter()
-    model = train_classifier(normalise(train_images), train_labels, epochs=args.epochs, seed=args.seed)
-    seconds = time.perf_counter() - start
+    if args.judge_only:
+        model = DigitClassifier()
+        try:
+            model.load_state_dict(load_file(out / WEIGHTS_FILE))
+        except Exception as err:
+            raise UsageError(f"no classifier to keep in {out} ({type(err).__name__})") from None
+        model.eval()
+        info = json.loads((out / INFO_FILE).read_text()) if (out / INFO_FILE).is_file() else {}
+        seconds = 0.0
+    else:
+        start = time.perf_counter()
+        model = train_classifier(normalise(train_images), train_labels, epochs=args.epochs, seed=args.seed)
+        seconds = time.perf_counter() - start
+        info = {"epochs": args.epochs, "seed": args.seed, "train_seconds": round(seconds, 1)}
     test_accuracy = accuracy(model, normalise(test_images), test_labels)
+    rejection = fit_rejection(
+        model, normalise(train_images[HELD_OUT:]), train_labels[HELD_OUT:], normalise(train_images[:HELD_OUT])
+    )
+    model.rejection = rejection
+    _, _, distance = judge(model, normalise(test_images))
+    test_accepted = float(is_digit(distance).double().mean())
+    info.update(test_accuracy=round(test_accuracy, 4), test_accepted_as_digits=round(test_accepted, 4))
     out.parent.mkdir(parents=True, exist_ok=True)
-    info = {
-        "test_accuracy": round(test_accuracy, 4),
-        "epochs": args.epochs,
-        "seed": args.seed,
-        "train_seconds": round(seconds, 1),
-    }
-    save_classifier(model, out, info)
-    print(f"test accuracy {test_accuracy:.2%} after {args.epochs} epochs ({seconds:.0f} s); saved to {out}")
+    save_classifier(model, out, info, rejection)
+    print(
+        f"test accuracy {test_accuracy:.2%}, test digits accepted {test_accepted:.2%}"
+        + (f" after {args.epochs} epochs ({seconds:.0f} s)" if not args.judge_only else "")
+        + f"; saved to {out}"
+    )
     return 0
 
 

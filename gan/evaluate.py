@@ -1,4 +1,5 @@
-"""Score per-epoch Generators: FID, classifier Inception Score, class balance, and optionally Parzen.
+"""Score per-epoch Generators: FID, classifier Inception Score, class balance, the share the judge calls
+"not a digit", and optionally Parzen.
 
 python -m gan.evaluate weights/ [--epochs 1 10 200] [--parzen] [--seed 1]
 """
@@ -13,14 +14,16 @@ from pathlib import Path
 
 import torch
 
-from gan.classifier import load_classifier, predict
+from gan.classifier import is_digit, judge, load_classifier, predict
 from gan.data import denormalise, load_mnist, normalise
 from gan.errors import UsageError, run_cli
-from gan.layout import CHECKPOINT, epoch_folders
+from gan.io import atomic_write_json
+from gan.layout import CHECKPOINT, METRICS, epoch_folders, read_metrics
 from gan.metrics import (
-    PRESENT_FRACTION,
     choose_parzen_sigma,
     class_histogram,
+    digits_drawn,
+    drawn_histogram,
     feature_stats,
     frechet_distance,
     inception_score,
@@ -48,19 +51,23 @@ class Evaluator:
         self.reference_count = len(reference_images)
 
     def score_images(self, images: torch.Tensor) -> dict:
-        """Figures for flattened images in [-1, 1] (N, 784), against the reference set."""
-        features, probs = predict(self.model, images.to(self.device))
-        features, probs = features.cpu(), probs.cpu()
-        histogram = class_histogram(probs.argmax(dim=1))
+        """Figures for flattened images in [-1, 1] (N, 784), against the reference set. FID and IS read every
+        image; the class histogram counts only the images the judge accepts as digits (its shares are of all N,
+        so they sum to 1 - not_a_digit), and digits_present counts the digits drawn by gan.metrics' rule.
+        class_kl, like IS, reads the classifier's labels of every image (how evenly they spread)."""
+        features, probs, distance = judge(self.model, images.to(self.device))
+        features, probs, accepted = features.cpu(), probs.cpu(), is_digit(distance).cpu()
+        histogram = [round(float(share), 4) for share in drawn_histogram(probs.argmax(dim=1), accepted)]
         is_mean, is_std = inception_score(probs, IS_SPLITS)
         return {
             "fid": round(frechet_distance(*feature_stats(features), self.reference_mean, self.reference_cov), 4),
             "inception_score": round(is_mean, 4),
             "inception_score_std": round(is_std, 4),
-            "class_histogram": [round(float(share), 4) for share in histogram],
-            "digits_present": int((histogram >= PRESENT_FRACTION).sum()),
-            "rarest_digit_share": round(float(histogram.min()), 4),
-            "class_kl": round(kl_divergence(histogram, self.reference_histogram), 5),
+            "class_histogram": histogram,  # rounded as stored, so the app's count below agrees with this one
+            "not_a_digit": round(1 - float(accepted.double().mean()), 4),
+            "digits_present": len(digits_drawn(histogram)),
+            "rarest_digit_share": min(histogram),
+            "class_kl": round(kl_divergence(class_histogram(probs.argmax(dim=1)), self.reference_histogram), 5),
         }
 
     @torch.no_grad()
@@ -150,7 +157,8 @@ def checkpoint_generator(path: Path) -> tuple[str, Callable[[], Generator]]:
 
 def format_table(rows: list[dict], floor: dict | None) -> str:
     columns = [
-        ("epoch", "{}"), ("fid", "{:.2f}"), ("inception_score", "{:.2f}"), ("digits_present", "{}"),
+        ("epoch", "{}"), ("fid", "{:.2f}"), ("inception_score", "{:.2f}"), ("not_a_digit", "{:.1%}"),
+        ("digits_present", "{}"),
         ("rarest_digit_share", "{:.1%}"), ("class_kl", "{:.4f}"), ("parzen", "{:.0f}"), ("parzen_stderr", "{:.1f}"),
     ]  # fmt: skip
     columns = [(name, fmt) for name, fmt in columns if any(name in row for row in rows)]
@@ -158,6 +166,24 @@ def format_table(rows: list[dict], floor: dict | None) -> str:
     for row in ([{**floor, "epoch": "real"}] if floor else []) + rows:
         lines.append(" | ".join(fmt.format(row[name]) if name in row else "-" for name, fmt in columns))
     return "\n".join(lines)
+
+
+KEPT_FIELDS = ("epoch", "eval_seconds")  # --update-metrics keeps these of a record: the timing is training's
+
+
+def update_metrics(run: Path, rows: list[dict], floor: dict) -> int:
+    """Replace the quality fields of RUN/metrics.json's records for the scored epochs (their training fields and
+    eval_seconds stay) and its real-data floor; returns how many records changed. Atomic."""
+    metrics = read_metrics(run)
+    records = {record["epoch"]: record for record in metrics.get("epochs", [])}
+    missing = sorted(row["epoch"] for row in rows if row["epoch"] not in records)
+    if missing:
+        raise UsageError(f"{run / METRICS} has no record of epoch(s) {', '.join(map(str, missing))}")
+    for row in rows:
+        records[row["epoch"]].update({k: v for k, v in row.items() if k not in KEPT_FIELDS})
+    metrics["reference"] = floor
+    atomic_write_json(run / METRICS, metrics)
+    return len(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,7 +205,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help=f"also score the raw Generator in WEIGHTS_DIR/{CHECKPOINT} (with --ema the epoch folders hold the EMA)",
     )
+    parser.add_argument(
+        "--update-metrics",
+        type=Path,
+        metavar="RUN",
+        help=f"write the scores into RUN/{METRICS}: each scored epoch's quality fields and the real-data floor "
+        "(training fields kept; use the --samples and --seed the run was scored with)",
+    )
     args = parser.parse_args(argv)
+    if args.update_metrics is not None and not (args.update_metrics / METRICS).is_file():
+        raise UsageError(f"--update-metrics: no {METRICS} in {args.update_metrics}")
     if args.samples < IS_SPLITS:
         raise UsageError(f"--samples must be at least {IS_SPLITS}, got {args.samples}")
     folders = chosen_epochs(args.weights_dir, args.epochs)
@@ -202,6 +237,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         document = {"real_data_floor": floor, "latent_seed": args.seed, "epochs": rows}
         args.json.write_text(json.dumps(document, indent=1) + "\n")
+    if args.update_metrics is not None:
+        numbered = [row for row in rows if isinstance(row["epoch"], int)]  # not the raw checkpoint's row
+        count = update_metrics(args.update_metrics, numbered, floor)
+        print(f"updated {count} record(s) and the real-data floor in {args.update_metrics / METRICS}", file=sys.stderr)
     return 0
 
 

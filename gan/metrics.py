@@ -5,7 +5,7 @@ import math
 import torch
 
 NUM_CLASSES = 10
-PRESENT_FRACTION = 0.02  # a digit "holds" the samples when at least this share is classified as it
+DIGIT_SHARE = 0.02  # digit k "is drawn" when at least this share of the N samples are accepted digits labelled k
 
 
 def feature_stats(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -52,6 +52,19 @@ def class_histogram(labels: torch.Tensor, num_classes: int = NUM_CLASSES) -> tor
     """Share of each class, (num_classes,) float64 summing to 1."""
     counts = torch.bincount(labels.long().flatten(), minlength=num_classes).double()
     return counts / counts.sum()
+
+
+def drawn_histogram(labels: torch.Tensor, accepted: torch.Tensor, num_classes: int = NUM_CLASSES) -> torch.Tensor:
+    """Share of all N samples that the judge accepts as a digit and labels k, (num_classes,) float64; it sums to
+    the accepted share (the rest is "not a digit")."""
+    counts = torch.bincount(labels.long().flatten()[accepted.flatten()], minlength=num_classes).double()
+    return counts / max(len(labels), 1)
+
+
+def digits_drawn(histogram) -> list[int]:
+    """The digits an epoch draws: those whose share of all samples (accepted ones only) is at least DIGIT_SHARE.
+    The one rule behind every "digits drawn" figure (metrics.json, milestones, cards, Digits, Compare, Train)."""
+    return [digit for digit, share in enumerate(histogram) if float(share) >= DIGIT_SHARE]
 
 
 def kl_divergence(p: torch.Tensor, q: torch.Tensor, eps: float = 1e-10) -> float:

@@ -54,14 +54,15 @@ def app_weights(tiny_weights, tmp_path_factory) -> Path:
     (folder / "epoch-004" / "model.safetensors").write_bytes(b"\x08\x00\x00\x00")
     (folder / "epoch-005").mkdir()
     metrics = json.loads((tiny_weights / "metrics.json").read_text())
-    last = {"fid": 12.5, "inception_score": 7.25, "digits_present": 9, "class_histogram": [0.1] * 10}
+    last = {"fid": 12.5, "inception_score": 7.25, "digits_present": 10, "class_histogram": [0.1] * 10}
+    last.update(not_a_digit=0.0, eval_samples=2000)
     (folder / "metrics.json").write_text(json.dumps(with_scores(metrics, {3: last})))
     stable = perturbed_run(tiny_weights, root / "stable")
     skewed = [0.5, 0.5] + [0.0] * 8  # two digits only
     scores = {
-        1: {"fid": 300.0, "inception_score": 2.0, "class_histogram": skewed},
-        2: {"fid": 90.0, "inception_score": 7.5, "class_histogram": [0.1] * 10},
-        3: {"fid": 40.0, "inception_score": 8.0, "class_histogram": [0.1] * 10},
+        1: {"fid": 300.0, "inception_score": 2.0, "class_histogram": skewed, "not_a_digit": 0.0},
+        2: {"fid": 90.0, "inception_score": 7.5, "class_histogram": [0.1] * 10, "not_a_digit": 0.0},
+        3: {"fid": 40.0, "inception_score": 8.0, "class_histogram": [0.1] * 10, "not_a_digit": 0.0},
     }
     metrics = json.loads((tiny_weights / "metrics.json").read_text())
     (stable / "metrics.json").write_text(json.dumps(with_scores(metrics, scores)))

@@ -89,16 +89,30 @@ def test_label_path_says_where_the_label_flips(judge, tutorial):
 
 
 def test_an_epoch_that_cannot_draw_a_digit_says_so(judge, tutorial):
-    """Epoch 1 of the tutorial run draws only 8s: a morph from 8 to 2 has a stand-in for 2 and a message."""
+    """Epoch 1 of the tutorial run draws speckled noise that the softmax calls "8" at once: the judge accepts
+    none of it, so a morph from 8 to 2 has stand-ins at both ends and says so; at epoch 200 it finds both."""
     ends = digits.endpoints(judge, tutorial, 1, 8, 2, SEED)
-    assert ends.found_a and not ends.found_b
-    message = digits.missing_text(2, ends.found_b, ends.p_b, 1)
-    assert message.startswith("Epoch 1 cannot draw a 2 from this seed: none of its 256 latents")
-    assert digits.missing_text(8, ends.found_a, ends.p_a, 1) == ""
+    assert not ends.found_a and not ends.found_b and ends.p_a > 0.5  # the softmax is sure; the judge is not
+    message = digits.missing_text(8, ends.found_a, ends.p_a, 1)
+    assert message.startswith("Epoch 1 cannot draw a 8 from this seed: none of its 256 latents is accepted")
+    late = digits.endpoints(judge, tutorial, LAST, 8, 2, SEED)
+    assert late.found_a and late.found_b and digits.missing_text(8, late.found_a, late.p_a, LAST) == ""
+
+
+def test_labels_say_not_a_digit_on_noise_and_name_digits_late(tutorial):
+    latents = tutorial.latents(SEED, 9)
+    _, early = digits.grid_picture(tutorial, 1, latents, 3, 3, True)
+    assert early == "The classifier sees no digit: all 9 not a digit."
+    samples = digits.label(digits.shared_judge(), tutorial, 1, latents)
+    assert digits.labels_of(samples) == [digits.NOT_A_DIGIT] * 9 and sum(samples.histogram()) == 0
+    late = digits.label(digits.shared_judge(), tutorial, LAST, tutorial.latents(SEED, 100))
+    assert sum(late.rejected) <= 10 and math.isclose(sum(late.histogram()), 1 - sum(late.rejected) / 100)
 
 
 def test_best_of_prefers_confident_samples_of_the_digit():
     probs = torch.tensor([[0.1, 0.9] + [0.0] * 8, [0.0, 0.95] + [0.05] + [0.0] * 7, [0.6, 0.4] + [0.0] * 8])
+    assert digits.best_of(probs, 1, accepted=torch.tensor([True, False, True])) == (0, True)  # 1 is not a digit
+    assert digits.best_of(probs, 1, accepted=torch.tensor([False, False, True])) == (1, False)
     assert digits.best_of(probs, 1) == (1, True)
     assert digits.best_of(probs, 1, skip=1) == (0, True)
     assert digits.best_of(probs, 0) == (2, True)
@@ -138,12 +152,14 @@ def test_steer_is_deterministic_and_zero_strength_keeps_z(judge, tutorial):
 def test_digit_sheet_shows_collapse_early_and_all_digits_late(judge, tutorial):
     early = digits.digit_sheet(judge, tutorial, 1, SEED, 4)
     late = digits.digit_sheet(judge, tutorial, LAST, SEED, 4)
-    assert math.isclose(sum(early.shares), 1.0) and math.isclose(sum(late.shares), 1.0)
-    assert sum(c > 0 for c in early.counts) <= 2  # epoch 1 draws one or two digits
+    assert early.not_a_digit >= 0.95 and late.not_a_digit <= 0.1  # epoch 1 is noise: the judge says so
+    assert math.isclose(sum(early.shares), 1 - early.not_a_digit, abs_tol=1e-9)
+    assert math.isclose(sum(late.shares), 1 - late.not_a_digit, abs_tol=1e-9)
+    assert sum(c > 0 for c in early.counts) <= 1  # epoch 1 draws at most one digit
     assert all(c == 4 for c in late.counts)  # epoch 200 fills every column
     assert early.image.mode == "L" and early.image.size == late.image.size
     caption = digits.sheet_caption(early, 1, SEED)
-    assert "Not drawn yet" in caption and "of 10 digits" in caption
+    assert "Not drawn yet" in caption and "**0 of 10 digits drawn**" in caption and "of N = 500 samples" in caption
     assert "Not drawn yet" not in digits.sheet_caption(late, LAST, SEED)
     again = digits.digit_sheet(judge, tutorial, 1, SEED, 4)
     assert np.array_equal(np.asarray(early.image), np.asarray(again.image))
@@ -156,10 +172,13 @@ def test_labelled_grid_has_a_label_band_under_each_row(tutorial):
     assert nothing == "" and np.array_equal(np.asarray(plain), np.asarray(tutorial.grid(LAST, latents, 3, 3)))
     assert image.mode == "L" and image.width == plain.width and image.height > plain.height
     assert sentence.startswith("The classifier sees ") and sentence.endswith(".")
-    counts = [int(part.split(" x")[1].split()[0].rstrip(".")) for part in sentence[20:].split(", ")]
-    assert sum(counts) == 9
+    named, _, rejected = sentence[20:].rstrip(".").partition("; ")
+    counts = [int(part.split(" x")[1].split()[0]) for part in named.split(", ")]
+    assert sum(counts) + (int(rejected.split()[0]) if rejected else 0) == 9
     assert digits.label_text(7, 0.999) == "7 99%" and digits.label_text(2, 0.424) == "2 42%"
     assert digits.label_summary([1, 1, 7], [0.9, 0.3, 0.8]) == "1 x2, 7 x1 (1 unsure, in grey)"
+    assert digits.label_summary([1, 1, 7], [0.9, 0.3, 0.8], [False, True, False]) == "1 x1, 7 x1; 1 not a digit"
+    assert digits.label_text(8, 0.99, rejected=True) == "not a digit"
 
 
 def test_small_probability():
@@ -218,7 +237,7 @@ def test_digit_sheet_handler(sheet_handlers):
     image, caption = sheet_handlers.digit_sheet("tutorial", 2, 0, 3)  # epoch 2 is saved
     again, _ = sheet_handlers.digit_sheet("tutorial", 2, 0, 3)
     assert np.array_equal(np.asarray(image), np.asarray(again))
-    assert caption.startswith("Epoch 2, seed 0: of 500 samples")
+    assert caption.startswith("Epoch 2, seed 0: of N = 500 samples")
 
 
 def test_pools_are_cached_per_engine_and_let_go_with_it(judge, tutorial):

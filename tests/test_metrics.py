@@ -8,11 +8,26 @@ import pytest
 import torch
 from conftest import tiny_train
 
-from gan.classifier import DigitClassifier, accuracy, load_classifier, predict, save_classifier, train_classifier
+from gan.classifier import (
+    REJECTION_FILE,
+    DigitClassifier,
+    accuracy,
+    fit_rejection,
+    is_digit,
+    judge,
+    load_classifier,
+    predict,
+    save_classifier,
+    train_classifier,
+)
 from gan.data import fake_digits, normalise
+from gan.errors import UsageError
 from gan.metrics import (
+    DIGIT_SHARE,
     choose_parzen_sigma,
     class_histogram,
+    digits_drawn,
+    drawn_histogram,
     feature_stats,
     fid_from_features,
     frechet_distance,
@@ -20,6 +35,15 @@ from gan.metrics import (
     kl_divergence,
     parzen_log_likelihood,
 )
+
+
+def save_tiny_judge(folder, steps: int = 30) -> DigitClassifier:
+    """A classifier trained briefly on fake digits, with its rejection fitted on 300 and set on 100 of them."""
+    images, labels = fake_digits(400, seed=0)
+    data = normalise(images)
+    model = train_classifier(data, labels, batch_size=50, steps=steps, progress=False)
+    save_classifier(model, folder, {}, fit_rejection(model, data[:300], labels[:300], data[300:]))
+    return model
 
 
 def numpy_frechet(mu1, cov1, mu2, cov2) -> float:
@@ -97,7 +121,7 @@ def test_classifier_trains_and_round_trips(tmp_path):
     assert all(
         torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True)
     )  # seeded
-    save_classifier(model, tmp_path / "judge", {"test_accuracy": 0})
+    save_classifier(model, tmp_path / "judge", {"test_accuracy": 0}, fit_rejection(model, data, labels, data))
     loaded = load_classifier(tmp_path / "judge")
     features, probs = predict(model, data[:20])
     features2, probs2 = predict(loaded, data[:20])
@@ -112,10 +136,7 @@ def test_classifier_trains_and_round_trips(tmp_path):
 
 @pytest.mark.slow
 def test_tiny_run_records_the_quality_fields(tmp_path):
-    images, labels = fake_digits(400, seed=0)
-    save_classifier(
-        train_classifier(normalise(images), labels, batch_size=50, steps=30, progress=False), tmp_path / "judge", {}
-    )
+    save_tiny_judge(tmp_path / "judge")
     out = tiny_train(tmp_path / "run", 2, "--classifier", str(tmp_path / "judge"), "--eval-samples", "200")
     metrics = json.loads((out / "metrics.json").read_text())
     floor = metrics["reference"]
@@ -123,8 +144,10 @@ def test_tiny_run_records_the_quality_fields(tmp_path):
     for record in metrics["epochs"]:
         assert record["eval_samples"] == 200 and record["eval_seconds"] > 0
         assert record["fid"] >= 0 and 1 <= record["inception_score"] <= 10
-        assert len(record["class_histogram"]) == 10 and sum(record["class_histogram"]) == pytest.approx(1, abs=1e-3)
-        assert 0 <= record["digits_present"] <= 10 and record["class_kl"] >= 0
+        assert len(record["class_histogram"]) == 10 and 0 <= record["not_a_digit"] <= 1
+        assert sum(record["class_histogram"]) == pytest.approx(1 - record["not_a_digit"], abs=1e-3)
+        assert record["digits_present"] == len(digits_drawn(record["class_histogram"])) and record["class_kl"] >= 0
+    assert 0 <= floor["not_a_digit"] <= 1
 
 
 @pytest.mark.slow
@@ -134,10 +157,7 @@ def test_evaluate_cli_prints_a_table_with_parzen(tmp_path, tiny_weights, capsys)
     from gan.evaluate import main
 
     write_fake_mnist(tmp_path / "data", train_count=1200, test_count=200)
-    images, labels = fake_digits(400, seed=0)
-    save_classifier(
-        train_classifier(normalise(images), labels, batch_size=50, steps=20, progress=False), tmp_path / "judge", {}
-    )
+    save_tiny_judge(tmp_path / "judge", steps=20)
     args = [
         str(tiny_weights),
         "--classifier",
@@ -169,9 +189,7 @@ def test_evaluate_seed_chooses_the_scored_latents(tmp_path, tiny_weights, capsys
     from gan.evaluate import EVAL_SEED, main
 
     write_fake_mnist(tmp_path / "data", train_count=300, test_count=200)
-    images, labels = fake_digits(400, seed=0)
-    judge = train_classifier(normalise(images), labels, batch_size=50, steps=20, progress=False)
-    save_classifier(judge, tmp_path / "judge", {})
+    save_tiny_judge(tmp_path / "judge", steps=20)
     args = [str(tiny_weights), "--classifier", str(tmp_path / "judge"), "--data-dir", str(tmp_path / "data")]
     args += ["--samples", "200", "--epochs", "3"]
     rows = {}
@@ -185,3 +203,35 @@ def test_evaluate_seed_chooses_the_scored_latents(tmp_path, tiny_weights, capsys
     capsys.readouterr()
     assert rows[None] == rows[EVAL_SEED]
     assert rows[1]["fid"] != rows[EVAL_SEED]["fid"]
+
+
+def test_drawn_histogram_counts_accepted_samples_of_all_n():
+    labels = torch.tensor([3] * 6 + [5] * 3 + [7])
+    accepted = torch.tensor([True] * 5 + [False] + [True] * 2 + [False, True])
+    histogram = drawn_histogram(labels, accepted)
+    assert histogram.tolist() == pytest.approx([0, 0, 0, 0.5, 0, 0.2, 0, 0.1, 0, 0])  # shares of all 10
+    assert digits_drawn(histogram) == [3, 5, 7]
+    assert digits_drawn([DIGIT_SHARE] * 10) == list(range(10)) and digits_drawn([DIGIT_SHARE / 2] * 10) == []
+    assert drawn_histogram(labels, torch.zeros(10, dtype=torch.bool)).sum() == 0  # nothing accepted: no digit
+
+
+def test_rejection_sets_its_threshold_on_held_out_digits_and_refuses_noise(tmp_path):
+    """On held-out real digits the rejection passes about REAL_QUANTILE of them (that is how its threshold is
+    set); pure noise, which the softmax still names with confidence, is rejected; saved and loaded, it says the
+    same; a classifier without its rejection file is refused with the command that fits one."""
+    images, labels = fake_digits(1200, seed=3)
+    data = normalise(images)
+    model = train_classifier(data[:800], labels[:800], batch_size=50, steps=80, progress=False)
+    rejection = fit_rejection(model, data[:800], labels[:800], data[800:])
+    model.rejection = rejection
+    _, _, held = judge(model, data[800:])
+    assert 0.97 <= float(is_digit(held).double().mean()) <= 1.0
+    noise = torch.rand(300, 784, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    _, probs, distance = judge(model, noise)
+    assert float(is_digit(distance).double().mean()) <= 0.05 and float(probs.max(dim=1).values.mean()) > 0.3
+    save_classifier(model, tmp_path / "judge", {}, rejection)
+    loaded = load_classifier(tmp_path / "judge")
+    torch.testing.assert_close(judge(loaded, noise)[2], distance, rtol=1e-4, atol=1e-4)
+    (tmp_path / "judge" / REJECTION_FILE).unlink()
+    with pytest.raises(UsageError, match="--judge-only"):
+        load_classifier(tmp_path / "judge")

@@ -2,7 +2,7 @@
 
 import gradio as gr
 
-from demo import digits, widgets
+from demo import digits, explain, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.engine import MAX_GRID, Engine, epoch_ranges
 from demo.stats import milestones_markdown, run_histogram_html, runs_frame
@@ -49,7 +49,8 @@ class Handlers:
             epoch: training epoch, within either run's saved range.
             seed: whole number from 0 to 2147483647; picks the latents both runs draw.
             grid: n for an n x n grid, 1 to 10.
-            labels: true to write the classifier's digit and confidence under each sample (grey under 50%).
+            labels: true to write the classifier's digit and confidence under each sample (grey under 50%), or
+                "not a digit" (grey) where the judge does not take it for a digit.
         """
         a, b, asked = self._pair(run_a, run_b, epoch)
         seed, size = self.ctx.seed(seed), whole_number(grid, "grid", 1, MAX_GRID)
@@ -114,6 +115,9 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         "through both Generators, so every pair of digits started from the same *z*. Below: both runs' quality "
         "per epoch, which digits each one draws, and when each first got there."
     )
+    with gr.Accordion("What does the stable recipe change, and why does it help?", open=False):
+        gr.Markdown(explain.STABLE_RECIPE)
+        explain.curious(explain.RECIPE_TERMS)
     with gr.Row(equal_height=True):
         run_a = widgets.run_dropdown(ctx, "Run A (left)", name_a, min_width=160)
         run_b = widgets.run_dropdown(ctx, "Run B (right)", name_b, min_width=160)

@@ -2,10 +2,12 @@
 
 import gradio as gr
 
-from demo import digits, widgets
+from demo import digits, explain, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.engine import MAX_GRID, Engine
+from demo.stats import judged
 from demo.validation import whole_number
+from gan.metrics import digits_drawn
 
 TITLE = "Digits"
 START_EPOCH = 10  # early on, the columns fill one by one; scrub on from here
@@ -13,6 +15,16 @@ START_EPOCH = 10  # early on, the columns fill one by one; scrub on from here
 
 def examples(facts: Facts) -> dict[str, dict]:
     return {"digit_sheet": {"run": facts.run, "epoch": facts.last, "seed": 0, "rows": 3}}
+
+
+def recorded_sentence(record: dict) -> str:
+    """The cards' figure for the same epoch (metrics.json: other latents, same rule), so the two can be compared."""
+    if not judged(record):
+        return ""
+    count = record.get("eval_samples")
+    samples = f"{count:,} samples" if isinstance(count, int) else "its samples"
+    drawn = len(digits_drawn(record["class_histogram"]))
+    return f"(The cards count {drawn}/10 over this epoch's {samples} from the run's fixed scoring latents, same rule.)"
 
 
 def judge_for(engine: Engine) -> digits.Judge:
@@ -40,7 +52,8 @@ class Handlers:
     @shown_errors
     def digit_sheet(self, run: str, epoch: float, seed: float, rows: float):
         """What this epoch can draw: ten columns, one per digit, each holding the samples the classifier is surest
-        are that digit (among 500 latents from the seed), with the digit's share of the 500 above its column.
+        are that digit (among 500 latents from the seed; samples the judge calls "not a digit" are left out), with
+        the share of the 500 accepted as that digit above its column.
 
         Args:
             run: name of a loaded run (a wrong name gets the list of valid ones).
@@ -53,9 +66,9 @@ class Handlers:
         (epoch, note), seed = ctx.epoch(engine, epoch), ctx.seed(seed)
         rows = whole_number(rows, "rows", 1, MAX_GRID)
         sheet = digits.digit_sheet(judge_for(engine), engine, epoch, seed, rows)
-        return widgets.named(sheet.image, run, epoch, seed, "digits"), digits.sheet_caption(sheet, epoch, seed) + (
-            f"\n\n{note}" if note else ""
-        )
+        recorded = recorded_sentence(engine.run.records.get(epoch, {}))
+        caption = digits.sheet_caption(sheet, epoch, seed) + (f" {recorded}" if recorded else "")
+        return widgets.named(sheet.image, run, epoch, seed, "digits"), caption + (f"\n\n{note}" if note else "")
 
 
 def build(ctx: Context, tab: gr.Tab) -> None:
@@ -65,10 +78,14 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     note = judge_note()
     gr.Markdown(
         "## What can this epoch draw?\n"
-        f"The project's classifier sorts {digits.SHEET_SAMPLES} samples from one seed into ten columns, one per "
-        "digit, surest first; the share of each digit is printed above its column. Scrub the epoch to watch "
-        "digits appear: early epochs draw only one or two (mode collapse), and an empty column says *not drawn yet*."
+        f"The project's classifier (the *judge*) sorts N = {digits.SHEET_SAMPLES} samples from one seed into ten "
+        "columns, one per digit, surest first; a sample it does not take for a digit at all is counted as *not a "
+        "digit* and left out. Above each column: its share of the N samples. A digit counts as drawn when it holds "
+        f"at least {digits.DIGIT_SHARE:.0%} of N, the same rule as the cards, Compare and Train. Scrub the epoch to "
+        "watch digits appear: the first epochs draw noise (not a digit), then only one or two digits (mode "
+        "collapse); an empty column says *not drawn yet*."
     )
+    explain.curious(explain.JUDGE)
     if note:
         gr.Markdown(note, elem_classes="note")
     with gr.Row():

@@ -5,7 +5,7 @@ import threading
 
 import gradio as gr
 
-from demo import digits, widgets
+from demo import digits, explain, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.tabs.digits import judge_for, judge_note
 from demo.validation import flag, real_number, whole_number
@@ -127,10 +127,10 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     last, seed = engine.epochs[-1], 0
     run_epoch_doc = f"{widgets.run_doc(ctx)}; {widgets.epoch_doc(ctx)}"
     gr.Markdown(
-        "Push one digit's latent along the directions that change the picture most at this epoch (the principal "
-        "directions of the Generator's Jacobian, averaged over many *z*; + adds ink). The grid gets the same push, "
-        "so you see what a direction does to many digits at once."
+        "Push one digit's *z* (the 100 random numbers behind it) along the directions that change the picture most "
+        "at this epoch. The grid gets the same push, so you see what a direction does to many digits at once."
     )
+    explain.curious(explain.DIRECTIONS, explain.PROBABILITY)
     note = judge_note()
     with gr.Row():
         with gr.Column(scale=1, min_width=280):

@@ -4,7 +4,7 @@ import html
 
 import gradio as gr
 
-from demo import digits, widgets
+from demo import digits, explain, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.stats import labels_html, stats_html
 from demo.validation import flag
@@ -29,7 +29,8 @@ class Handlers:
             epoch: training epoch to draw from, within the run's saved range (the nearest saved one is used).
             seed: whole number from 0 to 2147483647; the same seed always gives the same latents.
             grid_size: n for an n x n grid, 1 to 10.
-            labels: true to write the classifier's digit and confidence under each sample (grey under 50%).
+            labels: true to write the classifier's digit and confidence under each sample (grey under 50%), or
+                "not a digit" (grey) where the judge does not take it for a digit.
         """
         ctx = self.ctx
         engine = ctx.engine(run)
@@ -55,6 +56,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         "Each seed picks a fixed set of random latent vectors *z*; the Generator saved after the chosen epoch turns "
         "them into 28x28 digits. Keep the seed and move the epoch to see the same *z* earlier or later in training."
     )
+    explain.term(explain.LATENT)
     with gr.Row():
         with gr.Column(scale=2, min_width=280):
             run = widgets.run_dropdown(ctx)

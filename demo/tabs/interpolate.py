@@ -3,7 +3,7 @@ morph a digit A into a digit B, with the classifier's label along the way."""
 
 import gradio as gr
 
-from demo import digits, widgets
+from demo import digits, explain, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.tabs.digits import judge_for, judge_note
 from demo.validation import SEED_MAX, choice, real_number, whole_number
@@ -155,10 +155,10 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     last = engine.epochs[-1]
     seeds_doc = f"{widgets.run_doc(ctx)}; {widgets.epoch_doc(ctx)}; seeds 0-{SEED_MAX}"
     gr.Markdown(
-        "Walk through latent space from seed A's *z* to seed B's *z*, or morph one digit into another. **Slerp** "
-        "follows the sphere where Gaussian latents live; **lerp** cuts straight across, so half-way its *z* is "
-        "shorter than any the Generator saw in training: watch the length below."
+        "Walk from seed A's *z* to seed B's *z* (a *z* is the 100 random numbers behind one picture), or morph one "
+        "digit into another. " + explain.SLERP[0] + " Watch the length below."
     )
+    explain.curious(explain.LATENT, explain.SLERP)
     with gr.Row():
         run = widgets.run_dropdown(ctx, scale=1, min_width=200)
         epoch = widgets.epoch_slider(engine.epochs, last)

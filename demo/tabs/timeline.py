@@ -3,7 +3,7 @@
 import gradio as gr
 import numpy as np
 
-from demo import digits, widgets
+from demo import digits, explain, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.engine import MAX_GRID, Engine, epoch_ranges, stacked_progression
 from demo.stats import labels_html, metric_frames, stats_html
@@ -72,7 +72,8 @@ class Handlers:
             epoch: training epoch; in-between values use the nearest saved epoch.
             seed: whole number from 0 to 2147483647; the run's training seed reproduces its own sample grids.
             grid_size: n for an n x n grid, 1 to 10.
-            labels: true to write the classifier's digit and confidence under each sample (grey under 50%).
+            labels: true to write the classifier's digit and confidence under each sample (grey under 50%), or
+                "not a digit" (grey) where the judge does not take it for a digit.
         """
         ctx = self.ctx
         engine = ctx.engine(run)
@@ -204,6 +205,8 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             seed_box, dice = widgets.seed_box("Seed", seed)
             size = widgets.grid_slider(8)
             labels = widgets.labels_box()
+            with gr.Accordion("Only one kind of digit? That is mode collapse", open=False):
+                gr.Markdown(explain.MODE_COLLAPSE)
         with gr.Column(scale=1, min_width=300):
             losses, outputs, quality, scores = metric_frames(engine.run, first)
             plot_args = {
@@ -222,6 +225,8 @@ def build(ctx: Context, tab: gr.Tab) -> None:
                 "How wrong each player is; D and G push against each other, so neither loss falls to 0.",
                 plot_args,
             )
+            with gr.Accordion("Why does G's loss rise while the pictures get better?", open=False):
+                gr.Markdown(explain.WHY_G_LOSS_RISES)
             outputs_plot, _ = explained_plot(
                 outputs,
                 "D's mean output",
@@ -229,6 +234,8 @@ def build(ctx: Context, tab: gr.Tab) -> None:
                 "D(x): D's 'real' score on real digits; D(G(z)): on fakes. They meet as the fakes get convincing.",
                 {**plot_args, "y_lim": [0, 1]},
             )
+            with gr.Accordion("Why do D's outputs not meet at 0.5?", open=False):
+                gr.Markdown(explain.WHY_D_NOT_HALF)
             quality_args = {**plot_args, "visible": has_quality(engine)}
             fid_plot, fid_note = explained_plot(
                 quality,
@@ -239,7 +246,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             )
             is_plot, is_note = explained_plot(
                 scores,
-                "Inception Score (higher is better)",
+                "IS (higher is better)",
                 "IS",
                 "IS: high when each fake is clearly one digit and all ten digits appear (10 at most).",
                 quality_args,
@@ -250,6 +257,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             )
             with gr.Accordion("What am I looking at?", open=False):
                 gr.Markdown(EXPLAIN)
+                explain.curious(explain.BCE, explain.FID, explain.IS)
     plots_sync = gr.Button("Mark the epoch on the plots", visible="hidden", elem_id="timeline-sync")
     inputs, outputs = [run, epoch, seed_box, size, labels], [picture, stats]
     plots = [losses_plot, outputs_plot, fid_plot, is_plot]

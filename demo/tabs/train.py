@@ -2,19 +2,28 @@
 
 import html
 import os
+from collections import Counter
 from dataclasses import asdict
 
 import gradio as gr
 import pandas as pd
 from PIL import Image
 
-from demo import widgets
+from demo import explain, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.live import BOUNDS, PRESETS, LiveSettings, LiveStatus, LiveTrainer, check_settings, duration, preset
-from demo.stats import card, histogram_html, number, valid_histogram
+from demo.stats import card, digits_card, number, record_histogram_html, valid_histogram
 from demo.validation import SEED_MAX, InputError, shown
 
 TITLE = "Train"
+DASH = 0.3  # a series of one point is drawn as a dash this many epochs long, ending at its epoch
+X_START = 1 - DASH  # the plots' x axis starts here, so the first epoch's dash shows
+PLOT_LABELS = (  # what each plot will show, said before the first epoch too (an empty plot shows only this)
+    "Losses: D's and G's, one point per epoch",
+    "D's mean output on real digits and on fakes, per epoch",
+    "FID per epoch (lower is closer to real digits)",
+    "IS per epoch (higher: clearer and more varied digits)",
+)
 TICK_S = 1.0  # how often an open page asks for news (a new epoch is drawn within this of being written)
 RECIPE_LABELS = {"fast": "fast start"}  # how a recipe of gan.config is named on the page, where not by its name
 SETTINGS = ("recipe", "lr", "beta1", "ema", "label_smoothing", "r1", "seed", "epochs")  # /live_start, in order
@@ -50,6 +59,9 @@ def frame(records: tuple[dict, ...], series: dict[str, str], floor: object = Non
     ]
     if isinstance(floor, (int, float)) and rows:
         rows += [(records[0]["epoch"], float(floor), "real data"), (records[-1]["epoch"], float(floor), "real data")]
+    # A line needs two points: a series with one (after the first epoch) is drawn as a short dash ending at it.
+    counts = Counter(label for _, _, label in rows)
+    rows += [(epoch - DASH, value, label) for epoch, value, label in rows if counts[label] == 1]
     # None rather than an empty table: a plot whose first table is empty never draws its lines (Gradio 6.31).
     return pd.DataFrame(rows, columns=["epoch", "value", "series"]) if rows else None
 
@@ -65,9 +77,10 @@ def figures(status: LiveStatus) -> tuple[pd.DataFrame | None, ...]:
     )
 
 
-def message_line(status: LiveStatus) -> str:
-    """The one line under the cards: how the run stands, and when the trainer is free."""
-    text = status.message
+def message_line(status: LiveStatus, note: str = "") -> str:
+    """The one line under the cards: how the run stands (after `note`, when given), and when the trainer is
+    free."""
+    text = f"{note} {status.message}".strip()
     if status.running:
         free = f"about {duration(status.eta_s)}" if status.eta_s is not None else "a little while"
         text += f" Everyone on this page watches this run; the trainer is free for a new one in {free}."
@@ -77,7 +90,7 @@ def message_line(status: LiveStatus) -> str:
     return f'<p class="note live-line{" live-error" if warn else ""}">{html.escape(text)}</p>'
 
 
-def status_html(status: LiveStatus) -> str:
+def status_html(status: LiveStatus, note: str = "") -> str:
     """Cards: state, epoch, speed, time, ETA, the last epoch's quality; the class histogram; one message line."""
     record = status.records[-1] if status.records else {}
     epochs = f"{status.epoch} / {status.epochs}" if status.epochs else "-"
@@ -95,11 +108,10 @@ def status_html(status: LiveStatus) -> str:
     if "inception_score" in record:
         floor = number(status.reference.get("inception_score"))
         cards.append(card("IS", number(record["inception_score"]), f"real data {floor}"))
-    if "digits_present" in record:
-        cards.append(card("Digits", f"{record['digits_present']}/10", "classes drawn"))
+    cards.append(digits_card(record))
     if valid_histogram(record.get("class_histogram")):
-        cards.append(histogram_html(record["class_histogram"], f"Which digits at epoch {status.epoch} (classifier)"))
-    return f'<div class="stats">{"".join(cards)}</div>{message_line(status)}'
+        cards.append(record_histogram_html(record, f"Which digits at epoch {status.epoch} (classifier)"))
+    return f'<div class="stats">{"".join(cards)}</div>{message_line(status, note)}'
 
 
 def grid_image(status: LiveStatus) -> Image.Image | None:
@@ -124,9 +136,10 @@ class Handlers:
         self.live = live
 
     @staticmethod
-    def outputs(status: LiveStatus) -> tuple:
-        """What every live endpoint returns: the status as JSON, the cards, the last grid, four figures."""
-        return (status.summary(), status_html(status), grid_image(status), *figures(status))
+    def outputs(status: LiveStatus, note: str = "") -> tuple:
+        """What every live endpoint returns: the status as JSON, the cards (their line led by `note`), the last
+        grid, four figures."""
+        return (status.summary(), status_html(status, note), grid_image(status), *figures(status))
 
     @shown_errors
     def live_start(
@@ -158,8 +171,12 @@ class Handlers:
 
     @shown_errors
     def live_stop(self):
-        """Stop the live run within a second; its finished epochs are kept (and listed in every tab)."""
-        return self.outputs(self.live.stop())
+        """Stop the live run within a second; its finished epochs are kept (and listed in every tab). With
+        nothing training (none started, or the last one ended or failed), the status line says so: no error."""
+        try:
+            return self.outputs(self.live.stop())
+        except InputError as err:
+            return self.outputs(self.live.status(watched=False), note=str(err))
 
     @shown_errors
     def live_status(self):
@@ -173,7 +190,7 @@ class Handlers:
         key = {"run": status.name, "epoch": status.epoch, "state": status.state}
         if shown_before == key:
             return (gr.skip(), status_html(status), gr.skip(), *[gr.skip()] * 4, key)
-        x_lim = [1, max(status.epochs, 2)]  # the whole run's length from the start: the curves grow into it
+        x_lim = [X_START, max(status.epochs, 2)]  # the whole run's length from the start: the curves grow into it
         plots = [gr.LinePlot(value=f, x_lim=x_lim) for f in figures(status)]
         image = grid_image(status)
         image = gr.Image(image, label=grid_label(status)) if image is not None else gr.skip()
@@ -234,8 +251,9 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     gr.Markdown(
         "Train the GAN **here and now**: the app starts the real trainer (`python -m gan.train`) and shows each "
         "epoch as it is saved: the same 100 latent vectors drawn again, the losses, and the judge's scores. "
-        "The fast start draws all ten digits after about five epochs, the stable recipe after about ten, the "
-        f"tutorial's after many more. One live run at a time per server, up to {cap} epochs; everyone on the page "
+        "The *Digits drawn* card counts the digits the judge accepts (each at least 2% of its samples, pictures it "
+        "does not take for a digit left out): watch it climb to 10/10, soonest with the fast start and latest with "
+        f"the tutorial's recipe. One live run at a time per server, up to {cap} epochs; everyone on the page "
         "watches the same run."
     )
     with gr.Row(equal_height=False):
@@ -258,6 +276,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
                 r1 = gr.Number(default.r1, label="R1 γ", minimum=0, maximum=BOUNDS["r1"][1], info="0 = off")
                 seed = gr.Number(default.seed, label="Seed", precision=0, minimum=0, maximum=SEED_MAX)
             epochs = gr.Slider(1, cap, value=default.epochs, step=1, label="Epochs")
+            explain.term(explain.RECIPE_TERMS)
             with gr.Row():
                 start = gr.Button("Start", variant="primary", elem_id="live-start")
                 stop = gr.Button("Stop", variant="stop", elem_id="live-stop")
@@ -273,16 +292,20 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             cards = gr.HTML(status_html(status), elem_id="live-status")
             grid = widgets.image(grid_label(status), grid_image(status), elem_id="live-grid")
     plot_args = {"x": "epoch", "y": "value", "color": "series", "color_map": widgets.COLORS, "height": 220}
-    plot_args["x_lim"] = [1, max(status.epochs or default.epochs, 2)]
+    plot_args["x_lim"] = [X_START, max(status.epochs or default.epochs, 2)]
+    plot_args["show_label"] = True
+    losses_label, outputs_label, fid_label, is_label = PLOT_LABELS
     losses, outputs, fid, inception = figures(status)
     with gr.Row():
-        losses_plot = gr.LinePlot(losses, title="Losses", y_title="BCE loss", min_width=280, **plot_args)
+        losses_plot = gr.LinePlot(losses, label=losses_label, y_title="BCE loss", min_width=280, **plot_args)
         outputs_plot = gr.LinePlot(
-            outputs, title="D's mean output", y_title="probability 'real'", y_lim=[0, 1], min_width=280, **plot_args
+            outputs, label=outputs_label, y_title="probability 'real'", y_lim=[0, 1], min_width=280, **plot_args
         )
     with gr.Row():
-        fid_plot = gr.LinePlot(fid, title="FID (lower is better)", y_title="FID", min_width=280, **plot_args)
-        is_plot = gr.LinePlot(inception, title="IS (higher is better)", y_title="IS", min_width=280, **plot_args)
+        fid_plot = gr.LinePlot(fid, label=fid_label, y_title="FID", min_width=280, **plot_args)
+        is_plot = gr.LinePlot(inception, label=is_label, y_title="IS", min_width=280, **plot_args)
+    gr.Markdown(f"{explain.BCE[0]} {explain.FID[0]} {explain.IS[0]}", elem_classes="explain")
+    explain.curious(explain.BCE, explain.FID, explain.IS, explain.JUDGE)
 
     settings = [recipe, lr, beta1, ema, smoothing, r1, seed, epochs]
     shown_state = gr.State(None)
