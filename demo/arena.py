@@ -571,7 +571,7 @@ class HandGame:
                     sizes[name] = float(torch.sqrt(sum((g**2).sum() for g in grads)))
             finally:
                 self.discriminator.requires_grad_(True)
-            sizes["d_fake"] = float(torch.sigmoid(logits).mean())
+            sizes["d_fake"] = float(torch.sigmoid(logits.detach()).mean())
             return sizes
 
 
