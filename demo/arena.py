@@ -43,6 +43,7 @@ LOSSES = {  # G's loss, by name: (formula, plain words)
     "minimax": ("log(1 − D(G(z)))", "the original minimax"),
 }
 REAL_COLOUR, FAKE_COLOUR = (16, 185, 129), (239, 68, 68)  # the app's colours of D(x) and D(G(z))
+SURE = 0.1  # D is "sure" the fakes are fake when it gives them less than this on average
 CACHED_PILES = 256  # (run, epoch) pairs whose piles are kept
 
 
@@ -272,26 +273,32 @@ class Push:
     push: torch.Tensor  # (784,) -dL_G/dx: positive makes the pixel brighter
     stepped: torch.Tensor  # (784,) the picture after a small step along the push
     stepped_score: float
+    scale: float  # the largest pixel of the stronger of the two losses' pushes: both are drawn and stepped by it
+    sizes: dict  # loss name -> the largest pixel of its push
 
 
 def push(discriminator: Discriminator, image: torch.Tensor, loss: str, step: float) -> Push:
     """D(x), |dD/dx| and -dL_G/dx for one picture (784,) in [-1, 1]. With a = D's logit and D = sigmoid(a),
     dD/dx = D (1 - D) da/dx; G lowers its loss by raising a, so its push is -dL/dx = (1 - D) da/dx under -log D
     and D da/dx under log(1 - D). The step moves the picture along the push by `step` (in [-1, 1] units) at its
-    most pushed pixel, less elsewhere, then clips it to [-1, 1]."""
+    most pushed pixel, less elsewhere, then clips it to [-1, 1]. Both losses' pushes point the same way and differ
+    in size only, so both are measured against the stronger one: a push that is 50 times weaker is drawn 50 times
+    fainter and moves the picture 50 times less."""
     x = image.detach().clone().float().requires_grad_(True)
     logit = discriminator.logits(x[None])[0, 0]
     (slope,) = torch.autograd.grad(logit, x)  # da/dx
     score = float(torch.sigmoid(logit.detach()))
-    factor = (1.0 - score) if loss == "non-saturating" else score
-    pushed = factor * slope
-    largest = float(pushed.abs().max())
-    stepped = x.detach() + (step * pushed / largest if largest > 0 else 0.0)
+    factors = {"non-saturating": 1.0 - score, "minimax": score}
+    steepest = float(slope.abs().max())
+    sizes = {name: factor * steepest for name, factor in factors.items()}
+    scale = max(sizes.values())
+    pushed = factors[loss] * slope
+    stepped = x.detach() + (step * pushed / scale if scale > 0 else 0.0)
     stepped = stepped.clamp(-1.0, 1.0)
     with torch.inference_mode():
         stepped_score = float(discriminator(stepped[None])[0, 0])
     looks = (score * (1.0 - score) * slope).abs()
-    return Push(x.detach(), score, looks, pushed.detach(), stepped, stepped_score)
+    return Push(x.detach(), score, looks, pushed.detach(), stepped, stepped_score, scale, sizes)
 
 
 def heat(values: np.ndarray) -> np.ndarray:
@@ -305,11 +312,11 @@ def heat(values: np.ndarray) -> np.ndarray:
     return np.round(stops[low] * (1 - frac) + stops[low + 1] * frac).astype(np.uint8)
 
 
-def overlay(image: np.ndarray, pushed: np.ndarray) -> np.ndarray:
-    """The digit in grey, red where the push makes a pixel brighter, blue where it makes it darker."""
+def overlay(image: np.ndarray, pushed: np.ndarray, scale: float) -> np.ndarray:
+    """The digit in grey, red where the push makes a pixel brighter, blue where it makes it darker, the colour as
+    strong as the push is against `scale`."""
     grey = np.repeat(image[..., None].astype(np.float32) * 0.6, 3, axis=-1)
-    top = float(np.abs(pushed).max())
-    strength = (np.abs(pushed) / top if top > 0 else np.zeros_like(pushed))[..., None]
+    strength = np.clip(np.abs(pushed) / scale if scale > 0 else np.zeros_like(pushed), 0.0, 1.0)[..., None]
     colour = np.where(
         (pushed > 0)[..., None], np.array([239, 68, 68], np.float32), np.array([59, 130, 246], np.float32)
     )
@@ -319,10 +326,11 @@ def overlay(image: np.ndarray, pushed: np.ndarray) -> np.ndarray:
 def push_picture(found: Push, side: int = 28) -> Image.Image:
     """Four panels side by side: the sample, where D looks, the push, the sample after a small step."""
     scale = 6
+    pushed = overlay(to_uint8(found.image, side)[0], found.push.reshape(side, side).numpy(), found.scale)
     panels = [
         ("the sample", np.repeat(to_uint8(found.image, side)[0][..., None], 3, axis=-1)),
         ("where D looks", heat(found.looks.reshape(side, side).numpy())),
-        ("the push (red: brighter)", overlay(to_uint8(found.image, side)[0], found.push.reshape(side, side).numpy())),
+        ("the push (red: brighter)", pushed),
         ("after a small step", np.repeat(to_uint8(found.stepped, side)[0][..., None], 3, axis=-1)),
     ]
     size, gap, band = side * scale, 12, 22
@@ -346,8 +354,10 @@ def push_caption(found: Push, loss: str, sample: int, step: float) -> str:
         f"Sample {sample}: D gives it **{found.score:.3f}**. *Where D looks*: how much each pixel would move D's "
         "score (|∂D/∂x|, brightest where a change matters most). *The push*: the direction G's training moves this "
         f"picture, −∂L_G/∂x for G's loss {formula} ({words}); red: make this pixel brighter, blue: darker. "
-        f"*After a small step* (at most {step:g} of the pixel range, along the push), D gives "
-        f"**{found.stepped_score:.3f}** ({change:+.3f}): G's weights are nudged so that its pictures move this way."
+        f"*After a small step* along the push (a pixel moves at most {step:g}), D gives "
+        f"**{found.stepped_score:.3f}** ({change:+.3f}): G's weights are nudged so that its pictures move this way. "
+        f"Size of the push (its strongest pixel): **{found.sizes['non-saturating']:.3g}** under −log D(G(z)), "
+        f"**{found.sizes['minimax']:.3g}** under log(1 − D(G(z))); the weaker one is drawn fainter and steps less."
     )
 
 
@@ -423,7 +433,7 @@ def arms_picture(found: ArmsRace, mark: int | None = None) -> Image.Image:
     (the game as it was played) are outlined; `mark`'s row and column are pointed at."""
     cell = max(12, min(28, 560 // (len(found.g_epochs) + 2)))
     left, top, gap = 64, 78, 8
-    width = left + (len(found.g_epochs) + 1) * cell + gap + 12
+    width = max(left + (len(found.g_epochs) + 1) * cell + gap + 12, left + 400)  # room for the titles and legend
     height = top + len(found.d_epochs) * cell + 40
     picture = Image.new("RGB", (width, height), (255, 255, 255))
     draw, small, label = ImageDraw.Draw(picture), font(max(9, min(12, cell - 4))), font(13)
@@ -598,6 +608,11 @@ def hand_caption(game: HandGame, loss: str, sizes: dict[str, float]) -> str:
         f"On the next batch D gives the fakes **{sizes['d_fake']:.3f}** on average. The push G would get (the size "
         f"of the gradient on G's weights): **{ns:.3g}** under −log D(G(z)), **{mm:.3g}** under log(1 − D(G(z)))"
         + (f", {ratio:.0f} times smaller." if math.isfinite(ratio) and ratio >= 2 else ".")
-        + " While D is sure the fakes are fake (scores near 0), log(1 − D) is flat and gives G almost no push; "
-        "−log D is steep there and pushes hardest. That is why the tutorial uses −log D(G(z))."
+        + (
+            " D is sure the fakes are fake (scores near 0): there log(1 − D) is flat and gives G almost no push, "
+            "while −log D is steep and pushes hardest. That is why the tutorial uses −log D(G(z))."
+            if sizes["d_fake"] < SURE
+            else " Press **D step** until D is sure the fakes are fake (their mean score near 0), then compare: "
+            "log(1 − D) is flat there and gives G almost no push, −log D is steep and pushes hardest."
+        )
     )

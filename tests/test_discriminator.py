@@ -167,7 +167,12 @@ def test_the_push_is_minus_the_gradient_of_gs_loss(handlers):
     mm = arena.push(d, image, "minimax", 0.01)
     assert torch.allclose(ns.looks, grad_d.abs(), atol=1e-6)
     assert torch.allclose(ns.push, -grad_ns, atol=1e-5) and torch.allclose(mm.push, -grad_mm, atol=1e-5)
-    assert ns.stepped_score > ns.score and float((ns.stepped - image).abs().max()) == pytest.approx(0.01, abs=1e-6)
+    d_x = ns.score  # both pushes point the same way; their sizes are (1 - D) and D times D's logit slope
+    assert ns.sizes["minimax"] / ns.sizes["non-saturating"] == pytest.approx(d_x / (1 - d_x), rel=1e-5)
+    assert ns.scale == mm.scale == max(ns.sizes.values())  # drawn and stepped against the stronger push
+    moved = float((ns.stepped - image).abs().max())  # the stronger push moves its strongest pixel by the step
+    assert moved == pytest.approx(0.01 * ns.sizes["non-saturating"] / ns.scale, abs=1e-6)
+    assert ns.stepped_score > ns.score and mm.stepped_score > mm.score
     picture, caption = handlers.push("tutorial", 3, 0, 4, 0.01, "minimax")
     assert picture.mode == "RGB" and f"**{mm.score:.3f}**" in caption and "log(1 − D(G(z)))" in caption
 

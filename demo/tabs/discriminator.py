@@ -302,8 +302,10 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         "watch the game: early on D pushes the piles apart; as G improves they slide together."
     )
     with gr.Row():
-        piles = colour_image("The two piles", "piles-picture", scale=3, min_width=300)
-        piles_caption = gr.Markdown(elem_id="piles-caption")
+        with gr.Column(scale=3, min_width=300):
+            piles = colour_image("The two piles", "piles-picture")
+        with gr.Column(scale=2, min_width=260):
+            piles_caption = gr.Markdown(elem_id="piles-caption")
     gr.Markdown(
         "### Where D looks, and the push G gets\nFor the chosen sample: which pixels D's score depends on most, and "
         "the *push*, the direction G's training moves the picture (the gradient of G's loss, −∂L_G/∂x)."
@@ -328,16 +330,20 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         g_step = gr.Button("G step", variant="primary", elem_id="hand-g")
         reset = gr.Button("Reset", elem_id="hand-reset")
     with gr.Row():
-        hand_verdicts = colour_image("After your steps: D's verdicts", "hand-verdicts", scale=2, min_width=280)
-        hand_piles = colour_image("After your steps: the two piles", "hand-piles", scale=3, min_width=300)
+        with gr.Column(scale=2, min_width=280):
+            hand_verdicts = colour_image("After your steps: D's verdicts", "hand-verdicts")
+        with gr.Column(scale=3, min_width=300):
+            hand_piles = colour_image("After your steps: the two piles", "hand-piles")
     hand_caption = gr.Markdown(elem_id="hand-caption")
     steps_box = gr.Textbox(
         label="Your steps so far", info="The same letters as /hand_step's steps argument", interactive=False
     )
     gr.Markdown("### Ask D about your own picture\nUpload a picture of a digit; the chosen epoch's D judges it.")
     with gr.Row():
-        upload = gr.Image(label="Your picture", type="pil", image_mode=None, sources=["upload", "clipboard"])
-        upload_caption = gr.Markdown(elem_id="upload-caption")
+        with gr.Column(scale=1, min_width=260):
+            upload = gr.Image(label="Your picture", type="pil", image_mode=None, sources=["upload", "clipboard"])
+        with gr.Column(scale=2, min_width=260):
+            upload_caption = gr.Markdown(elem_id="upload-caption")
     game = gr.State(None, time_to_live=HAND_STATE_S)
 
     verdict_inputs = [run, epoch, seed_box, grid, sample]
