@@ -229,10 +229,12 @@ def verdict_colour(score: float) -> tuple[int, int, int]:
     return tuple(round(a + (b - a) * t) for a, b in zip(amber, REAL_COLOUR, strict=True))
 
 
-def verdict_picture(tiles: np.ndarray, scores: np.ndarray, rows: int, cols: int, mark: int | None = None):
+def verdict_picture(
+    tiles: np.ndarray, scores: np.ndarray, rows: int, cols: int, mark: int | None = None, width: int = 512
+):
     """Each tile in a frame coloured by D's score on it, the score written under it; `mark` (an index) gets a
-    white outline: the sample chosen below."""
-    scale = max(2, math.ceil(512 / (cols * 28 + cols * 10)))
+    white outline: the sample chosen below. Tiles are upscaled by a whole factor to about `width` pixels in all."""
+    scale = max(2, math.ceil(width / (cols * 28 + cols * 10)))
     side, frame, band = 28 * scale, 3, 16
     cell_w, cell_h = side + 2 * frame + 6, side + 2 * frame + band + 4
     picture = Image.new("RGB", (cols * cell_w + 4, rows * cell_h + 4), (17, 24, 39))
@@ -499,6 +501,34 @@ def adam_settings(folder: Path) -> dict:
     return {"lr": float(lr), "betas": (float(beta1), 0.999)} if ok else {"lr": 2e-4, "betas": (0.9, 0.999)}
 
 
+class Adam:
+    """torch.optim.Adam's update (no weight decay, no amsgrad, eps 1e-8), written out: the same numbers, without
+    the 1.7 s that building the first torch.optim optimiser of a process costs (it imports the compiler stack)."""
+
+    def __init__(self, parameters, lr: float, betas: tuple[float, float], eps: float = 1e-8):
+        self.parameters = [p for p in parameters if p.requires_grad]
+        self.lr, self.betas, self.eps, self.steps = lr, betas, eps, 0
+        self.first = [torch.zeros_like(p) for p in self.parameters]  # running mean of the gradients
+        self.second = [torch.zeros_like(p) for p in self.parameters]  # running mean of their squares
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for parameter in self.parameters:
+            parameter.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.steps += 1
+        beta1, beta2 = self.betas
+        correction1, correction2 = 1 - beta1**self.steps, 1 - beta2**self.steps
+        for parameter, first, second in zip(self.parameters, self.first, self.second, strict=True):
+            if parameter.grad is None:
+                continue
+            first.lerp_(parameter.grad, 1 - beta1)
+            second.mul_(beta2).addcmul_(parameter.grad, parameter.grad, value=1 - beta2)
+            denominator = (second.sqrt() / math.sqrt(correction2)).add_(self.eps)
+            parameter.addcdiv_(first, denominator, value=-self.lr / correction1)
+
+
 @dataclass
 class HandGame:
     """One visitor's copies of an epoch's G and D with fresh Adam optimisers; `step` applies one update."""
@@ -506,11 +536,12 @@ class HandGame:
     key: tuple
     generator: Generator
     discriminator: Discriminator
-    g_optimizer: torch.optim.Adam
-    d_optimizer: torch.optim.Adam
+    g_optimizer: Adam
+    d_optimizer: Adam
     adam: dict
     steps: list[str] = field(default_factory=list)
     last: dict = field(default_factory=dict)  # what the last step measured
+    kept: dict = field(default_factory=dict)  # the piles' halves, kept while the model they depend on is unchanged
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -522,13 +553,15 @@ class HandGame:
         generator = copy.deepcopy(engine.run.generators[epoch]).requires_grad_(True)
         discriminator = copy.deepcopy(shared).requires_grad_(True)
         adam = adam_settings(engine.run.folder)
+        saved = epoch_piles(engine, epoch)  # before any step the piles are the epoch's own, computed once
         return cls(
             (engine.run.folder.resolve(), epoch),
             generator,
             discriminator,
-            torch.optim.Adam(generator.parameters(), **adam),
-            torch.optim.Adam(discriminator.parameters(), **adam),
+            Adam(generator.parameters(), **adam),
+            Adam(discriminator.parameters(), **adam),
             adam,
+            kept={"real_scores": saved.real, "fake_scores": saved.fake},
         )
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -565,6 +598,21 @@ class HandGame:
                     self.discriminator.requires_grad_(True)
                 self.last = {"kind": "G", "loss": g_loss.item(), "g_loss": loss}
             self.steps.append(kind)
+            self.kept.pop("real_scores" if kind == "D" else "fakes", None)  # a D step rescores all, a G step redraws
+            self.kept.pop("fake_scores", None)
+
+    def piles(self) -> Piles:
+        """D's scores on the shipped test digits and on G's pile of fakes, as the two models stand now; each half
+        is recomputed only when a step changed the model it depends on (a D step keeps G's fakes, a G step keeps
+        D's scores on the real digits)."""
+        with self.lock, torch.inference_mode():
+            if "fakes" not in self.kept:
+                self.kept["fakes"] = fakes(self.generator, PILE_SIZE, PILE_SEED)
+            if "real_scores" not in self.kept:
+                self.kept["real_scores"] = critic.scores(self.discriminator, real_inputs()[:PILE_SIZE])
+            if "fake_scores" not in self.kept:
+                self.kept["fake_scores"] = critic.scores(self.discriminator, self.kept["fakes"])
+            return Piles(self.kept["real_scores"], self.kept["fake_scores"])
 
     def push_sizes(self) -> dict[str, float]:
         """The size of G's push (the norm of the gradient on G's weights) under each loss, and mean D(G(z)), on the

@@ -228,6 +228,25 @@ def test_hand_steps_are_per_visitor_replayable_and_never_touch_files(handlers, r
         handlers.hand_step("tutorial", 3, 0, 3, "DX", "minimax")
 
 
+def test_hand_adam_is_torchs_adam():
+    """The hand steps' Adam gives torch.optim.Adam's numbers, step after step (the recipe's betas 0.5 and 0.9)."""
+    torch.manual_seed(0)
+    ours, theirs = nn.Linear(5, 3), nn.Linear(5, 3)
+    theirs.load_state_dict(ours.state_dict())
+    start = ours.weight.detach().clone()
+    mine = arena.Adam(ours.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    reference = torch.optim.Adam(theirs.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    for step in range(5):
+        x = torch.randn(8, 5, generator=torch.Generator().manual_seed(step))
+        for model, optimiser in ((ours, mine), (theirs, reference)):
+            optimiser.zero_grad(set_to_none=True)
+            (model(x) ** 2).mean().backward()
+            optimiser.step()
+    for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-7, rtol=1e-6)
+    assert not torch.equal(ours.weight, start)  # the steps moved the weights
+
+
 def test_a_run_without_d_says_so_in_one_line(handlers):
     line = critic.missing_line("old")
     assert handlers.piles("old", 3) == (None, line)

@@ -173,9 +173,9 @@ class Handlers:
         with game.lock, torch.inference_mode():
             images = game.generator(latents)
             scores = critic.scores(game.discriminator, images)
-            found = arena.piles(game.discriminator, game.generator)
         tiles = to_uint8(images, engine.side)
-        verdicts = arena.verdict_picture(tiles, scores, size, size)
+        found = game.piles()
+        verdicts = arena.verdict_picture(tiles, scores, size, size, width=400)
         title = f"{run}, epoch {game.key[1]} + {len(game.steps)} hand steps: D's score on each picture"
         caption = arena.hand_caption(game, loss, game.push_sizes())
         piles_line = arena.piles_caption(found, "The piles now")
