@@ -434,7 +434,7 @@ def arms_picture(found: ArmsRace, mark: int | None = None) -> Image.Image:
     pictures are fake, amber: unsure, green: D takes them for real. The cells where D and G are of the same epoch
     (the game as it was played) are outlined; `mark`'s row and column are pointed at."""
     cell = max(12, min(28, 560 // (len(found.g_epochs) + 2)))
-    left, top, gap = 64, 78, 8
+    left, top, gap = 64, 90, 8
     width = max(left + (len(found.g_epochs) + 1) * cell + gap + 12, left + 400)  # room for the titles and legend
     height = top + len(found.d_epochs) * cell + 40
     picture = Image.new("RGB", (width, height), (255, 255, 255))
@@ -449,11 +449,13 @@ def arms_picture(found: ArmsRace, mark: int | None = None) -> Image.Image:
                 draw.rectangle([x, y, x + cell - 1, y + cell - 1], outline=(17, 24, 39), width=2)
         x = left + len(found.g_epochs) * cell + gap
         draw.rectangle([x, y, x + cell - 1, y + cell - 1], fill=verdict_colour(float(found.real[row])))
+    stagger = max(len(str(e)) for e in found.g_epochs) * small.size * 0.6 > cell  # labels wider than a cell
     for col, g_epoch in enumerate(found.g_epochs):
         x = left + col * cell + cell / 2
-        draw.text((x, top - 4), str(g_epoch), fill=(20, 20, 20), font=small, anchor="ms")
+        y = top - 4 - (small.size + 2) * (col % 2 if stagger else 0)  # every other label a line higher
+        draw.text((x, y), str(g_epoch), fill=(20, 20, 20), font=small, anchor="ms")
         if g_epoch == mark:
-            draw.polygon([(x - 4, top - 20), (x + 4, top - 20), (x, top - 14)], fill=(17, 24, 39))
+            draw.polygon([(x - 4, top - 36), (x + 4, top - 36), (x, top - 30)], fill=(17, 24, 39))
     if mark in found.d_epochs:
         y = top + found.d_epochs.index(mark) * cell + cell / 2
         draw.polygon([(left - 30, y - 4), (left - 30, y + 4), (left - 24, y)], fill=(17, 24, 39))
