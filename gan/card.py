@@ -7,11 +7,13 @@ from huggingface_hub import ModelCardData
 from gan.io import atomic_write_bytes
 from gan.layout import (
     CARD,
+    DISCRIMINATOR,
     EPOCH_FILES,
     METRICS,
     PROGRESSION,
     QUALITY,
     SAMPLES,
+    discriminator_folder,
     epoch_folders,
     epoch_name,
     read_metrics,
@@ -108,19 +110,31 @@ def render_card(metrics: dict, folder: Path, repo_id: str | None = None) -> str:
     repo_id = repo_id or PLACEHOLDER_REPO
     recorded = [record["epoch"] for record in metrics.get("epochs", [])]
     # The folder may keep a subset of the trained epochs: describe those that are there.
-    saved = list(epoch_folders(folder)) if folder.is_dir() else []
+    folders = epoch_folders(folder) if folder.is_dir() else {}
+    saved = list(folders)
     epochs = saved or recorded
+    with_discriminator = [epoch for epoch, path in folders.items() if discriminator_folder(path) is not None]
     last = max(epochs) if epochs else None
     example = epoch_name(last or 10)
+    example_has_d = last in with_discriminator
     picture = sample_picture(folder, last)
     parts = [
         f"---\n{card_metadata().to_yaml()}\n---",
         "# MNIST MLP GAN, one Generator per epoch",
         "The tutorial's MLP GAN (G: 100→256→256→784, ReLU, Tanh; D: 784→256→256→1, LeakyReLU 0.2) trained "
         "with BCE and Adam, its Generator exported after every epoch so you can watch it learn. "
-        f"Each `epoch-NNN/` folder holds {' and '.join(f'`{name}`' for name in EPOCH_FILES)}; this repo has "
+        f"Each `epoch-NNN/` folder holds the Generator's {' and '.join(f'`{name}`' for name in EPOCH_FILES)}; "
+        "this repo has "
         f"{len(epochs)} epochs of a {max(recorded, default=len(epochs))}-epoch run.",
     ]
+    if with_discriminator:
+        every = "every epoch" if with_discriminator == saved else f"epochs {epoch_ranges(with_discriminator)}"
+        parts.append(
+            f"The Discriminator, the other half of the game, is saved too ({every}): `epoch-NNN/{DISCRIMINATOR}/` "
+            "holds its own `config.json` and `model.safetensors`, **stored in half precision (float16)**: it is only "
+            "asked for scores and gradients, never trained from these files, and half the bytes keep the repo small. "
+            "Load it in float32 as below."
+        )
     if picture:
         if picture.endswith(PROGRESSION):
             caption = "One row per epoch, the same latents in every column"
@@ -149,11 +163,19 @@ def render_card(metrics: dict, folder: Path, repo_id: str | None = None) -> str:
         "## Load one epoch",
         "With this project's `gan` package on the path:",
         "```python\n"
-        "import torch\nfrom huggingface_hub import snapshot_download\nfrom gan import Generator\n\n"
+        "import torch\nfrom huggingface_hub import snapshot_download\n"
+        f"from gan import {'Discriminator, ' if example_has_d else ''}Generator\n\n"
         f'folder = snapshot_download("{repo_id}", allow_patterns=["{example}/*"])\n'
         f'generator = Generator.from_pretrained(f"{{folder}}/{example}", strict=True)\n'
         "images = generator(torch.randn(16, generator.latent_dim))  # (16, 784) in [-1, 1]\n"
-        "```",
+        + (
+            f'discriminator = Discriminator.from_pretrained(f"{{folder}}/{example}/{DISCRIMINATOR}", strict=True)\n'
+            "discriminator = discriminator.float()  # stored in half precision; compute in float32\n"
+            "scores = discriminator(images)  # (16, 1): how sure D is that each picture is a real digit\n"
+            if example_has_d
+            else ""
+        )
+        + "```",
         "To watch all epochs, run the app against this repo: `python app.py --weights " + repo_id + "`.",
     ]
     return "\n\n".join(parts) + "\n"

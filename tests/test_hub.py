@@ -25,7 +25,7 @@ import gan.hub
 import gan.hub.repo
 import gan.hub.space
 import gan.hub.upload
-from gan import Generator
+from gan import Discriminator, Generator
 from gan.errors import UsageError, run_cli
 from gan.hub import EpochUploader, check_repo_id, pull, push, resolve_weights
 from gan.hub.space import WEIGHTS_VARIABLE, deploy_space, readme_pictures, space_files
@@ -99,6 +99,37 @@ def test_push_pull_round_trip_through_the_cli(tiny_weights, fake_hub, tmp_path):
     local, remote = outputs(tiny_weights, [1, 2, 3]), outputs(folder, [1, 2, 3])
     for epoch in (1, 2, 3):
         assert torch.equal(local[epoch], remote[epoch]), f"epoch {epoch} differs after the round trip"
+
+
+def test_push_pull_and_card_carry_the_discriminator(tiny_weights, fake_hub, online, tmp_path):
+    """D goes up beside G in every epoch, comes back with pull (all epochs or some), loads strictly in float32 and
+    scores as before; the card says it is stored in half precision. A run without D pushes and pulls as before."""
+    report = push(tiny_weights, "dora/with-d", api=fake_api(fake_hub))
+    files = fake_hub.files("dora/with-d")
+    for epoch in (1, 2, 3):
+        for name in ("config.json", "model.safetensors"):
+            path = f"epoch-{epoch:03d}/discriminator/{name}"
+            assert path in report.uploaded and files[path] == (tiny_weights / path).read_bytes()
+    card = files["README.md"].decode()
+    assert "stored in half precision (float16)" in card and "(every epoch)" in card
+    assert 'Discriminator.from_pretrained(f"{folder}/epoch-003/discriminator", strict=True)' in card
+    images = torch.randn(8, 784, generator=torch.Generator().manual_seed(0)).tanh()
+    local = Discriminator.from_pretrained(tiny_weights / "epoch-002" / "discriminator", strict=True).float()
+    for epochs in (None, [2]):
+        folder = pull("dora/with-d", epochs, api=fake_api(fake_hub))
+        remote = Discriminator.from_pretrained(folder / "epoch-002" / "discriminator", strict=True).float()
+        assert next(remote.parameters()).dtype == torch.float32
+        with torch.no_grad():
+            assert torch.equal(local(images), remote(images))
+
+    without = tmp_path / "without-d"
+    shutil.copytree(tiny_weights, without)
+    for folder in without.glob("epoch-*/discriminator"):
+        shutil.rmtree(folder)
+    report = push(without, "dora/no-d", api=fake_api(fake_hub))
+    assert not [path for path in fake_hub.files("dora/no-d") if "discriminator" in path]
+    assert "Discriminator" not in fake_hub.files("dora/no-d")["README.md"].decode().split("## Load one epoch")[1]
+    assert gan.hub.local_epochs(pull("dora/no-d", api=fake_api(fake_hub))) == [1, 2, 3]
 
 
 def test_pull_names_a_missing_epoch(tiny_weights, fake_hub, online, monkeypatch, capsys):
@@ -435,10 +466,11 @@ def test_space_deploy_with_a_weights_repo(fake_hub, space_api, project, tiny_wei
     assert fake_hub.repos[space]["private"]
     files = fake_hub.files(space)
     assert "app.py" in files and "gan/models.py" in files
-    # No weights/ but the pictures the README shows.
+    # No weights/ but the pictures the README shows, and the real test digits the Discriminator views score.
     assert {path for path in files if path.startswith("weights/")} == {
         path for path in readme_pictures(project) if path.startswith("weights/")
-    }
+    } | {"weights/real-digits.safetensors"}
+    assert files["weights/real-digits.safetensors"] == (project / "weights" / "real-digits.safetensors").read_bytes()
     calls = fake_hub.calls
     assert calls.index("POST /api/spaces/lena/app/variables") < calls.index("POST /api/spaces/lena/app/commit/main")
     assert space_api.get_space_variables("lena/app")[WEIGHTS_VARIABLE].value == "lena/tiny-gan"
@@ -456,6 +488,7 @@ def test_space_deploy_with_a_weights_repo(fake_hub, space_api, project, tiny_wei
     # ... and to the repo again: weights/ is removed from the Space.
     again = deploy_space("lena/app", weights_repo="lena/tiny-gan")
     assert again.deleted and all(path.startswith("weights/") for path in again.deleted)
+    assert "weights/real-digits.safetensors" not in again.deleted  # the app reads it whatever serves the runs
     with pytest.raises(UsageError, match="weights repo lena/nothing not found"):
         deploy_space("lena/app", weights_repo="lena/nothing")
 

@@ -13,10 +13,16 @@ from huggingface_hub.errors import (
 
 from gan.errors import UsageError
 from gan.hub.repo import REPO_ID, check_layout, local_epochs
-from gan.layout import EPOCH_FILES, METRICS, SAMPLES
+from gan.layout import DISCRIMINATOR_FILES, EPOCH_FILES, METRICS, SAMPLES
 
-# What the app needs from a weights repo (the card and anything else stays on the Hub); "*.png" takes the figures.
-WEIGHTS_PATTERNS = [*(f"epoch-*/{name}" for name in EPOCH_FILES), METRICS, f"{SAMPLES}/*.png", "*.png"]
+# What the app needs from a weights repo (the card and anything else stays on the Hub): each epoch's G and, where
+# the run saved it, its D; "*.png" takes the figures.
+WEIGHTS_PATTERNS = [
+    *(f"epoch-*/{name}" for name in (*EPOCH_FILES, *DISCRIMINATOR_FILES)),
+    METRICS,
+    f"{SAMPLES}/*.png",
+    "*.png",
+]
 
 
 def resolve_weights(spec: str | Path, fallback: str | Path = "weights") -> Path:

@@ -20,6 +20,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the folder above gan/, whe
 SPACE_FILES = ("app.py", "requirements.txt", CARD)  # the card is the Space's README: its front matter configures it
 SPACE_FOLDERS = ("demo", "gan")
 WEIGHTS_FOLDER = "weights"  # the judge classifier and the bundled run folders
+# Data the app reads whatever serves its runs: the 1,000 MNIST test digits the Discriminator views score (a Space
+# has no MNIST), sent also when the runs come from a weights repo.
+APP_DATA = (f"{WEIGHTS_FOLDER}/real-digits.safetensors",)
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
 WEIGHTS_VARIABLE = "GAN_WEIGHTS"  # app.py reads the weights repo from this environment variable
 SPACE_URL = "{endpoint}/spaces/{repo_id}"
@@ -68,10 +71,10 @@ def space_files(root: str | Path | None = None, with_weights: bool = True) -> di
     """Repo path -> local file for everything the Space runs (default: this project) and the pictures its README
     shows, in path order."""
     root = Path(root or PROJECT_ROOT)
-    missing = [name for name in (*SPACE_FILES, *SPACE_FOLDERS) if not (root / name).exists()]
+    missing = [name for name in (*SPACE_FILES, *SPACE_FOLDERS, *APP_DATA) if not (root / name).exists()]
     if missing:
         raise UsageError(f"{root} is not the project folder: it has no {', '.join(missing)}")
-    files = {name: root / name for name in SPACE_FILES}
+    files = {name: root / name for name in (*SPACE_FILES, *APP_DATA)}
     files.update({path: root / path for path in readme_pictures(root)})
     folders = [*SPACE_FOLDERS, *([WEIGHTS_FOLDER] if with_weights else [])]
     for folder in folders:

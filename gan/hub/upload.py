@@ -33,7 +33,18 @@ from gan.hub.repo import (
     same_content,
 )
 from gan.hub.resolve import WEIGHTS_PATTERNS
-from gan.layout import CARD, EPOCH_DIR, EPOCH_FILES, FIGURES, METRICS, SAMPLES, epoch_name, sample_path
+from gan.layout import (
+    CARD,
+    DISCRIMINATOR_FILES,
+    EPOCH_DIR,
+    EPOCH_FILES,
+    FIGURES,
+    METRICS,
+    SAMPLES,
+    discriminator_folder,
+    epoch_name,
+    sample_path,
+)
 
 RETRY_DELAYS = (2.0, 10.0, 30.0)  # seconds before each retry of a failed upload (transient errors only)
 CLOSE_TIMEOUT = 300.0  # the most close() waits for uploads still in flight, in seconds
@@ -42,10 +53,13 @@ SEND_LATER = "python -m gan.hub push {out} {repo_id}"
 
 
 def layout_files(folder: Path, epochs: list[int]) -> list[str]:
-    """Repo paths of the files that make up `epochs` (weights and sample grid), as found in `folder`."""
+    """Repo paths of the files that make up `epochs` (G's weights, D's when the run saved them, the sample grid),
+    as found in `folder`."""
     paths = []
     for epoch in epochs:
         paths += [f"{epoch_name(epoch)}/{name}" for name in EPOCH_FILES]
+        if discriminator_folder(folder / epoch_name(epoch)) is not None:  # runs trained before D was exported: none
+            paths += [f"{epoch_name(epoch)}/{name}" for name in DISCRIMINATOR_FILES]
         if sample_path(folder, epoch).is_file():
             paths.append(sample_path("", epoch).as_posix())
     paths += [name for name in FIGURES if (folder / name).is_file()]
