@@ -17,14 +17,14 @@ from demo.context import Context, Facts
 from demo.engine import PAD, Engine, epoch_ranges
 from demo.live import LiveTrainer
 from demo.runs import Runs
-from demo.tabs import compare, digits, edit, generate, interpolate, timeline, train
+from demo.tabs import compare, digits, edit, generate, interpolate, own, timeline, train
 from demo.widgets import launch_options
 from gan.images import grid_array, upscale
 
 __all__ = ["TABS", "build_demo", "examples", "launch_options"]
 log = logging.getLogger(__name__)
 
-TABS = [generate, timeline, interpolate, edit, compare, train, digits]
+TABS = [generate, timeline, interpolate, edit, compare, train, digits, own]
 # Gradio copies every picture it returns into its cache folder; every CACHE_SWEEP_S it deletes the copies older
 # than CACHE_MAX_AGE_S, so the folder holds about 20 minutes of traffic. A copy is written (or touched) each time it
 # is handed out, so the age only has to outlast a page fetching what it was just given, and a download soon after.
