@@ -6,6 +6,7 @@ python app.py --weights owner/a owner/b         # Hub repos, one run each (comma
 GAN_WEIGHTS=owner/a,weights/tutorial python app.py   # the same through the environment
 python app.py --live-data-dir ../shared/data    # where the Train tab's trainer finds MNIST (else it downloads)
 python app.py --no-live                         # no Train tab
+python app.py --data-dir ../shared/data         # MNIST for Your digit's nearest training images (else downloaded)
 """
 
 import argparse
@@ -46,6 +47,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)), help="port (default 7860)"
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="where Your digit's nearest-neighbour view finds MNIST's training images (MNIST/raw/*-ubyte; downloaded "
+        "there on first use when missing and online); default $GAN_DATA_DIR, else ../shared/data when it holds "
+        "MNIST, else data",
     )
     live = parser.add_argument_group("live training (the Train tab)")
     live.add_argument("--no-live", action="store_true", help="no Train tab: the app only replays runs")
@@ -130,6 +138,8 @@ logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(mes
 logging.getLogger("demo").setLevel(logging.INFO)
 torch.set_num_threads(1)  # tiny matrices: one thread per request beats threads fighting over two cores
 args = parse_args(sys.argv[1:] if __name__ == "__main__" else [])
+if args.data_dir:
+    os.environ["GAN_DATA_DIR"] = args.data_dir  # read by demo.own_digit.default_data_dir when the view is first used
 demo = build(load(args.weights), live_trainer(args))
 
 if __name__ == "__main__":

@@ -439,16 +439,25 @@ class Engine:
         frames = [with_caption(self.grid(e, latents, size, size), f"epoch {e}") for e in epochs]
         return gif_bytes(frames)
 
-    def mix(self, seed_a: int, seed_b: int, t: float, method: str) -> torch.Tensor:
-        """The latent at t between seed A's and seed B's first latent, (1, latent_dim)."""
-        a, b = self.latents(seed_a, 1), self.latents(seed_b, 1)
+    def mix(self, seed_a: int, seed_b: int, t: float, method: str, start: torch.Tensor | None = None) -> torch.Tensor:
+        """The latent at t between seed A's and seed B's first latent, (1, latent_dim); `start` (1, latent_dim), when
+        given, stands in for seed A's latent (a z handed on from another view)."""
+        a, b = (self.latents(seed_a, 1) if start is None else start.reshape(1, -1)), self.latents(seed_b, 1)
         return (slerp if method == "slerp" else lerp)(a, b, t)
 
     def interpolation_strip(
-        self, epoch: int, seed_a: int, seed_b: int, frames: int, method: str, gif: bool = True
+        self,
+        epoch: int,
+        seed_a: int,
+        seed_b: int,
+        frames: int,
+        method: str,
+        gif: bool = True,
+        start: torch.Tensor | None = None,
     ) -> tuple[Image.Image, bytes | None]:
-        """A row of `frames` images from A to B, and (unless gif=False) the same as a GIF going there and back."""
-        latents = torch.cat([self.mix(seed_a, seed_b, t, method) for t in np.linspace(0, 1, frames)])
+        """A row of `frames` images from A to B, and (unless gif=False) the same as a GIF going there and back;
+        `start` stands in for seed A's latent as in mix."""
+        latents = torch.cat([self.mix(seed_a, seed_b, t, method, start) for t in np.linspace(0, 1, frames)])
         tiles = self.tiles(epoch, latents)
         columns = min(frames, MAX_GRID)  # long walks wrap onto more rows, so phones still see them
         strip = grid_array(tiles, math.ceil(frames / columns), columns, PAD)
@@ -470,18 +479,32 @@ class Engine:
                 self._directions[epoch] = directions, shares
             return self._directions[epoch]
 
-    def edited_latents(self, epoch: int, seed: int, count: int, strengths: list[float]) -> torch.Tensor:
-        """Seed's first `count` latents, each moved by sum_k strength_k * direction_k."""
+    def seed_latents(self, seed: int, count: int, first: torch.Tensor | None = None) -> torch.Tensor:
+        """Seed's first `count` latents, the first replaced by `first` (latent_dim,) when given (a z handed on)."""
+        latents = self.latents(seed, count)
+        if first is not None:
+            latents = torch.cat([first.reshape(1, -1).to(latents.dtype), latents[1:]])
+        return latents
+
+    def edited_latents(
+        self, epoch: int, seed: int, count: int, strengths: list[float], first: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Seed's first `count` latents (the first one `first` when given), each moved by sum_k strength_k *
+        direction_k."""
         directions, _ = self.directions(epoch)
         shift = torch.tensor(strengths, dtype=directions.dtype) @ directions  # (latent_dim,)
-        return self.latents(seed, count) + shift
+        return self.seed_latents(seed, count, first) + shift
 
     def direction_sheet(
-        self, epoch: int, seed: int, steps: tuple[float, ...] = (-3, -2, -1, 0, 1, 2, 3)
+        self,
+        epoch: int,
+        seed: int,
+        steps: tuple[float, ...] = (-3, -2, -1, 0, 1, 2, 3),
+        first: torch.Tensor | None = None,
     ) -> Image.Image:
-        """Rows: directions; columns: seed's digit pushed by each strength in `steps`."""
+        """Rows: directions; columns: seed's digit (or `first`) pushed by each strength in `steps`."""
         directions, shares = self.directions(epoch)
-        base = self.latents(seed, 1)
+        base = self.seed_latents(seed, 1, first)
         rows = []
         for direction in directions:
             latents = base + torch.tensor(steps, dtype=base.dtype)[:, None] * direction

@@ -13,14 +13,14 @@ from demo.context import Context, Facts
 from demo.engine import PAD, Engine, epoch_ranges
 from demo.live import LiveTrainer
 from demo.runs import Runs
-from demo.tabs import compare, digits, discriminator, edit, generate, interpolate, timeline, train
+from demo.tabs import compare, digits, discriminator, edit, generate, interpolate, own, timeline, train
 from demo.widgets import launch_options
 from gan.images import grid_array, upscale
 
 __all__ = ["TABS", "build_demo", "examples", "launch_options"]
 log = logging.getLogger(__name__)
 
-TABS = [generate, timeline, interpolate, edit, compare, discriminator, train, digits]
+TABS = [generate, timeline, interpolate, edit, compare, discriminator, own, train, digits]
 # Gradio copies every picture it returns into its cache folder; every CACHE_SWEEP_S the files handed out more than
 # CACHE_MAX_AGE_S ago are deleted (demo.gradio_fixes.sweep_cache: Gradio's own sweep dies under traffic), so the
 # folder holds about 20 minutes of traffic. A copy is written (or touched) each time it is handed out, so the age only

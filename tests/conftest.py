@@ -28,7 +28,15 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 from fake_hub import FakeHub  # noqa: E402
 
+from gan.data import write_fake_mnist  # noqa: E402
 from gan.train import STOP_ON_SIGINT, parse_args, train  # noqa: E402
+
+# The Your digit tab's nearest training images come from a small generated MNIST (never a download, the same on
+# every machine) unless GAN_DATA_DIR is set; tests that want the real one say so.
+OWN_DATA_DIR = None if "GAN_DATA_DIR" in os.environ else tempfile.mkdtemp(prefix="gan-tests-mnist-")
+if OWN_DATA_DIR:
+    write_fake_mnist(OWN_DATA_DIR)
+    os.environ["GAN_DATA_DIR"] = OWN_DATA_DIR
 
 TINY_ARGS = ["--dataset", "fake", "--fake-size", "400", "--batch-size", "50", "--no-progress", "--classifier", ""]
 
@@ -56,6 +64,8 @@ def free_port() -> int:
 def pytest_sessionfinish(session, exitstatus):
     if OWN_GRADIO_TEMP:
         shutil.rmtree(OWN_GRADIO_TEMP, ignore_errors=True)
+    if OWN_DATA_DIR:
+        shutil.rmtree(OWN_DATA_DIR, ignore_errors=True)
 
 
 def start_trainer(*args: str) -> subprocess.Popen:

@@ -8,6 +8,7 @@ import gradio as gr
 from demo import digits, explain, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.tabs.digits import judge_for, judge_note
+from demo.tabs.own import chosen_latent, latent_value
 from demo.validation import flag, real_number, whole_number
 
 TITLE = "Edit"
@@ -48,6 +49,7 @@ class Handlers:
         direction_4: float,
         direction_5: float,
         labels: bool = False,
+        first: list | None = None,
     ):
         """Push the seed's latents along the Generator's top principal directions.
 
@@ -65,7 +67,8 @@ class Handlers:
         strengths = (direction_1, direction_2, direction_3, direction_4, direction_5)
         values = [real_number(s, f"direction {k + 1}", -STRENGTH, STRENGTH) for k, s in enumerate(strengths)]
         labels = flag(labels, "labels")
-        latents = engine.edited_latents(epoch, seed, size * size, values)
+        first = None if first is None else latent_value(first, engine.latent_dim)  # z* from Your digit
+        latents = engine.edited_latents(epoch, seed, size * size, values, first)
         _, shares = engine.directions(epoch)
         caption = f"Epoch {epoch}, seed {seed}, {size}x{size} grid. Share of the image change each direction explains: "
         caption += ", ".join(f"**{k + 1}**: {share:.0%}" for k, share in enumerate(shares.tolist()))
@@ -79,7 +82,15 @@ class Handlers:
 
     @shown_errors
     def steer(
-        self, run: str, epoch: float, seed: float, grid_size: float, digit: float, strength: float, labels: bool = False
+        self,
+        run: str,
+        epoch: float,
+        seed: float,
+        grid_size: float,
+        digit: float,
+        strength: float,
+        labels: bool = False,
+        first: list | None = None,
     ):
         """Steer the seed's latents toward a digit: a few steps of gradient ascent on log p(digit | G(z)) from the
         project's classifier, each z kept at its own length (where Gaussian latents live). The caption gives the
@@ -100,7 +111,8 @@ class Handlers:
         digit = whole_number(digit, "digit", 0, 9)
         strength = real_number(strength, "strength", 0.0, digits.MAX_STEER)
         labels = flag(labels, "labels")
-        latents = engine.latents(seed, size * size)
+        first = None if first is None else latent_value(first, engine.latent_dim)
+        latents = engine.seed_latents(seed, size * size, first)
         one, grid, caption = digits.steer_pictures(
             judge_for(engine), engine, epoch, latents, size, digit, strength, labels
         )
@@ -108,7 +120,7 @@ class Handlers:
         return one, grid, caption + (f"\n\n{note}" if note else "")
 
     @shown_errors
-    def directions(self, run: str, epoch: float, seed: float):
+    def directions(self, run: str, epoch: float, seed: float, first: list | None = None):
         """What each principal direction does: rows are directions, columns strengths -3 to 3.
 
         Args:
@@ -118,7 +130,8 @@ class Handlers:
         """
         engine = self.ctx.engine(run)
         (epoch, _), seed = self.ctx.epoch(engine, epoch), self.ctx.seed(seed)
-        return widgets.named(engine.direction_sheet(epoch, seed), run, epoch, seed, "directions")
+        first = None if first is None else latent_value(first, engine.latent_dim)
+        return widgets.named(engine.direction_sheet(epoch, seed, first=first), run, epoch, seed, "directions")
 
 
 def build(ctx: Context, tab: gr.Tab) -> None:
@@ -137,6 +150,10 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             run = widgets.run_dropdown(ctx)
             epoch = widgets.epoch_slider(engine.epochs, last)
             seed_box, dice = widgets.seed_box("Seed", seed)
+            own_first = gr.State(None)  # z* handed on from Your digit: the top-left digit while set
+            with gr.Row(visible=False) as own_row:
+                gr.Markdown("**The top-left digit is your digit's z\\*** (from Your digit).", elem_id="edit-own")
+                back = gr.Button("Use the seed again", size="sm")
             with gr.Group():
                 strengths = [
                     gr.Slider(-STRENGTH, STRENGTH, value=0, step=0.1, label=f"Direction {k + 1}")
@@ -172,8 +189,8 @@ def build(ctx: Context, tab: gr.Tab) -> None:
                 elem_id="edit-grid",
             )
     mode = gr.State("edit")  # what the pictures show: the direction edit or the steer, redrawn as settings change
-    inputs, outputs = [run, epoch, seed_box, size, *strengths, labels], [digit, grid, caption]
-    steer_inputs = [run, epoch, seed_box, size, target, steer_strength, labels]
+    inputs, outputs = [run, epoch, seed_box, size, *strengths, labels, own_first], [digit, grid, caption]
+    steer_inputs = [run, epoch, seed_box, size, target, steer_strength, labels, own_first]
     directions_moved = [s.input for s in strengths]
     gr.on(
         directions_moved,
@@ -209,11 +226,12 @@ def build(ctx: Context, tab: gr.Tab) -> None:
 
     def redraw(current: str, *values):
         """Whatever the pictures show (a direction edit or a steer), drawn again for new settings."""
+        *values, first = values
         if current == "steer":
-            return handlers.steer(*values[:4], *values[-3:])
-        return handlers.edit(*values[:-3], values[-1])
+            return handlers.steer(*values[:4], *values[-3:], first)
+        return handlers.edit(*values[:-3], values[-1], first)
 
-    redraw_inputs = [mode, run, epoch, seed_box, size, *strengths, target, steer_strength, labels]
+    redraw_inputs = [mode, run, epoch, seed_box, size, *strengths, target, steer_strength, labels, own_first]
     redrawn = gr.on(
         [epoch.input, size.input, seed_box.submit, seed_box.input, labels.input],
         redraw,
@@ -223,7 +241,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         **widgets.LIVE,
     )
     widgets.stale_marks(redrawn, grid, "the pictures")
-    sheet_inputs = [run, epoch, seed_box]
+    sheet_inputs = [run, epoch, seed_box, own_first]
     rolled = dice.click(widgets.random_seed, None, seed_box, **widgets.PRIVATE).then(
         redraw, redraw_inputs, outputs, api_visibility="private", **widgets.LIVE
     )
@@ -259,5 +277,15 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     rolled.then(handlers.directions, sheet_inputs, sheet, api_visibility="private", **widgets.LIVE)
     run.input(lambda r, e: widgets.follow_run(ctx, r, e), [run, epoch], epoch, **widgets.PRIVATE).then(
         redraw, redraw_inputs, outputs, api_visibility="private", **widgets.LIVE
-    ).then(handlers.directions, [run, epoch, seed_box], sheet, api_visibility="private", **widgets.LIVE)
+    ).then(handlers.directions, sheet_inputs, sheet, api_visibility="private", **widgets.LIVE)
+    # "Use this z" on Your digit: its z* becomes the top-left digit (until "Use the seed again"); all drawn again.
+    for handed, shown in ((chosen_latent(ctx).change, True), (back.click, False)):
+        handed(
+            (lambda z: (z, gr.Row(visible=z is not None))) if shown else (lambda: (None, gr.Row(visible=False))),
+            chosen_latent(ctx) if shown else None,
+            [own_first, own_row],
+            **widgets.PRIVATE,
+        ).then(redraw, redraw_inputs, outputs, api_visibility="private", **widgets.LIVE).then(
+            handlers.directions, sheet_inputs, sheet, api_visibility="private", **widgets.LIVE
+        )
     threading.Thread(target=engine.directions, args=(last,), daemon=True).start()  # warm the default epoch

@@ -6,6 +6,7 @@ import gradio as gr
 from demo import digits, explain, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.tabs.digits import judge_for, judge_note
+from demo.tabs.own import chosen_latent, latent_value
 from demo.validation import SEED_MAX, choice, real_number, whole_number
 
 TITLE = "Interpolate"
@@ -38,7 +39,9 @@ class Handlers:
         self.ctx = ctx
 
     @shown_errors
-    def interpolate(self, run: str, epoch: float, seed_a: float, seed_b: float, t: float, method: str):
+    def interpolate(
+        self, run: str, epoch: float, seed_a: float, seed_b: float, t: float, method: str, latent_a: list | None = None
+    ):
         """The digit at t on the way from seed A's latent to seed B's latent.
 
         Args:
@@ -54,19 +57,31 @@ class Handlers:
         epoch, note = ctx.epoch(engine, epoch)
         seed_a, seed_b = ctx.seed(seed_a, "seed A"), ctx.seed(seed_b, "seed B")
         t, method = real_number(t, "t", 0.0, 1.0), choice(method, "method", METHODS)
-        latent = engine.mix(seed_a, seed_b, t, method)
+        start = None if latent_a is None else latent_value(latent_a, engine.latent_dim)  # z* from Your digit
+        latent = engine.mix(seed_a, seed_b, t, method, start)
         norm_a, norm_b = (float(engine.latents(s, 1).norm()) for s in (seed_a, seed_b))
+        norm_a = norm_a if start is None else float(start.norm())
         caption = (
             f"**t = {t:.2f}** with {method}, epoch {epoch}: the latent's length is **{float(latent.norm()):.2f}** "
             f"(A: {norm_a:.2f}, B: {norm_b:.2f}; random latents have length about {engine.latent_dim**0.5:.0f})."
         )
+        name_a = seed_a if start is None else "own"
         picture = widgets.named(
-            engine.grid(epoch, latent, 1, 1), run, epoch, f"{seed_a}-{seed_b}", method, f"t-{t:.2f}"
+            engine.grid(epoch, latent, 1, 1), run, epoch, f"{name_a}-{seed_b}", method, f"t-{t:.2f}"
         )
         return picture, caption + (f"\n\n{note}" if note else "")
 
     @shown_errors
-    def interpolation_strip(self, run: str, epoch: float, seed_a: float, seed_b: float, frames: float, method: str):
+    def interpolation_strip(
+        self,
+        run: str,
+        epoch: float,
+        seed_a: float,
+        seed_b: float,
+        frames: float,
+        method: str,
+        latent_a: list | None = None,
+    ):
         """A strip of frames from seed A to seed B, and the same as a GIF (there and back).
 
         Args:
@@ -82,20 +97,33 @@ class Handlers:
         epoch, _ = ctx.epoch(engine, epoch)
         seed_a, seed_b = ctx.seed(seed_a, "seed A"), ctx.seed(seed_b, "seed B")
         frames, method = whole_number(frames, "frames", 2, MAX_FRAMES), choice(method, "method", METHODS)
-        strip, gif = engine.interpolation_strip(epoch, seed_a, seed_b, frames, method)
-        gif_path = ctx.gif_file(gif, f"{run}-epoch-{epoch}-seed-{seed_a}-{seed_b}-{method}")
-        return widgets.named(strip, run, epoch, f"{seed_a}-{seed_b}", method, "strip"), gif_path
+        start = None if latent_a is None else latent_value(latent_a, engine.latent_dim)
+        strip, gif = engine.interpolation_strip(epoch, seed_a, seed_b, frames, method, start=start)
+        name_a = seed_a if start is None else "own"
+        gif_path = ctx.gif_file(gif, f"{run}-epoch-{epoch}-seed-{name_a}-{seed_b}-{method}")
+        return widgets.named(strip, run, epoch, f"{name_a}-{seed_b}", method, "strip"), gif_path
 
     @shown_errors
-    def strip_only(self, run: str, epoch: float, seed_a: float, seed_b: float, frames: float, method: str):
+    def strip_only(
+        self,
+        run: str,
+        epoch: float,
+        seed_a: float,
+        seed_b: float,
+        frames: float,
+        method: str,
+        latent_a: list | None = None,
+    ):
         """The strip alone (no GIF), redrawn as its settings change."""
         ctx = self.ctx
         engine = ctx.engine(run)
         epoch, _ = ctx.epoch(engine, epoch)
         seed_a, seed_b = ctx.seed(seed_a, "seed A"), ctx.seed(seed_b, "seed B")
         frames, method = whole_number(frames, "frames", 2, MAX_FRAMES), choice(method, "method", METHODS)
-        strip, _ = engine.interpolation_strip(epoch, seed_a, seed_b, frames, method, gif=False)
-        return widgets.named(strip, run, epoch, f"{seed_a}-{seed_b}", method, "strip")
+        start = None if latent_a is None else latent_value(latent_a, engine.latent_dim)
+        strip, _ = engine.interpolation_strip(epoch, seed_a, seed_b, frames, method, gif=False, start=start)
+        name_a = seed_a if start is None else "own"
+        return widgets.named(strip, run, epoch, f"{name_a}-{seed_b}", method, "strip")
 
     @shown_errors
     def morph(self, run: str, epoch: float, digit_a: float, digit_b: float, t: float, seed: float):
@@ -177,12 +205,16 @@ def seed_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slid
             seed_a, dice_a = widgets.seed_box("Seed A", 1)
             seed_b, dice_b = widgets.seed_box("Seed B", 2)
             method = gr.Radio(list(METHODS), value="slerp", label="Method")
+            own_a = gr.State(None)  # z* handed on from Your digit: it stands in for seed A while set
+            with gr.Row(visible=False) as own_row:
+                gr.Markdown("**A is your digit's z\\*** (from Your digit), not seed A.", elem_id="interp-own")
+                back = gr.Button("Use seed A again", size="sm")
         with gr.Column(scale=1, min_width=280):
             t = gr.Slider(0, 1, value=0.5, step=0.01, label="t: from A (0) to B (1)", elem_id="interp-t")
             first_image, first_caption = handlers.interpolate(ctx.runs.default, last, 1, 2, 0.5, "slerp")
             picture = widgets.image("Digit at t", first_image, elem_id="interp-image", height=340)
             caption = gr.Markdown(first_caption)
-    inputs, outputs = [run, epoch, seed_a, seed_b, t, method], [picture, caption]
+    inputs, outputs = [run, epoch, seed_a, seed_b, t, method, own_a], [picture, caption]
     drawn = gr.on(
         [t.input, epoch.input, method.input, seed_a.submit, seed_b.submit, seed_a.input, seed_b.input],
         handlers.interpolate,
@@ -205,7 +237,7 @@ def seed_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slid
         with gr.Column(scale=1, min_width=200):
             gif = gr.File(label="Interpolation GIF (from the button)", interactive=False, elem_id="interp-gif")
             widgets.gif_preview("The GIF, playing", gif, elem_id="interp-gif-preview")
-    strip_inputs = [run, epoch, seed_a, seed_b, frames, method]
+    strip_inputs = [run, epoch, seed_a, seed_b, frames, method, own_a]
     # The strip follows every setting; the GIF (made on request) is cleared when they change, so it never
     # shows other settings than the ones on screen.
     followed = [t.input, epoch.input, method.input, frames.input, seed_a.submit, seed_b.submit]
@@ -245,6 +277,16 @@ def seed_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slid
     ).then(handlers.strip_only, strip_inputs, strip, api_visibility="private", **widgets.LIVE).then(
         lambda: None, None, gif, **widgets.PRIVATE
     )
+    # "Use this z" on Your digit: its z* becomes A (until "Use seed A again"), and everything is drawn again.
+    for handed, shown in ((chosen_latent(ctx).change, True), (back.click, False)):
+        handed(
+            (lambda z: (z, gr.Row(visible=z is not None))) if shown else (lambda: (None, gr.Row(visible=False))),
+            chosen_latent(ctx) if shown else None,
+            [own_a, own_row],
+            **widgets.PRIVATE,
+        ).then(handlers.interpolate, inputs, outputs, api_visibility="private", **widgets.LIVE).then(
+            handlers.strip_only, strip_inputs, strip, api_visibility="private", **widgets.LIVE
+        ).then(lambda: None, None, gif, **widgets.PRIVATE)
 
 
 def morph_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slider, tab: gr.Tab) -> None:
