@@ -292,10 +292,11 @@ def labels_box() -> gr.Checkbox:
 # ---- layout: the page intro, the Timeline's scrubber, narrow screens -----------------------------------------
 # Below 640 px each picture tab's first picture moves above its controls and stays in view (sticky) while they
 # scroll under it; a swipe that starts on a slider moves the slider only, never the page too.
+PICTURE = ".block:is(.pixels, .live-picture)"  # a picture, or one the browser draws over (demo/browser_gen.py)
 PICTURE_ROWS = [
-    f"#tab-{tab} .row:has(> .column > .block.pixels)" for tab in ("generate", "timeline", "interpolate", "edit")
+    f"#tab-{tab} .row:has(> .column > {PICTURE})" for tab in ("generate", "timeline", "interpolate", "edit")
 ]
-FIRST_PICTURES = [f"{row} > .column > .block.pixels:not(.block.pixels ~ .block.pixels)" for row in PICTURE_ROWS]
+FIRST_PICTURES = [f"{row} > .column > {PICTURE}:not({PICTURE} ~ {PICTURE})" for row in PICTURE_ROWS]
 LAYOUT_CSS = f"""
 #learning-strip img {{ max-height: 160px; }}
 #timeline-readout .readout {{ font-size: 1.1rem; padding: 0.5rem 0.75rem 0; }}
@@ -312,6 +313,7 @@ input[type=range] {{ touch-action: none; }}
     order: -2; position: sticky; top: 0; z-index: 1000; background: var(--background-fill-primary); height: 40vh;
   }}
   {", ".join(f"{first} :is(.image-frame, img)" for first in FIRST_PICTURES)} {{ width: 100%; height: 100%; }}
+  {", ".join(f"{first} .block.pixels" for first in FIRST_PICTURES)} {{ height: calc(40vh - 12px) !important; }}
   #tab-timeline .scrubber {{ order: -1; }}
 }}
 """
