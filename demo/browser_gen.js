@@ -36,6 +36,9 @@ function fetchWeights(address) {
       })
       .then((buffer) => {
         loading.done = { raw: half ? new Uint16Array(buffer) : new Float32Array(buffer), half };
+        // What the page holds, for anyone measuring it: weight sets and their bytes.
+        element.dataset.fetched = Number(element.dataset.fetched || 0) + 1;
+        element.dataset.bytes = Number(element.dataset.bytes || 0) + buffer.byteLength;
         if (wanted.delete(address)) draw();
       });
     loading.catch((err) => {
