@@ -1,10 +1,12 @@
-"""Sliders as a visitor feels them: Chromium drags Interpolate's t and Edit's direction 1 across their tracks in
-about 2 s (60 mouse moves) and presses 30 arrow keys on the Timeline, at 0 and 150 ms of network latency (CDP
-Network.emulateNetworkConditions; 150 ms is a Space's distance), with the server drawing every picture (the
-page's fallback: the browser's weights route blocked, as today's app) and with the browser drawing them
-(demo/browser_gen.py), side by side in one run. It prints the distinct pictures shown per second during the drag
-and the time from release (the last key) to the final picture, and the same Interpolate drag with a finger on a
-390 px touch screen.
+"""Sliders as a visitor feels them: Interpolate's t and Edit's direction 1 swept across their tracks in 2 s (60
+values) and the Timeline stepped 30 saved epochs in 2 s (25 on, 5 back, as arrow keys step), in Chromium at 0 and
+150 ms of network latency (CDP Network.emulateNetworkConditions; 150 ms is a Space's distance), with the server
+drawing every picture (the page's fallback: the browser's weights route blocked, which is the app as it was) and
+with the browser drawing them (demo/browser_gen.py), side by side in one run. It prints the distinct pictures
+shown per second while the slider moves and the time from release to the final picture; then Interpolate's t
+dragged by a real mouse and by a real finger on a 390 px touch screen, at 150 ms. The sweeps are driven from
+inside the page (a value set and announced as a dragged range input announces it): the driver's round trip per
+mouse move would otherwise set the pace on a loaded machine.
 
     python -m benchmarks.bench_sliders             # one run
     python -m benchmarks.bench_sliders --runs 3    # three, one table each
@@ -29,6 +31,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 MOVES, DRAG_S, KEYS = 60, 2.0, ["ArrowRight"] * 25 + ["ArrowLeft"] * 5
 SETTLE_MS = 2500  # after release: a picture that comes later than this is not waited for
 # (name, tab, slider, server picture, browser piece); the Timeline is driven by keys, the others by a drag.
+WHO = ("server", "browser")
 CONTROLS = [
     ("Interpolate, t", "Interpolate", "#interp-t input[type=range]", "#interp-image img", "interp-live"),
     ("Edit, direction 1", "Edit", "#tab-edit input[type=range] >> nth=1", "#edit-digit img", "edit-digit-live"),
@@ -49,7 +52,7 @@ WATCH = """([img, live]) => {
   const canvas = document.querySelector(`#${live} canvas`);
   if (canvas) new MutationObserver(() => window.shown.browser.push([performance.now(), canvas.dataset.pos]))
     .observe(canvas, {attributes: true, attributeFilter: ['data-frame']});
-  window.marks = {};
+  window.marks = window.marks || {};
   for (const kind of ['pointerdown', 'pointerup', 'touchstart', 'touchend', 'keydown', 'keyup'])
     window.addEventListener(kind, () => (window.marks[kind] ??= []).push(performance.now()), true);
 }"""
@@ -74,10 +77,9 @@ def start(port: int) -> subprocess.Popen:
     raise SystemExit("app.py did not answer within 600 s")
 
 
-def open_page(browser, url: str, control: tuple, latency: int, drawn_by: str, phone: bool = False):
-    """A page on the control's tab with `latency` ms added to every request; drawn_by 'server' blocks the
-    browser's weights, so the page works as it did before the Generator came to the browser."""
-    name, tab, slider, img, live = control
+def new_page(browser, url: str, latency: int, drawn_by: str, phone: bool = False):
+    """The app's page with `latency` ms added to every request; drawn_by 'server' blocks the browser's weights, so
+    the page works as it did before the Generator came to the browser."""
     options = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True} if phone else {}
     context = browser.new_context(**(options or {"viewport": {"width": 1280, "height": 900}}))
     page = context.new_page()
@@ -88,14 +90,21 @@ def open_page(browser, url: str, control: tuple, latency: int, drawn_by: str, ph
     conditions = {"offline": False, "latency": latency, "downloadThroughput": -1, "uploadThroughput": -1}
     cdp.send("Network.emulateNetworkConditions", conditions)
     page.goto(url, wait_until="domcontentloaded")
-    page.locator("#tab-generate img").first.wait_for(timeout=120_000)
+    page.locator("#tab-generate img").first.wait_for(timeout=300_000)
+    return context, page
+
+
+def open_tab(page, control: tuple, drawn_by: str) -> dict | None:
+    """The control's tab, ready: its picture shown and, for the browser, its canvas (on the Timeline, once every
+    saved epoch's weights are in: what they weigh and how long the background fetch took)."""
+    name, tab, slider, img, live = control
     page.get_by_role("tab", name=tab).click()
-    page.locator(img).wait_for(timeout=120_000)
+    page.locator(img).wait_for(timeout=300_000)
     fetched = None
     if drawn_by == "browser":
-        page.locator(f"#{live} canvas.on").wait_for(timeout=120_000)
+        start = page.evaluate("performance.now()")
+        page.locator(f"#{live} canvas.on").wait_for(timeout=300_000)
         if tab == "Timeline":  # every saved epoch's weights, fetched once the page is idle
-            start = page.evaluate("performance.now()")
             page.wait_for_function(
                 "id => Number(document.querySelector(`#${id} [data-live]`).dataset.fetched) >= 26",
                 arg=live,
@@ -108,12 +117,33 @@ def open_page(browser, url: str, control: tuple, latency: int, drawn_by: str, ph
                 "s": (page.evaluate("performance.now()") - start) / 1000,
             }
     else:
-        page.locator(f"#{live} [data-live=off]").wait_for(state="attached", timeout=120_000)
+        page.locator(f"#{live} [data-live=off]").wait_for(state="attached", timeout=300_000)
     page.wait_for_timeout(1000)
     page.locator(slider).scroll_into_view_if_needed()
     page.wait_for_timeout(300)
     page.evaluate(WATCH, [img, live])
-    return context, page, fetched
+    return fetched
+
+
+# The drag itself, driven from inside the page at its own pace (a value every DRAG_S / MOVES seconds, set and
+# announced as a dragged range input announces it): the test driver's round trip per mouse move would otherwise
+# set the pace on a loaded machine. keys: 25 steps right and 5 back, one saved epoch each, as the arrow keys do.
+SWEEP = """async (el, [moves, pause, keys]) => {
+  const low = Number(el.min), high = Number(el.max);
+  window.marks = {begin: [performance.now()]};
+  for (let k = 1; k <= moves; k++) {
+    el.value = keys ? Math.min(k, 25) - Math.max(0, k - 25) : low + (high - low) * k / moves;
+    el.dispatchEvent(new Event('input', {bubbles: true}));
+    await new Promise(done => setTimeout(done, pause));
+  }
+  el.dispatchEvent(new Event('change', {bubbles: true}));
+  window.marks.release = [performance.now()];
+}"""
+
+
+def sweep(page, slider: str, keys: bool) -> None:
+    moves = len(KEYS) if keys else MOVES
+    page.locator(slider).evaluate(SWEEP, [moves, DRAG_S * 1000 / moves, keys])
 
 
 def drag(page, slider: str, phone: bool) -> None:
@@ -138,40 +168,71 @@ def drag(page, slider: str, phone: bool) -> None:
     page.mouse.up()
 
 
-def press_keys(page, slider: str) -> None:
-    page.locator(slider).focus()
-    for key in KEYS:
-        page.keyboard.press(key)
-        page.wait_for_timeout(DRAG_S * 1000 / len(KEYS))
-
-
-def measure(browser, url: str, control: tuple, latency: int, drawn_by: str, phone: bool = False) -> dict:
-    """Pictures per second while the hand moves, and ms from release to the final picture."""
-    context, page, fetched = open_page(browser, url, control, latency, drawn_by, phone)
-    try:
-        keys = control[1] == "Timeline"
-        press_keys(page, control[2]) if keys else drag(page, control[2], phone)
-        page.wait_for_timeout(SETTLE_MS)
-        shown, marks = page.evaluate("window.shown"), page.evaluate("window.marks")
-    finally:
-        context.close()
-    start_kind, end_kind = (
-        ("keydown", "keyup") if keys else (("touchstart", "touchend") if phone else ("pointerdown", "pointerup"))
-    )
-    begin, release = marks[start_kind][0], marks[end_kind][-1]
+def measure(page, control: tuple, drawn_by: str, phone: bool = False, hand: bool = False) -> dict:
+    """Pictures per second while the slider moves, and ms from release to the final picture. hand: a real
+    pointer (with phone, a finger) drags it; else the page sweeps it (SWEEP)."""
+    keys = control[1] == "Timeline"
+    if hand:
+        drag(page, control[2], phone)
+    else:
+        sweep(page, control[2], keys)
+    page.wait_for_timeout(SETTLE_MS)
+    shown, marks = page.evaluate("window.shown"), page.evaluate("window.marks")
+    kinds = (("touchstart", "touchend") if phone else ("pointerdown", "pointerup")) if hand else ("begin", "release")
+    begin, release = marks[kinds[0]][0], marks[kinds[1]][-1]
     pictures = shown[drawn_by]
     during = {value for when, value in pictures if begin <= when <= release}
     final = max((when for when, _ in pictures), default=release)
     return {
         "per_s": len(during) / ((release - begin) / 1000),
+        "drawn": len(during),
+        "moves": len(KEYS) if keys else MOVES,
+        "drag_s": (release - begin) / 1000,
         "release_ms": max(0.0, final - release),
-        "pictures": len(pictures),
-        "fetched": fetched,
     }
 
 
-def row(figures: dict, width: int) -> str:
-    return f"{figures['per_s']:>{width}.1f}{figures['release_ms']:>13.0f} ms"
+def row(figures: dict) -> str:
+    return (
+        f"{figures['per_s']:>6.1f}/s {figures['release_ms']:>6.0f} ms "
+        f"({figures['drawn']:>2} of {figures['moves']} in {figures['drag_s']:>4.1f} s)"
+    )
+
+
+def one_run(browser, url: str) -> None:
+    """Every control at both latencies, server and browser, then the real mouse and finger at 150 ms."""
+    results, fetched = {}, []
+    for latency in (0, 150):
+        for who in WHO:
+            context, page = new_page(browser, url, latency, who)
+            try:
+                for control in CONTROLS:
+                    got = open_tab(page, control, who)
+                    if got:
+                        fetched.append((latency, got))
+                    results[control[0], latency, who] = measure(page, control, who)
+                if latency == 150:
+                    open_tab(page, CONTROLS[0], who)
+                    results["Interpolate t, mouse", latency, who] = measure(page, CONTROLS[0], who, hand=True)
+            finally:
+                context.close()
+    for who in WHO:
+        context, page = new_page(browser, url, 150, who, phone=True)
+        try:
+            open_tab(page, CONTROLS[0], who)
+            results["Interpolate t, finger 390px", 150, who] = measure(page, CONTROLS[0], who, True, True)
+        finally:
+            context.close()
+    print(f"{'control':<28}{'latency':>8} | {'server: pictures, release->final':<42} | browser: the same")
+    for name, latency, who in results:
+        if who == "server":
+            server, here = results[name, latency, "server"], results[name, latency, "browser"]
+            print(f"{name:<28}{latency:>5} ms | {row(server):<42} | {row(here)}")
+    for latency, got in fetched:
+        print(
+            f"Timeline weights fetched in the background at {latency} ms: {got['sets']} epochs, "
+            f"{got['mb']:.1f} MB (half precision) in {got['s']:.1f} s"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,33 +248,17 @@ def main(argv: list[str] | None = None) -> int:
         with results_file("bench_sliders"), sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             print(
-                f"Chromium against python app.py (weights/), {MOVES} mouse moves in {DRAG_S:g} s per drag, "
-                f"{len(KEYS)} keys in {DRAG_S:g} s on the Timeline; distinct pictures shown; {os.cpu_count()} cores"
+                f"Chromium against python app.py (weights/): each slider swept from inside the page, {MOVES} values "
+                f"in {DRAG_S:g} s ({len(KEYS)} saved epochs on the Timeline: 25 on, 5 back, as arrow keys step), "
+                f"then Interpolate's t dragged by a real mouse and a real finger; distinct pictures shown while the "
+                f"slider moves (of the values it took, in the time it took); {os.cpu_count()} cores"
             )
             for run in range(1, args.runs + 1):
                 loads = [os.getloadavg()[0]]
                 print(f"\nrun {run} of {args.runs}")
-                print(
-                    f"{'control':<26}{'latency':>8} | {'server: pictures/s':>18}{'release->final':>16} | "
-                    f"{'browser: pictures/s':>19}{'release->final':>16}"
-                )
-                fetched = []
-                for control in CONTROLS:
-                    for latency in (0, 150):
-                        before = measure(browser, url, control, latency, "server")
-                        after = measure(browser, url, control, latency, "browser")
-                        loads.append(os.getloadavg()[0])
-                        if after["fetched"]:
-                            fetched.append((latency, after["fetched"]))
-                        print(f"{control[0]:<26}{latency:>6} ms | {row(before, 18)} | {row(after, 19)}")
-                phone = [measure(browser, url, CONTROLS[0], 150, who, phone=True) for who in ("server", "browser")]
-                print(f"{'Interpolate, t, touch 390px':<26}{150:>6} ms | {row(phone[0], 18)} | {row(phone[1], 19)}")
-                for latency, got in fetched:
-                    print(
-                        f"Timeline weights fetched in the background at {latency} ms: {got['sets']} epochs, "
-                        f"{got['mb']:.1f} MB (half precision) in {got['s']:.1f} s"
-                    )
-                print(f"load average (1 min): {min(loads):.1f}-{max(loads):.1f}")
+                one_run(browser, url)
+                loads.append(os.getloadavg()[0])
+                print(f"load average (1 min) at the start and the end: {loads[0]:.1f}, {loads[1]:.1f}")
             browser.close()
     finally:
         process.terminate()
