@@ -403,10 +403,11 @@ def controls_head() -> str:
 
 
 # ---- CSS aimed at the inside of Gradio's components -------------------------------------------------------------
+PICTURE = ".block:is(.pixels, .live-picture)"  # a picture, or one the browser draws over (demo/browser_gen.py)
 PICTURE_ROWS = [
-    f"#tab-{tab} .row:has(> .column > .block.pixels)" for tab in ("generate", "timeline", "interpolate", "edit")
+    f"#tab-{tab} .row:has(> .column > {PICTURE})" for tab in ("generate", "timeline", "interpolate", "edit")
 ]
-FIRST_PICTURES = [f"{row} > .column > .block.pixels:not(.block.pixels ~ .block.pixels)" for row in PICTURE_ROWS]
+FIRST_PICTURES = [f"{row} > .column > {PICTURE}:not({PICTURE} ~ {PICTURE})" for row in PICTURE_ROWS]
 INNER_DOM_CSS = f"""
 .pixels img {{ image-rendering: pixelated; image-rendering: crisp-edges; }}
 .pixels .image-frame img, .pixels img {{ object-fit: contain; }}
@@ -438,6 +439,7 @@ input[type=range] {{ touch-action: none; }}
     order: -2; position: sticky; top: 0; z-index: 1000; background: var(--background-fill-primary); height: 40vh;
   }}
   {", ".join(f"{first} :is(.image-frame, img)" for first in FIRST_PICTURES)} {{ width: 100%; height: 100%; }}
+  {", ".join(f"{first} .block.pixels" for first in FIRST_PICTURES)} {{ height: calc(40vh - 12px) !important; }}
   #tab-timeline .scrubber {{ order: -1; }}
 }}
 """

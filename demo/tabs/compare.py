@@ -1,12 +1,16 @@
 """Compare: two runs side by side at one epoch, the same latents through both Generators, and their records."""
 
+import logging
+
 import gradio as gr
 
-from demo import digits, explain, widgets
+from demo import browser_gen, digits, explain, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.engine import MAX_GRID, Engine, epoch_ranges
 from demo.stats import milestones_markdown, run_histogram_html, runs_frame
 from demo.validation import flag, whole_number
+
+log = logging.getLogger("demo")
 
 TITLE = "Compare"
 DEFAULT_PAIR = ("tutorial", "stable")  # the two recipes the project ships
@@ -95,6 +99,24 @@ class Handlers:
             milestones_markdown(runs),
         )
 
+    def live_compare(self, run_a: str, run_b: str, seed: float, grid: float, labels: bool, epoch: float):
+        """What the browser needs to draw both runs at any epoch of the slider (every saved epoch's weights,
+        fetched in the background in half precision). With labels on, the server's pictures show."""
+        try:
+            a, b = self.ctx.engine(run_a, "run_a"), self.ctx.engine(run_b, "run_b")
+            seed, size = self.ctx.seed(seed), whole_number(grid, "grid", 1, MAX_GRID)
+            if flag(labels, "labels"):
+                raise ValueError("labels are drawn by the server")
+            latents = a.latents(seed, size * size)
+            latents_b = latents if a.latent_dim == b.latent_dim else b.latents(seed, size * size)
+            return (
+                browser_gen.state([browser_gen.grid_over_epochs(a, latents, size, "#compare-a img")], epoch=epoch),
+                browser_gen.state([browser_gen.grid_over_epochs(b, latents_b, size, "#compare-b img")], epoch=epoch),
+            )
+        except Exception as err:  # the server's own event says what is wrong
+            log.debug("no browser drawing: %s", err)
+            return browser_gen.state([None], epoch=epoch), browser_gen.state([None], epoch=epoch)
+
 
 def default_pair(names: list[str]) -> tuple[str, str]:
     """tutorial vs stable when both are loaded; else the first run and the next one (or itself)."""
@@ -137,12 +159,15 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             labels = widgets.labels_box()
     first_a, first_b, first_caption = handlers.compare(name_a, name_b, start, seed, size)
     fid, inception, hist_a, hist_b, milestones = handlers.compare_plots(name_a, name_b, start)
+    first_live_a, first_live_b = handlers.live_compare(name_a, name_b, seed, size, False, start)
     with gr.Row(equal_height=False):  # side by side down to phone width
         with gr.Column(min_width=160):
-            image_a = widgets.image(f"A: {name_a}", first_a, elem_id="compare-a")
+            with browser_gen.live_picture(first_live_a, elem_id="compare-a-live") as live_a:
+                image_a = widgets.image(f"A: {name_a}", first_a, elem_id="compare-a")
             histogram_a = gr.HTML(hist_a)
         with gr.Column(min_width=160):
-            image_b = widgets.image(f"B: {name_b}", first_b, elem_id="compare-b")
+            with browser_gen.live_picture(first_live_b, elem_id="compare-b-live") as live_b:
+                image_b = widgets.image(f"B: {name_b}", first_b, elem_id="compare-b")
             histogram_b = gr.HTML(hist_b)
     caption = gr.Markdown(first_caption, elem_id="compare-caption")
     milestone_line = gr.Markdown(milestones, elem_classes="note")
@@ -186,6 +211,19 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     )
     widgets.stale_marks(drawn, image_a)
     widgets.stale_marks(drawn, image_b)
+    lives = [live_a, live_b]
+    for live in lives:  # in the browser while the hand moves, once the saved epochs' weights are in (.change: a
+        # new run pair moves the slider from the server, and the browser follows that too)
+        epoch.change(None, [epoch, live], live, js=browser_gen.moved(["epoch"]), **widgets.PRIVATE)
+    live_inputs = [run_a, run_b, seed_box, size_slider, labels, epoch]
+    gr.on(
+        [size_slider.input, seed_box.submit, seed_box.input, labels.input],
+        handlers.live_compare,
+        live_inputs,
+        lives,
+        api_visibility="private",
+        **widgets.LIVE,
+    )
     epoch.input(
         handlers.compare_plots,
         plot_inputs,
@@ -199,7 +237,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     )
     dice.click(widgets.random_seed, None, seed_box, **widgets.PRIVATE).then(
         handlers.compare, inputs, outputs, api_visibility="private", **widgets.LIVE
-    )
+    ).then(handlers.live_compare, live_inputs, lives, api_visibility="private", **widgets.LIVE)
 
     def follow(first: str, second: str, value: float):
         """New runs: the slider spans both runs' saved epochs, the pictures are labelled with their names."""
@@ -217,4 +255,4 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             follow, [run_a, run_b, epoch], [epoch, image_a, image_b, fid_plot, is_plot], **widgets.PRIVATE
         ).then(handlers.compare, inputs, outputs, api_visibility="private", **widgets.LIVE).then(
             handlers.compare_plots, plot_inputs, plot_outputs, api_visibility="private", **widgets.LIVE
-        )
+        ).then(handlers.live_compare, live_inputs, lives, api_visibility="private", **widgets.LIVE)

@@ -1,15 +1,18 @@
 """Edit: push a digit's latent along the directions that change the picture most at one epoch, or steer it
 toward a digit with the classifier's gradient."""
 
+import logging
 import threading
 
 import gradio as gr
 
-from demo import digits, explain, widgets
+from demo import browser_gen, digits, explain, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.tabs.digits import judge_for, judge_note
 from demo.tabs.own import chosen_latent, latent_value
 from demo.validation import flag, real_number, whole_number
+
+log = logging.getLogger("demo")
 
 TITLE = "Edit"
 STRENGTH = 4.0  # edit sliders move a latent by up to this many standard deviations along a direction
@@ -133,6 +136,32 @@ class Handlers:
         first = None if first is None else latent_value(first, engine.latent_dim)
         return widgets.named(engine.direction_sheet(epoch, seed, first=first), run, epoch, seed, "directions")
 
+    def live_edit(
+        self, mode: str, run: str, epoch: float, seed: float, grid_size: float, labels: bool, first, *strengths
+    ):
+        """What the browser needs to draw the edited digit and grid for any slider strengths: the seed's latents
+        and the epoch's directions (for a steer, or a grid with labels, the server's picture shows)."""
+        pos = {"s": list(strengths)}
+        try:
+            ctx = self.ctx
+            engine = ctx.engine(run)
+            (epoch, _), seed, size = ctx.epoch(engine, epoch), ctx.seed(seed), ctx.size(grid_size)
+            first = None if first is None else latent_value(first, engine.latent_dim)  # z* from Your digit
+            latents = engine.seed_latents(seed, size * size, first)
+            digit = browser_gen.edited(engine, epoch, latents[:1], 1, 1, "#edit-digit img")
+            grid = (
+                None
+                if flag(labels, "labels")
+                else browser_gen.edited(engine, epoch, latents, size, size, "#edit-grid img")
+            )
+            value = browser_gen.state([digit], **pos), browser_gen.state([grid], **pos)
+        except Exception as err:  # the server's own event says what is wrong
+            log.debug("no browser drawing: %s", err)
+            value = browser_gen.state([None], **pos), browser_gen.state([None], **pos)
+        for one in value:
+            one["off"] = mode == "steer"
+        return value
+
 
 def build(ctx: Context, tab: gr.Tab) -> None:
     handlers = Handlers(ctx)
@@ -177,17 +206,20 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             labels = widgets.labels_box()
         with gr.Column(scale=1, min_width=280):
             latents = engine.latents(seed, 25)  # no edit yet, so no directions needed at start-up
-            digit = widgets.image(
-                "Edited digit", engine.grid(last, latents[:1], 1, 1), height=260, elem_id="edit-digit"
-            )
+            # The browser draws both pictures while a direction slider moves, once the tab is open.
+            with browser_gen.live_picture(None, elem_id="edit-digit-live") as live_digit:
+                digit = widgets.image(
+                    "Edited digit", engine.grid(last, latents[:1], 1, 1), height=260, elem_id="edit-digit"
+                )
             caption = gr.Markdown(
                 "Move a direction slider: the directions of each epoch are worked out the first time they are needed."
             )
-            grid = widgets.image(
-                "The same edit on many digits",
-                widgets.named(engine.grid(last, latents, 5, 5), ctx.runs.default, last, seed, "edited-grid"),
-                elem_id="edit-grid",
-            )
+            with browser_gen.live_picture(None, elem_id="edit-grid-live") as live_grid:
+                grid = widgets.image(
+                    "The same edit on many digits",
+                    widgets.named(engine.grid(last, latents, 5, 5), ctx.runs.default, last, seed, "edited-grid"),
+                    elem_id="edit-grid",
+                )
     mode = gr.State("edit")  # what the pictures show: the direction edit or the steer, redrawn as settings change
     inputs, outputs = [run, epoch, seed_box, size, *strengths, labels, own_first], [digit, grid, caption]
     steer_inputs = [run, epoch, seed_box, size, target, steer_strength, labels, own_first]
@@ -206,7 +238,12 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         **widgets.LIVE,
     )
     gr.on(directions_moved, lambda: "edit", None, mode, **widgets.PRIVATE)
+    lives = (live_digit, live_grid)
+    for live in lives:  # in the browser while the hand moves: no round trip
+        gr.on(directions_moved, None, [*strengths, live], live, js=browser_gen.moved(["s[]"]), **widgets.PRIVATE)
     steered = [target.input, steer_strength.input, steer_button.click]
+    for live in lives:  # a steer is drawn by the server
+        gr.on(steered, None, live, live, js=browser_gen.SERVER_DRAWS, **widgets.PRIVATE)
     gr.on(steered, lambda: ["steer"] + [0] * len(strengths), None, [mode, *strengths], **widgets.PRIVATE)
     gr.on(
         steered,
@@ -240,14 +277,27 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         api_visibility="private",
         **widgets.LIVE,
     )
+    live_inputs = [mode, run, epoch, seed_box, size, labels, own_first, *strengths]
+    gr.on(
+        [tab.select, epoch.input, size.input, seed_box.submit, seed_box.input, labels.input],
+        handlers.live_edit,
+        live_inputs,
+        list(lives),
+        api_visibility="private",
+        **widgets.LIVE,
+    )
     widgets.stale_marks(redrawn, grid, "the pictures")
     sheet_inputs = [run, epoch, seed_box, own_first]
     rolled = dice.click(widgets.random_seed, None, seed_box, **widgets.PRIVATE).then(
         redraw, redraw_inputs, outputs, api_visibility="private", **widgets.LIVE
     )
+    rolled.then(handlers.live_edit, live_inputs, list(lives), api_visibility="private", **widgets.LIVE)
     reset.click(lambda: ["edit"] + [0] * len(strengths), None, [mode, *strengths], **widgets.PRIVATE).then(
         handlers.edit, inputs, outputs, api_visibility="private", **widgets.LIVE
     )
+    reset_js = f"(value) => ({{...(value || {{}}), off: false, moved: true, pos: {{s: {[0] * len(strengths)}}}}})"
+    for live in lives:
+        reset.click(None, live, live, js=reset_js, **widgets.PRIVATE)
     with gr.Accordion(
         "All directions at a glance: rows are directions (share of image change), columns push from -3 to +3",
         open=True,
@@ -277,7 +327,9 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     rolled.then(handlers.directions, sheet_inputs, sheet, api_visibility="private", **widgets.LIVE)
     run.input(lambda r, e: widgets.follow_run(ctx, r, e), [run, epoch], epoch, **widgets.PRIVATE).then(
         redraw, redraw_inputs, outputs, api_visibility="private", **widgets.LIVE
-    ).then(handlers.directions, sheet_inputs, sheet, api_visibility="private", **widgets.LIVE)
+    ).then(handlers.directions, sheet_inputs, sheet, api_visibility="private", **widgets.LIVE).then(
+        handlers.live_edit, live_inputs, list(lives), api_visibility="private", **widgets.LIVE
+    )
     # "Use this z" on Your digit: its z* becomes the top-left digit (until "Use the seed again"); all drawn again.
     for handed, shown in ((chosen_latent(ctx).change, True), (back.click, False)):
         handed(
@@ -287,5 +339,5 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             **widgets.PRIVATE,
         ).then(redraw, redraw_inputs, outputs, api_visibility="private", **widgets.LIVE).then(
             handlers.directions, sheet_inputs, sheet, api_visibility="private", **widgets.LIVE
-        )
+        ).then(handlers.live_edit, live_inputs, list(lives), api_visibility="private", **widgets.LIVE)
     threading.Thread(target=engine.directions, args=(last,), daemon=True).start()  # warm the default epoch

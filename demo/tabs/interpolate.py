@@ -1,13 +1,17 @@
 """Interpolate: walk from seed A's latent to seed B's, along the sphere (slerp) or straight across (lerp); or
 morph a digit A into a digit B, with the classifier's label along the way."""
 
+import logging
+
 import gradio as gr
 
-from demo import digits, explain, widgets
+from demo import browser_gen, digits, explain, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.tabs.digits import judge_for, judge_note
 from demo.tabs.own import chosen_latent, latent_value
 from demo.validation import SEED_MAX, choice, real_number, whole_number
+
+log = logging.getLogger("demo")
 
 TITLE = "Interpolate"
 METHODS = ("slerp", "lerp")
@@ -172,6 +176,39 @@ class Handlers:
         gif_path = ctx.gif_file(gif, f"{run}-epoch-{epoch}-seed-{seed}-morph-{digit_a}-to-{digit_b}")
         return widgets.named(strip, run, epoch, seed, f"morph-{digit_a}-to-{digit_b}", "strip"), gif_path
 
+    def live_seeds(
+        self, run: str, epoch: float, seed_a: float, seed_b: float, method: str, t: float, latent_a: list | None = None
+    ) -> dict:
+        """What the browser needs to draw the digit at any t between the two seeds, or from a z* handed on from Your
+        digit in place of seed A (nothing on bad input: the server's picture, with its error, shows)."""
+        try:
+            ctx = self.ctx
+            engine = ctx.engine(run)
+            epoch, _ = ctx.epoch(engine, epoch)
+            seed_a, seed_b = ctx.seed(seed_a, "seed A"), ctx.seed(seed_b, "seed B")
+            method = choice(method, "method", METHODS)
+            a = engine.latents(seed_a, 1) if latent_a is None else latent_value(latent_a, engine.latent_dim)[None]
+            b = engine.latents(seed_b, 1)
+            return browser_gen.state([browser_gen.mixed(engine, epoch, a, b, method, "#interp-image img")], t=t)
+        except Exception as err:  # the server's own event says what is wrong
+            log.debug("no browser drawing: %s", err)
+            return browser_gen.state([None], t=t)
+
+    def live_morph(self, run: str, epoch: float, digit_a: float, digit_b: float, seed: float, t: float) -> dict:
+        """What the browser needs to draw the morph at any t: its two end points (chosen by the classifier)."""
+        try:
+            ctx = self.ctx
+            engine = ctx.engine(run)
+            epoch, _ = ctx.epoch(engine, epoch)
+            digit_a, digit_b, seed = digit(digit_a, "digit A"), digit(digit_b, "digit B"), ctx.seed(seed)
+            ends = digits.endpoints(judge_for(engine), engine, epoch, digit_a, digit_b, seed)
+            return browser_gen.state(
+                [browser_gen.mixed(engine, epoch, ends.a, ends.b, "slerp", "#morph-image img")], t=t
+            )
+        except Exception as err:
+            log.debug("no browser drawing: %s", err)
+            return browser_gen.state([None], t=t)
+
 
 def digit_radio(label: str, value: int) -> gr.Radio:
     return gr.Radio([(str(d), d) for d in range(10)], value=value, label=label, elem_classes="digit-radio")
@@ -212,9 +249,22 @@ def seed_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slid
         with gr.Column(scale=1, min_width=280):
             t = gr.Slider(0, 1, value=0.5, step=0.01, label="t: from A (0) to B (1)", elem_id="interp-t")
             first_image, first_caption = handlers.interpolate(ctx.runs.default, last, 1, 2, 0.5, "slerp")
-            picture = widgets.image("Digit at t", first_image, elem_id="interp-image", height=340)
+            first_live = handlers.live_seeds(ctx.runs.default, last, 1, 2, "slerp", 0.5)
+            with browser_gen.live_picture(first_live, elem_id="interp-live") as live:
+                picture = widgets.image("Digit at t", first_image, elem_id="interp-image", height=340)
             caption = gr.Markdown(first_caption)
     inputs, outputs = [run, epoch, seed_a, seed_b, t, method, own_a], [picture, caption]
+    # In the browser while the hand moves (no round trip); the server's picture and caption follow as before.
+    t.input(None, [t, live], live, js=browser_gen.moved(["t"]), **widgets.PRIVATE)
+    live_inputs = [run, epoch, seed_a, seed_b, method, t, own_a]
+    gr.on(
+        [epoch.input, method.input, seed_a.submit, seed_b.submit, seed_a.input, seed_b.input],
+        handlers.live_seeds,
+        live_inputs,
+        live,
+        api_visibility="private",
+        **widgets.LIVE,
+    )
     drawn = gr.on(
         [t.input, epoch.input, method.input, seed_a.submit, seed_b.submit, seed_a.input, seed_b.input],
         handlers.interpolate,
@@ -260,7 +310,9 @@ def seed_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slid
     for box, dice in ((seed_a, dice_a), (seed_b, dice_b)):
         dice.click(widgets.random_seed, None, box, **widgets.PRIVATE).then(
             handlers.interpolate, inputs, outputs, api_visibility="private", **widgets.LIVE
-        ).then(handlers.strip_only, strip_inputs, strip, api_visibility="private", **widgets.LIVE)
+        ).then(handlers.strip_only, strip_inputs, strip, api_visibility="private", **widgets.LIVE).then(
+            handlers.live_seeds, live_inputs, live, api_visibility="private", **widgets.LIVE
+        )
     strip_button.click(
         handlers.interpolation_strip,
         strip_inputs,
@@ -276,7 +328,7 @@ def seed_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slid
         handlers.interpolate, inputs, outputs, api_visibility="private", **widgets.LIVE
     ).then(handlers.strip_only, strip_inputs, strip, api_visibility="private", **widgets.LIVE).then(
         lambda: None, None, gif, **widgets.PRIVATE
-    )
+    ).then(handlers.live_seeds, live_inputs, live, api_visibility="private", **widgets.LIVE)
     # "Use this z" on Your digit: its z* becomes A (until "Use seed A again"), and everything is drawn again.
     for handed, shown in ((chosen_latent(ctx).change, True), (back.click, False)):
         handed(
@@ -286,7 +338,9 @@ def seed_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slid
             **widgets.PRIVATE,
         ).then(handlers.interpolate, inputs, outputs, api_visibility="private", **widgets.LIVE).then(
             handlers.strip_only, strip_inputs, strip, api_visibility="private", **widgets.LIVE
-        ).then(lambda: None, None, gif, **widgets.PRIVATE)
+        ).then(lambda: None, None, gif, **widgets.PRIVATE).then(
+            handlers.live_seeds, live_inputs, live, api_visibility="private", **widgets.LIVE
+        )
 
 
 def morph_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slider, tab: gr.Tab) -> None:
@@ -309,9 +363,20 @@ def morph_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Sli
             seed_box, dice = widgets.seed_box("Seed (where the end points come from)", seed)
         with gr.Column(scale=1, min_width=280):
             t = gr.Slider(0, 1, value=0.5, step=0.01, label="t: from A (0) to B (1)", elem_id="morph-t")
-            picture = widgets.image("Digit at t", elem_id="morph-image", height=340)
+            with browser_gen.live_picture(None, elem_id="morph-live") as live:
+                picture = widgets.image("Digit at t", elem_id="morph-image", height=340)
             caption = gr.Markdown(note, elem_id="morph-caption")
     inputs, outputs = [run, epoch, digit_a, digit_b, t, seed_box], [picture, caption]
+    t.input(None, [t, live], live, js=browser_gen.moved(["t"]), **widgets.PRIVATE)
+    live_inputs = [run, epoch, digit_a, digit_b, seed_box, t]
+    gr.on(
+        [tab.select, epoch.input, digit_a.input, digit_b.input, seed_box.submit, seed_box.input],
+        handlers.live_morph,
+        live_inputs,
+        live,
+        api_visibility="private",
+        **widgets.LIVE,
+    )
     drawn = gr.on(
         [t.input, epoch.input, digit_a.input, digit_b.input, seed_box.submit, seed_box.input],
         handlers.morph,
@@ -358,7 +423,11 @@ def morph_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Sli
     widgets.stale_marks(strip_drawn, strip, "the strip")
     dice.click(widgets.random_seed, None, seed_box, **widgets.PRIVATE).then(
         handlers.morph, inputs, outputs, api_visibility="private", **widgets.LIVE
-    ).then(handlers.morph_strip, strip_inputs, [strip, gif], api_visibility="private", **widgets.LIVE)
+    ).then(handlers.morph_strip, strip_inputs, [strip, gif], api_visibility="private", **widgets.LIVE).then(
+        handlers.live_morph, live_inputs, live, api_visibility="private", **widgets.LIVE
+    )
     run.input(lambda r, e: widgets.follow_run(ctx, r, e), [run, epoch], epoch, **widgets.PRIVATE).then(
         handlers.morph, inputs, outputs, api_visibility="private", **widgets.LIVE
-    ).then(handlers.morph_strip, strip_inputs, [strip, gif], api_visibility="private", **widgets.LIVE)
+    ).then(handlers.morph_strip, strip_inputs, [strip, gif], api_visibility="private", **widgets.LIVE).then(
+        handlers.live_morph, live_inputs, live, api_visibility="private", **widgets.LIVE
+    )

@@ -1,13 +1,17 @@
 """Timeline: the same latents drawn by every saved epoch, the training record, a progression sheet, a GIF."""
 
+import logging
+
 import gradio as gr
 import numpy as np
 
-from demo import digits, explain, widgets
+from demo import browser_gen, digits, explain, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.engine import MAX_GRID, Engine, epoch_ranges, stacked_progression
 from demo.stats import labels_html, metric_frames, stats_html
 from demo.validation import InputError, flag, whole_number, whole_numbers
+
+log = logging.getLogger("demo")
 
 TITLE = "Timeline"
 MAX_SHEET_ROWS = 24  # progression sheet: at most this many epochs
@@ -136,6 +140,23 @@ class Handlers:
         seed, size = self.ctx.seed(seed), self.ctx.size(grid_size)
         return self.ctx.gif_file(engine.run_gif(seed, size), f"{run}-training-seed-{seed}-{size}x{size}")
 
+    def live_timeline(self, run: str, seed: float, grid_size: float, labels: bool, epoch: float) -> dict:
+        """What the browser needs to draw the grid at every saved epoch (fetched in the background, in half
+        precision): the seed's latents and each epoch's weights. With labels on, the server's picture shows."""
+        try:
+            ctx = self.ctx
+            engine = ctx.engine(run)
+            seed, size = ctx.seed(seed), ctx.size(clamped_size(grid_size))
+            if flag(labels, "labels"):
+                return browser_gen.state([None], epoch=epoch)
+            latents = engine.latents(seed, size * size)
+            return browser_gen.state(
+                [browser_gen.grid_over_epochs(engine, latents, size, "#timeline-picture img")], epoch=epoch
+            )
+        except Exception as err:  # the server's own event says what is wrong
+            log.debug("no browser drawing: %s", err)
+            return browser_gen.state([None], epoch=epoch)
+
 
 def readout_html(epochs: list[int], epoch: int) -> str:
     """The epoch the slider points at (the slider itself moves over the saved epochs' index)."""
@@ -200,7 +221,12 @@ def build(ctx: Context, tab: gr.Tab) -> None:
                     speed = gr.Radio(SPEEDS, value=SPEEDS[1][1], show_label=False, min_width=200, scale=2)
             # The epoch the picture shows: the API's epoch argument; the slider above sets it (saved epochs only).
             epoch = gr.Number(first, precision=0, visible="hidden", elem_id="timeline-epoch")
-            picture = widgets.image("The same z at this epoch", engine.seed_grid(first, seed, 8))
+            with browser_gen.live_picture(
+                handlers.live_timeline(ctx.runs.default, seed, 8, False, first), elem_id="timeline-live"
+            ) as live:
+                picture = widgets.image(
+                    "The same z at this epoch", engine.seed_grid(first, seed, 8), elem_id="timeline-picture"
+                )
             stats = gr.HTML(stats_html(engine.run, first))
             seed_box, dice = widgets.seed_box("Seed", seed)
             size = widgets.grid_slider(8)
@@ -276,6 +302,17 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         **widgets.LIVE,
     )
     epoch.change(None, None, None, js=SETTLE_PLOTS)
+    # Scrubbing and Play set the epoch box; the browser draws that epoch once its weights are in.
+    epoch.change(None, [epoch, live], live, js=browser_gen.moved(["epoch"]), **widgets.PRIVATE)
+    live_inputs = [run, seed_box, size, labels, epoch]
+    gr.on(
+        [seed_box.submit, size.release, labels.input],
+        handlers.live_timeline,
+        live_inputs,
+        live,
+        api_visibility="private",
+        **widgets.LIVE,
+    )
 
     def settings_changed(run: str, epoch: float, seed: float, grid_size: float, labels: bool):
         """Seed, grid size or labels committed (Enter, release, tick): a size past either end is clamped, a
@@ -385,7 +422,9 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     # A new seed (typed or Random) redraws the grid and the sheet: both show the same z.
     dice.click(widgets.random_seed, None, seed_box, **widgets.PRIVATE).then(
         handlers.timeline, inputs, outputs, api_visibility="private", **widgets.LIVE
-    ).then(handlers.progression, sheet_inputs, sheet, api_visibility="private", **widgets.LIVE)
+    ).then(handlers.progression, sheet_inputs, sheet, api_visibility="private", **widgets.LIVE).then(
+        handlers.live_timeline, live_inputs, live, api_visibility="private", **widgets.LIVE
+    )
     seed_box.submit(handlers.progression, sheet_inputs, sheet, api_visibility="private", **widgets.LIVE)
 
     def follow(name: str, value: float):
@@ -412,4 +451,4 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         **widgets.PRIVATE,
     ).then(handlers.timeline, inputs, outputs, api_visibility="private", **widgets.LIVE).then(
         handlers.metric_plots, [run, epoch], plots, api_visibility="private", **widgets.LIVE
-    )
+    ).then(handlers.live_timeline, live_inputs, live, api_visibility="private", **widgets.LIVE)

@@ -1,0 +1,246 @@
+// The Generator in the visitor's browser: a gr.HTML piece's js_on_load (element, trigger, props, server, upload,
+// watch are Gradio's). props.value = {pictures: [...], pos: {...}, off: bool} comes from the server (the latents,
+// the weights' addresses) and from the sliders' own js (pos), and every change redraws the canvases at once.
+// A canvas lies over the server's picture it stands for (same pixels: the same rounding, padding and upscaling as
+// gan/images.py); until its weights are in, or when they cannot be fetched, it stays hidden and the server's
+// picture shows.
+const PAD = 2, MIN_SIDE = 512;
+const layer = element.querySelector(".live-layer");
+const canvases = [];
+const weights = new Map(); // address -> Promise of {raw: Float32Array | Uint16Array, half: bool}
+const decoded = new Map(); // address -> Float32Array, the last few half-precision sets decoded
+const wanted = new Set(); // addresses a picture waits for: their arrival redraws
+let halfTable = null;
+let failed = "";
+let clientPos = null; // the sliders' positions as the page last set them: newer than any the server echoes
+
+function halfToFloat() {
+  if (halfTable) return halfTable;
+  halfTable = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const sign = h & 0x8000 ? -1 : 1, exponent = (h >> 10) & 31, fraction = h & 1023;
+    halfTable[h] = exponent === 0 ? sign * fraction * 2 ** -24
+      : exponent === 31 ? (fraction ? NaN : sign * Infinity)
+      : sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+  }
+  return halfTable;
+}
+
+function fetchWeights(address) {
+  if (!weights.has(address)) {
+    const half = address.endsWith(".f16");
+    const loading = fetch(new URL(address, document.baseURI), { cache: "force-cache" })
+      .then((response) => {
+        if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+        return response.arrayBuffer();
+      })
+      .then((buffer) => {
+        loading.done = { raw: half ? new Uint16Array(buffer) : new Float32Array(buffer), half };
+        // What the page holds, for anyone measuring it: weight sets and their bytes.
+        element.dataset.fetched = Number(element.dataset.fetched || 0) + 1;
+        element.dataset.bytes = Number(element.dataset.bytes || 0) + buffer.byteLength;
+        if (wanted.delete(address)) draw();
+      });
+    loading.catch((err) => {
+      weights.delete(address);
+      failed = `weights not fetched (${err.message || err}): the server draws`;
+      element.dataset.live = "off";
+      element.dataset.why = failed;
+      for (const canvas of canvases) hide(canvas);
+    });
+    weights.set(address, loading);
+  }
+  return weights.get(address);
+}
+
+function ready(address) {
+  // The weights as float32 if they are in, else null (and their fetch is under way).
+  const entry = weights.get(address);
+  if (!entry || !entry.done) {
+    wanted.add(address);
+    if (!entry) fetchWeights(address);
+    return null;
+  }
+  const set = entry.done;
+  if (!set.half) return set.raw;
+  if (!decoded.has(address)) {
+    const table = halfToFloat(), out = new Float32Array(set.raw.length);
+    for (let k = 0; k < out.length; k++) out[k] = table[set.raw[k]];
+    decoded.set(address, out);
+    if (decoded.size > 4) decoded.delete(decoded.keys().next().value);
+  }
+  return decoded.get(address);
+}
+
+function floats(base64) {
+  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  return new Float32Array(bytes.buffer);
+}
+
+function slerp(a, b, t, method) {
+  const n = a.length, out = new Float64Array(n);
+  let na = 0, nb = 0, dot = 0;
+  for (let i = 0; i < n; i++) { na += a[i] * a[i]; nb += b[i] * b[i]; }
+  na = Math.sqrt(na); nb = Math.sqrt(nb);
+  for (let i = 0; i < n; i++) dot += (a[i] / na) * (b[i] / nb);
+  const omega = Math.acos(Math.min(1, Math.max(-1, dot))), sin = Math.sin(omega);
+  if (method !== "slerp" || Math.abs(sin) < 1e-6) {
+    for (let i = 0; i < n; i++) out[i] = (1 - t) * a[i] + t * b[i];
+  } else {
+    const wa = Math.sin((1 - t) * omega) / sin, wb = Math.sin(t * omega) / sin;
+    for (let i = 0; i < n; i++) out[i] = wa * a[i] + wb * b[i];
+  }
+  return out;
+}
+
+// Linear, ReLU, Linear, ReLU, Linear, Tanh for one latent; pixels as gan.images.to_uint8 rounds them.
+function generate(w, dims, z, tile) {
+  const [latent, hidden, size] = dims;
+  const h1 = new Float64Array(hidden), h2 = new Float64Array(hidden);
+  let at = 0;
+  const layer = (input, n, m, out, last) => {
+    const bias = at + n * m;
+    for (let o = 0; o < n; o++) {
+      let sum = 0;
+      const row = at + o * m;
+      for (let i = 0; i < m; i++) sum += w[row + i] * input[i];
+      sum += w[bias + o];
+      if (!last) out[o] = sum > 0 ? sum : 0;
+      else {
+        const v = (Math.tanh(sum) + 1) * 127.5;
+        let r = Math.round(v);
+        if (r - v === 0.5 && r % 2 !== 0) r -= 1; // torch.round: halves to even
+        out[o] = r < 0 ? 0 : r > 255 ? 255 : r;
+      }
+    }
+    at = bias + n;
+  };
+  layer(z, hidden, latent, h1, false);
+  layer(h1, hidden, hidden, h2, false);
+  layer(h2, size, hidden, tile, true);
+}
+
+function latentsFor(picture, pos) {
+  const dim = picture.dims[0], base = picture.base || (picture.base = floats(picture.latents));
+  const count = picture.count, out = [];
+  if (picture.kind === "mix") {
+    out.push(slerp(base.subarray(0, dim), base.subarray(dim, 2 * dim), Number(pos.t), picture.method));
+  } else if (picture.kind === "edit") {
+    const directions = picture.dirs || (picture.dirs = floats(picture.directions));
+    const shift = new Float64Array(dim), s = pos.s || [];
+    for (let k = 0; k * dim < directions.length; k++) {
+      const strength = Math.fround(Number(s[k]) || 0);
+      for (let i = 0; i < dim; i++) shift[i] += strength * directions[k * dim + i];
+    }
+    for (let n = 0; n < count; n++) {
+      const z = new Float64Array(dim);
+      for (let i = 0; i < dim; i++) z[i] = base[n * dim + i] + Math.fround(shift[i]);
+      out.push(z);
+    }
+  } else {
+    for (let n = 0; n < count; n++) out.push(base.subarray(n * dim, (n + 1) * dim));
+  }
+  return out;
+}
+
+function nearestEpoch(epochs, asked) {
+  // Engine.nearest_epoch: the saved epoch closest to the asked one, the later one on a tie.
+  let best = epochs[0];
+  for (const e of epochs) {
+    const d = Math.abs(e - asked), bd = Math.abs(best - asked);
+    if (d < bd || (d === bd && e > best)) best = e;
+  }
+  return best;
+}
+
+function place(canvas, target) {
+  const img = target && element.querySelector(target);
+  if (!img || !img.getBoundingClientRect().width) return false;
+  const r = img.getBoundingClientRect(), o = element.getBoundingClientRect();
+  Object.assign(canvas.style, {
+    left: `${r.left - o.left}px`, top: `${r.top - o.top}px`, width: `${r.width}px`, height: `${r.height}px`,
+  });
+  return true;
+}
+
+function hide(canvas) {
+  canvas.dataset.drawn = "";
+  canvas.classList.remove("on");
+}
+
+function drawPicture(k, picture, pos, off) {
+  const canvas = canvases[k] || (canvases[k] = layer.appendChild(document.createElement("canvas")));
+  if (!picture || off || failed) { hide(canvas); return; }
+  const epochs = Object.keys(picture.weights).map(Number);
+  const epoch = picture.kind === "epochs" ? nearestEpoch(epochs, Number(pos.epoch)) : epochs[0];
+  const w = ready(picture.weights[epoch]);
+  if (!w) { hide(canvas); return; }
+  const [rows, cols] = [picture.rows, picture.cols], side = picture.side;
+  const width = cols * (side + PAD) + PAD, height = rows * (side + PAD) + PAD;
+  const scale = Math.max(1, Math.ceil(MIN_SIDE / width));
+  const grid = new Uint8Array(width * height), tile = new Uint8Array(side * side);
+  latentsFor(picture, pos).forEach((z, index) => {
+    generate(w, picture.dims, z, tile);
+    const top = PAD + Math.floor(index / cols) * (side + PAD), left = PAD + (index % cols) * (side + PAD);
+    for (let y = 0; y < side; y++) grid.set(tile.subarray(y * side, (y + 1) * side), (top + y) * width + left);
+  });
+  if (canvas.width !== width * scale || canvas.height !== height * scale) {
+    canvas.width = width * scale;
+    canvas.height = height * scale;
+  }
+  const context = canvas.getContext("2d"), image = context.createImageData(width * scale, height * scale);
+  const data = image.data, stride = width * scale;
+  for (let y = 0; y < height * scale; y++) {
+    const source = Math.floor(y / scale) * width;
+    for (let x = 0; x < stride; x++) {
+      const v = grid[source + Math.floor(x / scale)], at = (y * stride + x) * 4;
+      data[at] = data[at + 1] = data[at + 2] = v;
+      data[at + 3] = 255;
+    }
+  }
+  context.putImageData(image, 0, 0);
+  canvas.dataset.drawn = "1";
+  canvas.classList.toggle("on", place(canvas, picture.target));
+  canvas.dataset.epoch = epoch;
+  canvas.dataset.source = picture.weights[epoch];
+  canvas.dataset.method = picture.method || "";
+  canvas.dataset.pos = JSON.stringify(pos);
+  canvas.dataset.frame = Number(canvas.dataset.frame || 0) + 1;
+}
+
+function draw() {
+  const value = props.value || {};
+  const pictures = value.pictures || [];
+  if (value.moved) clientPos = value.pos;
+  const pos = clientPos || value.pos || {};
+  pictures.forEach((picture, k) => drawPicture(k, picture, pos, value.off));
+  for (let k = pictures.length; k < canvases.length; k++) hide(canvases[k]);
+  if (!failed) element.dataset.live = canvases.some((c) => c.classList.contains("on")) ? "on" : "waiting";
+}
+
+function prefetch() {
+  // Every epoch's weights, one after the other, once the page has nothing else to do.
+  const addresses = [];
+  for (const picture of (props.value || {}).pictures || []) {
+    if (picture) addresses.push(...Object.values(picture.weights));
+  }
+  const next = () => {
+    const address = addresses.shift();
+    if (address === undefined || failed) return;
+    if (weights.has(address)) { next(); return; }
+    fetchWeights(address).then(next, () => {});
+  };
+  (window.requestIdleCallback || ((f) => setTimeout(f, 200)))(next);
+}
+
+watch("value", () => { draw(); prefetch(); });
+// The picture under a canvas moves or appears (a tab shown, the window resized, its first image loaded).
+new ResizeObserver(() => {
+  ((props.value || {}).pictures || []).forEach((p, k) => {
+    const canvas = canvases[k];
+    if (p && canvas && canvas.dataset.drawn) canvas.classList.toggle("on", place(canvas, p.target));
+  });
+  if (!failed) element.dataset.live = canvases.some((c) => c.classList.contains("on")) ? "on" : "waiting";
+}).observe(element);
+draw();
+prefetch();
