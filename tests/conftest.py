@@ -207,6 +207,15 @@ def two_runs_url(two_runs, sync_playwright):
         yield url
 
 
+def src_changes(page, selector: str, before: str) -> None:
+    """Wait until the picture at `selector` shows another file than `before`."""
+    page.wait_for_function(
+        "([selector, before]) => { const img = document.querySelector(selector); return img && img.src !== before; }",
+        arg=[selector, before],
+        timeout=30_000,
+    )
+
+
 def save_screenshot(page, tmp_path: Path, name: str, full_page: bool = True) -> Path:
     """A screenshot under the test's tmp dir, copied to artifacts/ and, when SCREENSHOT_DIR is set, there too."""
     path = tmp_path / name

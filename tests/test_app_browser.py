@@ -8,17 +8,9 @@ APP_WEIGHTS=weights (any --weights value) runs the same tests on real runs inste
 import os
 
 import pytest
-from conftest import save_screenshot
+from conftest import save_screenshot, src_changes
 
 pytestmark = pytest.mark.browser
-
-
-def src_changes(page, selector: str, before: str) -> None:
-    page.wait_for_function(
-        "([selector, before]) => { const img = document.querySelector(selector); return img && img.src !== before; }",
-        arg=[selector, before],
-        timeout=30_000,
-    )
 
 
 @pytest.mark.parametrize("width", [1280, 390])

@@ -10,17 +10,17 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from conftest import free_port, perturbed_run
+from conftest import launched, perturbed_run
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from benchmarks import stress_app
+from demo import endpoints
 from demo.context import Facts
 from demo.live import LiveOptions, LiveTrainer
 from demo.runs import load_specs
 from demo.tabs import train
-from demo.ui import build_demo, examples, launch_options
+from demo.ui import build_demo, examples
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = [-1, 10**12, "abc", None, 2.5, True, "9" * 20_000, [1, 2], {"path": "/etc/passwd"}]
@@ -78,13 +78,11 @@ def app_url(app_weights, tmp_path_factory):
     # Start that passes the checks ends at once without an epoch (tests/test_live_app.py trains for real).
     nowhere = tmp_path_factory.mktemp("no-mnist")
     live = LiveTrainer(LiveOptions(root=tmp_path_factory.mktemp("live"), data_dir=str(nowhere), threads=1))
-    demo = build_demo(load_specs([str(app_weights)]), live).queue(default_concurrency_limit=8)
-    _, url, _ = demo.launch(
-        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **launch_options()
-    )
-    yield url
-    demo.close()
-    live.close()
+    try:
+        with launched(build_demo(load_specs([str(app_weights)]), live).queue(default_concurrency_limit=8)) as url:
+            yield url
+    finally:
+        live.close()
 
 
 @pytest.fixture(scope="module")
@@ -319,21 +317,22 @@ def answer_or_refusal(client: Client, endpoint: str, args: list, job) -> None:
 def test_fuzz_covers_every_endpoint_the_app_lists(app_url, monkeypatch):
     """The fuzz takes its endpoints from the app's API list (public and undocumented), not from a list of its own:
     all of them are there, and one without examples in its tab module stops the fuzz, naming it."""
-    listed = stress_app.api_endpoints(app_url)
+    listed = endpoints.api_endpoints(app_url)
     assert set(VALID) | {"/run_choices"} == set(listed)  # the Train tab's controls and the page's run choices too
-    assert set(stress_app.valid_calls(app_url, FACTS)) == set(listed)
-    monkeypatch.setattr(stress_app, "api_endpoints", lambda url: {**listed, "/added_later": ["run", "seed"]})
+    assert set(endpoints.valid_calls(app_url, FACTS)) == set(listed)
+    monkeypatch.setattr(endpoints, "api_endpoints", lambda url: {**listed, "/added_later": ["run", "seed"]})
     with pytest.raises(ValueError, match=r"/added_later\(run, seed\) has examples for \(\)"):
-        stress_app.valid_calls(app_url, FACTS)
+        endpoints.valid_calls(app_url, FACTS)
 
 
+@pytest.mark.slow
 def test_fuzz_every_endpoint_with_hostile_values(app_url):
     """A few hundred calls with one hostile value each, over every endpoint the app lists, and each endpoint once
     with valid arguments: an answer or a gr.Error with a message, never a crash."""
     client = Client(app_url, verbose=False, download_files=False)
-    endpoints = stress_app.valid_calls(app_url, FACTS)
-    cases = [(endpoint, valid) for endpoint, valid in endpoints.items()]
-    for endpoint, valid in endpoints.items():
+    valid_calls = endpoints.valid_calls(app_url, FACTS)
+    cases = [(endpoint, valid) for endpoint, valid in valid_calls.items()]
+    for endpoint, valid in valid_calls.items():
         for position in range(len(valid)):
             for value in HOSTILE:
                 args = list(valid)
@@ -348,7 +347,7 @@ def test_fuzz_every_endpoint_with_hostile_values(app_url):
                 refused = err.title in ("Not allowed", "No digit labels") or "must" in str(err) or "may" in str(err)
                 assert refused, f"{endpoint}{args!r:.80}: {err}"  # a refusal saying what is wrong, not a crash
     calls = len(cases)
-    for endpoint, valid in endpoints.items():  # JSON's NaN and Infinity cannot come through gradio_client
+    for endpoint, valid in valid_calls.items():  # JSON's NaN and Infinity cannot come through gradio_client
         number = next((i for i, v in enumerate(valid) if isinstance(v, (int, float))), None)  # the first number
         if number is None:  # e.g. /live_stop (no arguments), /live_push (a repo name)
             continue
@@ -361,6 +360,7 @@ def test_fuzz_every_endpoint_with_hostile_values(app_url):
     assert load(answer[0]).mode == "L"  # still answers
 
 
+@pytest.mark.slow
 def test_burst_of_concurrent_requests(client):
     """A short burst: 40 mixed requests in flight at once all get answers (the full-size run is benchmarks/)."""
     endpoints = ["generate", "interpolate", "edit", "timeline"]
@@ -374,6 +374,7 @@ def test_burst_of_concurrent_requests(client):
     assert all(Path(result[0] if isinstance(result, tuple) else result).is_file() for result in results)
 
 
+@pytest.mark.slow
 def test_app_py_exits_with_one_line_when_nothing_is_usable(tmp_path):
     result = subprocess.run(
         [sys.executable, "app.py", "--weights", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import free_port
+from conftest import free_port, save_screenshot
 from PIL import Image
-from test_app_browser import browser, save_screenshot, sync_playwright  # noqa: F401 (fixtures)
 
 from demo import browser_gen
 from demo.runs import load_specs, split_specs

@@ -9,8 +9,8 @@ import io
 import re
 
 import pytest
+from conftest import save_screenshot, src_changes
 from PIL import Image
-from test_app_browser import app_url, browser, save_screenshot, src_changes, sync_playwright  # noqa: F401
 
 from demo import critic
 
@@ -23,9 +23,9 @@ def caption_has(page, selector: str, text: str) -> None:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [1280, 390])
-def test_discriminator_tab_views_steps_and_upload(app_url, browser, tmp_path, width):  # noqa: F811
+def test_discriminator_tab_views_steps_and_upload(two_runs_url, browser, tmp_path, width):
     page = browser.new_page(viewport={"width": width, "height": 900})
-    page.goto(app_url, wait_until="domcontentloaded")
+    page.goto(two_runs_url, wait_until="domcontentloaded")
     page.get_by_role("tab", name="Discriminator").click()
     for view in ("#verdict-picture", "#piles-picture", "#push-picture"):  # drawn when the tab opens
         page.locator(view).scroll_into_view_if_needed()

@@ -8,8 +8,7 @@ test_app_browser.py (the test's tmp dir, artifacts/, and SCREENSHOT_DIR when set
 import os
 
 import pytest
-from conftest import free_port
-from test_app_browser import CHROMIUM, CHROMIUM_ARGS, save_screenshot
+from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, save_screenshot
 
 from demo.runs import load_specs, split_specs
 from demo.ui import build_demo, launch_options
