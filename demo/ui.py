@@ -12,7 +12,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from demo import sessions, widgets
+from demo import gradio_fixes, sessions, widgets
 from demo.context import Context, Facts
 from demo.engine import PAD, Engine, epoch_ranges
 from demo.live import LiveTrainer
@@ -213,4 +213,5 @@ def build_demo(runs: Runs, live: LiveTrainer | None = None) -> gr.Blocks:
         if live is not None:
             follow_run_choices(ctx, demo)
     let_go_of_finished_sessions(demo)
+    gradio_fixes.answer_every_caller(demo)  # a raw REST call with a value too few or too many is told which
     return demo

@@ -1,0 +1,113 @@
+"""demo/gradio_fixes.py: each work-around fixes what it says, and a canary per work-around shows the bug is still in
+Gradio without it (when it fails, a new Gradio fixed the bug: delete the work-around and its canary)."""
+
+import json
+
+import gradio as gr
+import httpx
+import pytest
+from conftest import free_port
+from gradio_client import Client
+
+from demo import gradio_fixes
+from demo.runs import load_specs
+from demo.ui import build_demo
+
+pytestmark = pytest.mark.slow  # each test launches an app
+
+
+def raw_call(url: str, api_name: str, data: list) -> tuple[str, object]:
+    """POST /gradio_api/call/NAME as a caller without gradio_client would: (event, data) of the answer."""
+    base = url.rstrip("/")
+    event_id = httpx.post(f"{base}/gradio_api/call/{api_name}", json={"data": data}, timeout=30).json()["event_id"]
+    answer = httpx.get(f"{base}/gradio_api/call/{api_name}/{event_id}", timeout=60).text
+    lines = answer.strip().splitlines()
+    event = next(line.split(": ", 1)[1] for line in lines if line.startswith("event: "))
+    payload = next(line.split(": ", 1)[1] for line in lines if line.startswith("data: "))
+    return event, json.loads(payload)
+
+
+def launched(demo: gr.Blocks) -> str:
+    _, url, _ = demo.queue().launch(
+        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True
+    )
+    return url
+
+
+def small_blocks() -> gr.Blocks:
+    """One endpoint shaped like /generate: two values, the last optional."""
+
+    def scaled(number: float, double: bool = False) -> str:
+        """Args:
+        number: any number.
+        double: true to double it.
+        """
+        return str(number * (2 if double else 1))
+
+    with gr.Blocks() as demo:
+        number, double, out = gr.Number(), gr.Checkbox(), gr.Textbox()
+        gr.Button().click(scaled, [number, double], out, api_name="scaled", preprocess=False)
+    return demo
+
+
+def test_canary_gradio_hides_why_a_raw_call_with_a_value_missing_fails():
+    demo = small_blocks()
+    url = launched(demo)
+    try:
+        assert raw_call(url, "scaled", [3]) == ("error", {"error": None})  # Gradio 6.31: nothing says what went wrong
+        assert raw_call(url, "scaled", [3, True, "extra"]) == ("complete", ["6"])  # the extra value is dropped
+    finally:
+        demo.close()
+
+
+def test_the_fix_answers_a_missing_optional_value_and_names_the_parameters_otherwise():
+    demo = small_blocks()
+    assert gradio_fixes.answer_every_caller(demo)
+    url = launched(demo)
+    try:
+        assert raw_call(url, "scaled", [3]) == ("complete", ["3"])
+        assert raw_call(url, "scaled", [3, True]) == ("complete", ["6"])
+        event, error = raw_call(url, "scaled", [3, True, "extra"])
+        assert event == "error"
+        assert (
+            error["error"]
+            == "/scaled takes 1 or 2 values, in this order: number, double (optional, default False); got 3."
+        )
+        event, error = raw_call(url, "scaled", [])
+        assert event == "error" and error["error"].endswith("; got 0, without number, double.")
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(two_runs):
+    demo = build_demo(load_specs([str(two_runs)])).queue()
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    yield url
+    demo.close()
+
+
+@pytest.mark.parametrize("given", [4, 3])
+def test_the_app_answers_a_call_that_leaves_out_its_last_values(app_url, given):
+    """The four values the README's REST example passes (labels left out), or three: each value left out gets what
+    the API page documents as its default (the control's first value, labels false, grid size 6), as gradio_client
+    fills them in."""
+    values = ["tutorial", 3, 42, 2][:given]
+    event, short = raw_call(app_url, "generate", values)
+    assert event == "complete"
+    size = 2 if given == 4 else 6
+    assert f"<b>tutorial</b>, epoch 3, seed 42, {size}x{size} grid" in short[1]
+    event, full = raw_call(app_url, "generate", ["tutorial", 3, 42, size, False])
+    assert event == "complete" and short[1] == full[1]  # the same picture line and cards
+    client = Client(app_url, verbose=False, download_files=False)
+    assert client.predict(*values, api_name="/generate")[1] == short[1]  # what gradio_client gets
+
+
+def test_the_app_names_its_parameters_for_one_value_too_many(app_url):
+    event, error = raw_call(app_url, "generate", ["tutorial", 3, 42, 2, False, 7])
+    assert event == "error" and error["title"] == "Not allowed"
+    names = ["run", "epoch", "seed", "grid_size", "labels"]
+    assert error["error"].startswith("/generate takes 0 to 5 values, in this order: run (optional, default ")
+    assert error["error"].endswith(", labels (optional, default False); got 6.")
+    positions = [error["error"].index(f" {name} (optional") for name in names]
+    assert positions == sorted(positions)
