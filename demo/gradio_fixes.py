@@ -3,6 +3,7 @@ version it was checked against; tests/test_gradio_fixes.py holds a canary per wo
 there without it (when a new Gradio fixes the bug, the canary fails and the work-around can go).
 """
 
+import asyncio
 import logging
 
 import gradio as gr
@@ -77,4 +78,40 @@ def answer_every_caller(blocks: gr.Blocks) -> bool:
         original(block_fn, inputs)
 
     blocks.validate_inputs = validate_inputs
+    return True
+
+
+def mcp_answers_with_every_output(blocks: gr.Blocks) -> bool:
+    """An MCP tool whose endpoint has several outputs answers with each of them (a picture as an image).
+
+    Why: Gradio 6.31's MCP server calls a queued endpoint through gradio_client and, when the caller asked for no
+    progress reports, wraps the client's result in a list: for an endpoint with several outputs that result is a
+    tuple, so the tool answers with one text, the tuple's repr, and never an image (GradioMCPServer.
+    _execute_tool_without_progress). Every picture endpoint here returns a picture and its caption.
+    What: on server start-up, that method of this app's MCP server (only it) returns the outputs as a list.
+    Returns False (and changes nothing) where Blocks has no start-up hooks; at start-up, a warning where the MCP
+    server has no such method."""
+    warn_if_unchecked("mcp_answers_with_every_output")
+    startup = getattr(blocks, "extra_startup_events", None)
+    if startup is None:
+        log.warning(
+            "mcp_answers_with_every_output: this Gradio has no extra_startup_events; MCP answers stay as they are"
+        )
+        return False
+
+    async def install() -> None:
+        server = getattr(blocks, "mcp_server_obj", None)
+        if server is None:
+            return  # MCP is off
+        if not hasattr(server, "_execute_tool_without_progress"):
+            log.warning("mcp_answers_with_every_output: Gradio's MCP server changed; the work-around is not applied")
+            return
+
+        async def without_progress(job) -> list:
+            result = await asyncio.to_thread(job.result)
+            return list(result) if isinstance(result, tuple) else [result]  # gradio_client: a tuple for 2+ outputs
+
+        server._execute_tool_without_progress = without_progress
+
+    startup.append(install)
     return True

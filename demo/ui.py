@@ -214,4 +214,5 @@ def build_demo(runs: Runs, live: LiveTrainer | None = None) -> gr.Blocks:
             follow_run_choices(ctx, demo)
     let_go_of_finished_sessions(demo)
     gradio_fixes.answer_every_caller(demo)  # a raw REST call with a value too few or too many is told which
+    gradio_fixes.mcp_answers_with_every_output(demo)  # an MCP tool's picture comes back as an image
     return demo

@@ -1,13 +1,18 @@
 """demo/gradio_fixes.py: each work-around fixes what it says, and a canary per work-around shows the bug is still in
 Gradio without it (when it fails, a new Gradio fixed the bug: delete the work-around and its canary)."""
 
+import asyncio
+import base64
+import io
 import json
+from contextlib import AsyncExitStack
 
 import gradio as gr
 import httpx
 import pytest
 from conftest import free_port
 from gradio_client import Client
+from PIL import Image
 
 from demo import gradio_fixes
 from demo.runs import load_specs
@@ -111,3 +116,53 @@ def test_the_app_names_its_parameters_for_one_value_too_many(app_url):
     assert error["error"].endswith(", labels (optional, default False); got 6.")
     positions = [error["error"].index(f" {name} (optional") for name in names]
     assert positions == sorted(positions)
+
+
+def picture_blocks() -> gr.Blocks:
+    """One queued endpoint with two outputs, a picture and its caption, as every picture endpoint of the app."""
+
+    def square(side: float) -> tuple[Image.Image, str]:
+        """A white square.
+
+        Args:
+            side: its side in pixels.
+        """
+        return Image.new("L", (int(side), int(side)), 255), f"a {int(side)}-pixel square"
+
+    with gr.Blocks() as demo:
+        side, picture, caption = gr.Number(4), gr.Image(type="pil", format="png"), gr.Textbox()
+        gr.Button().click(square, side, [picture, caption], api_name="square")
+    return demo
+
+
+async def call_tool(url: str, name: str, arguments: dict) -> list:
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with AsyncExitStack() as stack:
+        streams = await stack.enter_async_context(streamable_http_client(f"{url.rstrip('/')}/gradio_api/mcp/"))
+        session = await stack.enter_async_context(ClientSession(streams[0], streams[1]))
+        await session.initialize()
+        return (await session.call_tool(name, arguments)).content
+
+
+@pytest.mark.parametrize("fixed", [False, True], ids=["canary", "fixed"])
+def test_an_mcp_tool_with_a_picture_and_a_caption_answers_with_an_image(fixed):
+    pytest.importorskip("mcp", reason="the gradio[mcp] extra (requirements.txt) is not installed")
+    demo = picture_blocks()
+    if fixed:
+        assert gradio_fixes.mcp_answers_with_every_output(demo)
+    _, url, _ = demo.queue().launch(
+        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, mcp_server=True
+    )
+    try:
+        content = asyncio.run(call_tool(url, "square", {"side": 5}))
+    finally:
+        demo.close()
+    if not fixed:  # Gradio 6.31: one text, the repr of the (picture, caption) tuple
+        assert [item.type for item in content] == ["text"] and "a 5-pixel square" in content[0].text
+        return
+    (image,) = [item for item in content if item.type == "image"]
+    picture = Image.open(io.BytesIO(base64.b64decode(image.data)))
+    assert picture.size == (5, 5) and picture.convert("L").getextrema() == (255, 255)
+    assert any(item.type == "text" and item.text == "a 5-pixel square" for item in content)
