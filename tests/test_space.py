@@ -155,3 +155,23 @@ def test_an_mcp_client_lists_the_endpoints_and_gets_a_picture(two_runs, tmp_path
         picture = Image.open(io.BytesIO(base64.b64decode(images[0].data))).convert("L")
         expected, _ = Client(url, verbose=False).predict("tutorial", 3, 7, 3, False, api_name="/generate")
         assert np.array_equal(np.asarray(picture), np.asarray(Image.open(expected).convert("L")))
+
+
+def test_every_tool_description_says_what_it_returns_and_each_value_it_takes(two_runs, tmp_path):
+    """The MCP tools' descriptions are the endpoints' API descriptions: an assistant reads only them."""
+    from demo.live import LiveOptions, LiveTrainer
+    from demo.runs import load_specs
+    from demo.ui import build_demo
+
+    live = LiveTrainer(LiveOptions(root=tmp_path / "live", threads=1))
+    try:
+        endpoints = build_demo(load_specs([str(two_runs)]), live).get_api_info()["named_endpoints"]
+    finally:
+        live.close()
+    assert PUBLIC | LIVE <= {name.lstrip("/") for name in endpoints}
+    for name, endpoint in endpoints.items():
+        description = endpoint["description"]
+        assert "Returns" in description, name
+        for parameter in (p["parameter_name"] for p in endpoint["parameters"]):
+            # seed_a and seed_b are described together as "seeds", direction_1 to _5 as "direction_k"
+            assert parameter in description or parameter.split("_")[0] in description, (name, parameter)

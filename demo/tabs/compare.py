@@ -189,7 +189,8 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         api_name="compare_plots",
         api_description=(
             "Both runs' FID and IS per epoch as tables (series = run name, the epoch marked), their class "
-            f"histograms at that epoch (HTML) and when each first reached each milestone (Markdown). {pair_doc}."
+            f"histograms at that epoch (HTML) and when each first reached each milestone (Markdown). {pair_doc}. "
+            "Returns (FID table, IS table, HTML of run_a, HTML of run_b, Markdown)."
         ),
         **widgets.LIVE,
     )

@@ -243,7 +243,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         api_name="directions",
         api_description=(
             f"Rows: principal directions; columns: the seed's digit pushed from -3 to +3. {run_epoch_doc}; "
-            f"{widgets.SEED_DOC}."
+            f"{widgets.SEED_DOC}. Returns a PNG."
         ),
         preprocess=False,
     )

@@ -236,7 +236,7 @@ def seed_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slid
         api_name="interpolation_strip",
         api_description=(
             f"N frames from seed A to seed B as a strip (PNG) and a GIF. {seeds_doc}; frames 2-{MAX_FRAMES}; "
-            "method 'slerp' or 'lerp'."
+            "method 'slerp' or 'lerp'. Returns (strip PNG, GIF file)."
         ),
         preprocess=False,
     )
@@ -301,7 +301,7 @@ def morph_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Sli
         api_name="morph_strip",
         api_description=(
             f"N frames from digit A to digit B, the classifier's label under each, as a strip (PNG) and a GIF. "
-            f"{doc}; frames 2-{MAX_FRAMES}."
+            f"{doc}; frames 2-{MAX_FRAMES}. Returns (strip PNG, GIF file)."
         ),
         preprocess=False,
     )

@@ -263,7 +263,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         api_description=(
             "The seed's latents rendered by one epoch's Generator, with its training record. "
             f"{widgets.run_doc(ctx)}; {widgets.epoch_doc(ctx)}; {widgets.SEED_DOC}; {widgets.GRID_DOC}; "
-            f"{widgets.LABELS_DOC}."
+            f"{widgets.LABELS_DOC}. Returns (PNG, stats HTML)."
         ),
         **widgets.LIVE,
     )
@@ -291,7 +291,8 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         api_name="plots",
         api_description=(
             "The per-epoch records (losses, D outputs, FID, IS) as tables, with one epoch marked. "
-            f"{widgets.run_doc(ctx)}; {widgets.epoch_doc(ctx)}."
+            f"{widgets.run_doc(ctx)}; {widgets.epoch_doc(ctx)}. Returns (losses, D outputs, FID and IS tables: "
+            "rows of epoch, value, series)."
         ),
         **widgets.LIVE,
     )
@@ -355,7 +356,8 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         api_description=(
             f"One row per chosen epoch, the seed's latents in the columns. {widgets.run_doc(ctx)}; "
             f"{widgets.SEED_DOC}; columns 1-{MAX_GRID}; epochs: list of the run's saved epochs, at most "
-            f"{MAX_SHEET_ROWS}; run_b: '' or a second run whose rows (its nearest saved epochs) go below."
+            f"{MAX_SHEET_ROWS}; run_b: '' or a second run whose rows (its nearest saved epochs) go below. "
+            "Returns a PNG."
         ),
         preprocess=False,
     )
@@ -370,7 +372,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         api_name="timeline_gif",
         api_description=(
             "An animated GIF of every saved epoch rendering the same grid. "
-            f"{widgets.run_doc(ctx)}; {widgets.SEED_DOC}; {widgets.GRID_DOC}."
+            f"{widgets.run_doc(ctx)}; {widgets.SEED_DOC}; {widgets.GRID_DOC}. Returns a GIF file."
         ),
         preprocess=False,
     )
