@@ -12,7 +12,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from demo import gradio_fixes, sessions, widgets
+from demo import gradio_fixes, links, sessions, widgets
 from demo.context import Context, Facts
 from demo.engine import PAD, Engine, epoch_ranges
 from demo.live import LiveTrainer
@@ -205,11 +205,14 @@ def build_demo(runs: Runs, live: LiveTrainer | None = None) -> gr.Blocks:
                 "**Some files were skipped:**\n" + "\n".join(f"- {html.escape(line)}" for line in skipped),
                 elem_classes="note",
             )
-        with gr.Tabs(overflow_behavior="wrap"):  # on a phone every tab stays in sight, on two rows
+        link_note = links.note_line()
+        titles = {tab.__name__.rsplit(".", 1)[-1]: tab.TITLE for tab in tabs}  # a link's tab=, by id
+        with gr.Tabs(overflow_behavior="wrap") as tab_row:  # on a phone every tab stays in sight, on two rows
             for tab in tabs:
                 name = tab.__name__.rsplit(".", 1)[-1]
                 with gr.Tab(tab.TITLE, id=name, elem_id=f"tab-{name}") as page:
                     tab.build(ctx, page)
+        links.on_load(ctx, demo, tab_row, link_note, titles)
         if live is not None:
             follow_run_choices(ctx, demo)
     let_go_of_finished_sessions(demo)

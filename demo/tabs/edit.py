@@ -5,8 +5,9 @@ import threading
 
 import gradio as gr
 
-from demo import digits, widgets
+from demo import digits, links, widgets
 from demo.context import Context, Facts, shown_errors
+from demo.engine import MAX_GRID
 from demo.tabs.digits import judge_for, judge_note
 from demo.validation import flag, real_number, whole_number
 
@@ -158,6 +159,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
                 steer_button = gr.Button("Steer", variant="primary")
             size = widgets.grid_slider(5, "Same edit on an n x n grid")
             labels = widgets.labels_box()
+            share = links.share_row("edit")
         with gr.Column(scale=1, min_width=280):
             latents = engine.latents(seed, 25)  # no edit yet, so no directions needed at start-up
             digit = widgets.image(
@@ -189,6 +191,14 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         **widgets.LIVE,
     )
     gr.on(directions_moved, lambda: "edit", None, mode, **widgets.PRIVATE)
+    params = [
+        links.run(ctx, run),
+        links.epoch(ctx, epoch),
+        links.seed(seed_box),
+        links.whole(size, "grid_size", 1, MAX_GRID),
+    ]
+    params += [links.real(s, f"direction_{k + 1}", -STRENGTH, STRENGTH) for k, s in enumerate(strengths)]
+    links.add(ctx, "edit", TITLE, share, [*params, links.flag(labels)], handlers.edit, outputs)
     steered = [target.input, steer_strength.input, steer_button.click]
     gr.on(steered, lambda: ["steer"] + [0] * len(strengths), None, [mode, *strengths], **widgets.PRIVATE)
     gr.on(

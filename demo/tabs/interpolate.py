@@ -3,7 +3,7 @@ morph a digit A into a digit B, with the classifier's label along the way."""
 
 import gradio as gr
 
-from demo import digits, widgets
+from demo import digits, links, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.tabs.digits import judge_for, judge_note
 from demo.validation import SEED_MAX, choice, real_number, whole_number
@@ -177,6 +177,7 @@ def seed_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slid
             seed_a, dice_a = widgets.seed_box("Seed A", 1)
             seed_b, dice_b = widgets.seed_box("Seed B", 2)
             method = gr.Radio(list(METHODS), value="slerp", label="Method")
+            share = links.share_row("interpolate")
         with gr.Column(scale=1, min_width=280):
             t = gr.Slider(0, 1, value=0.5, step=0.01, label="t: from A (0) to B (1)", elem_id="interp-t")
             first_image, first_caption = handlers.interpolate(ctx.runs.default, last, 1, 2, 0.5, "slerp")
@@ -196,6 +197,9 @@ def seed_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slid
         **widgets.LIVE,
     )
     widgets.stale_marks(drawn, picture)
+    params = [links.run(ctx, run), links.epoch(ctx, epoch), links.seed(seed_a, "seed_a"), links.seed(seed_b, "seed_b")]
+    params += [links.real(t, "t", 0, 1), links.one_of(method, "method", METHODS)]
+    links.add(ctx, "interpolate", TITLE, share, params, handlers.interpolate, outputs)
     with gr.Row(equal_height=False):
         frames = gr.Slider(2, MAX_FRAMES, value=10, step=1, label="Frames in the strip", scale=3, min_width=220)
         strip_button = gr.Button("Draw strip and GIF", variant="primary", scale=1, min_width=160)

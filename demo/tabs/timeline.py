@@ -3,7 +3,7 @@
 import gradio as gr
 import numpy as np
 
-from demo import digits, widgets
+from demo import digits, links, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.engine import MAX_GRID, Engine, epoch_ranges, stacked_progression
 from demo.stats import labels_html, metric_frames, stats_html
@@ -204,6 +204,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             seed_box, dice = widgets.seed_box("Seed", seed)
             size = widgets.grid_slider(8)
             labels = widgets.labels_box()
+            share = links.share_row("timeline")
         with gr.Column(scale=1, min_width=300):
             losses, outputs, quality, scores = metric_frames(engine.run, first)
             plot_args = {
@@ -398,6 +399,21 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         shown = readout_html(chosen.epochs, nearest)
         notes = [gr.Markdown(visible=not quality), gr.Markdown(visible=quality), gr.Markdown(visible=quality)]
         return [slider, nearest, shown, sheet_choices, *notes, *axes]
+
+    def opened(name: str, value: int, seed: int, size: int, labels: bool) -> list:
+        """A link: the run's slider, readout, sheet epochs and plots (the epoch marked), and the picture."""
+        slider, nearest, shown, sheet_choices, *notes_and_axes = follow(name, value)
+        notes, chosen = notes_and_axes[:3], ctx.runs.engines[name]
+        frames = handlers.metric_plots(name, nearest)
+        quality = has_quality(chosen)
+        axes = [gr.LinePlot(f, **plot_settings(chosen), visible=quality or k < 2) for k, f in enumerate(frames)]
+        return [slider, shown, sheet_choices, *notes, *axes, *handlers.timeline(name, nearest, seed, size, labels)]
+
+    params = [links.run(ctx, run), links.epoch(ctx, epoch), links.seed(seed_box)]
+    params[1].update = lambda value, chosen: ctx.runs.engines[chosen["run"]].nearest_epoch(value)  # saved ones only
+    params += [links.whole(size, "grid_size", 1, MAX_GRID), links.flag(labels)]
+    link_outputs = [step, readout, sheet_epochs, no_quality, fid_note, is_note, *plots, *outputs]
+    links.add(ctx, "timeline", TITLE, share, params, opened, link_outputs)
 
     run.input(
         follow,

@@ -7,7 +7,7 @@ import gradio as gr
 import pandas as pd
 from PIL import Image
 
-from demo import spaces, widgets
+from demo import links, spaces, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.live import BOUNDS, PRESETS, LiveSettings, LiveStatus, LiveTrainer, check_settings, duration, preset
 from demo.stats import card, histogram_html, number, valid_histogram
@@ -276,6 +276,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             with gr.Row():
                 start = gr.Button("Start", variant="primary", elem_id="live-start")
                 stop = gr.Button("Stop", variant="stop", elem_id="live-stop")
+            share = links.share_row("train")  # a link fills in these settings; it never starts a run
             with gr.Accordion("Save this run to the Hugging Face Hub", open=False):
                 if on_space():
                     gr.LoginButton()
@@ -300,6 +301,9 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         is_plot = gr.LinePlot(inception, title="IS (higher is better)", y_title="IS", min_width=280, **plot_args)
 
     settings = [recipe, lr, beta1, ema, smoothing, r1, seed, epochs]
+    params = [links.one_of(recipe, "recipe", list(PRESETS))]
+    params += [links.real(box, name, *BOUNDS[name]) for box, name in zip(settings[1:6], SETTINGS[1:6], strict=True)]
+    links.add(ctx, "train", TITLE, share, [*params, links.seed(seed), links.whole(epochs, "epochs", 1, cap)])
     shown_state = gr.State(None)
     views = [summary, cards, grid, losses_plot, outputs_plot, fid_plot, is_plot]
     settings_doc = (
