@@ -53,9 +53,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--mcp",
         action=argparse.BooleanOptionalAction,
-        default=on_space,
+        default=on_space or os.environ.get("GRADIO_MCP_SERVER", "").lower() == "true",
         help="serve every public endpoint as an MCP tool at /gradio_api/mcp/, for assistants "
-        "(default: on on a Space, off locally)",
+        "(default: on on a Space or with GRADIO_MCP_SERVER=True, off locally)",
     )
     live = parser.add_argument_group("live training (the Train tab)")
     live.add_argument("--no-live", action="store_true", help="no Train tab: the app only replays runs")
