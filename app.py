@@ -7,6 +7,7 @@ GAN_WEIGHTS=owner/a,weights/tutorial python app.py   # the same through the envi
 python app.py --live-data-dir ../shared/data    # where the Train tab's trainer finds MNIST (else it downloads)
 python app.py --no-live                         # no Train tab
 python app.py --data-dir ../shared/data         # MNIST for Your digit's nearest training images (else downloaded)
+python app.py --mcp                             # every public endpoint as an MCP tool too (on by default on a Space)
 """
 
 import argparse
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from demo import spaces
 from demo.engine import RunError
 from demo.live import DEFAULT_ROOT, LiveOptions, LiveTrainer
 from demo.runs import Runs, load_specs, split_specs
@@ -27,10 +29,11 @@ from gan.errors import UsageError
 
 DEFAULT_WEIGHTS = "weights"
 LIVE_MAX_EPOCHS = {"local": 50, "space": 20}  # a Space's CPUs are shared: shorter live runs there
+# and on the shared Space (the one the deploy made, not a duplicate) at most spaces.SHARED_MAX_EPOCHS, whatever is asked
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    on_space = bool(os.environ.get("SPACE_ID"))
+    on_space = spaces.on_space()
     parser = argparse.ArgumentParser(prog="python app.py", description="Watch a GAN learn: the Gradio app.")
     parser.add_argument(
         "--weights",
@@ -54,6 +57,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="where Your digit's nearest-neighbour view finds MNIST's training images (MNIST/raw/*-ubyte; downloaded "
         "there on first use when missing and online); default $GAN_DATA_DIR, else ../shared/data when it holds "
         "MNIST, else data",
+        "--mcp",
+        action=argparse.BooleanOptionalAction,
+        default=on_space or os.environ.get("GRADIO_MCP_SERVER", "").lower() == "true",
+        help="serve every public endpoint as an MCP tool at /gradio_api/mcp/, for assistants "
+        "(default: on on a Space or with GRADIO_MCP_SERVER=True, off locally)",
     )
     live = parser.add_argument_group("live training (the Train tab)")
     live.add_argument("--no-live", action="store_true", help="no Train tab: the app only replays runs")
@@ -62,7 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=LIVE_MAX_EPOCHS["space" if on_space else "local"],
         help=f"the most epochs a visitor may ask for (default {LIVE_MAX_EPOCHS['local']}; "
-        f"{LIVE_MAX_EPOCHS['space']} on a Space)",
+        f"{LIVE_MAX_EPOCHS['space']} on a Space; never more than {spaces.SHARED_MAX_EPOCHS} on the shared one)",
     )
     live.add_argument(
         "--live-keep", type=int, default=3, help="finished live runs kept on disk; older ones are deleted (default 3)"
@@ -102,9 +110,10 @@ def live_trainer(args: argparse.Namespace) -> LiveTrainer | None:
     """The manager of the Train tab's trainer process, or None with --no-live."""
     if args.no_live:
         return None
+    cap = spaces.SHARED_MAX_EPOCHS if spaces.mode() == spaces.SHARED else args.live_max_epochs
     options = LiveOptions(
         root=Path(args.live_dir),
-        max_epochs=args.live_max_epochs,
+        max_epochs=min(args.live_max_epochs, cap),
         keep=args.live_keep,
         idle_s=args.live_idle_minutes * 60,
         data_dir=args.live_data_dir,
@@ -162,7 +171,12 @@ if __name__ == "__main__":
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
         demo.launch(
-            server_name=args.host, server_port=args.port, share=False, prevent_thread_lock=True, **launch_options()
+            server_name=args.host,
+            server_port=args.port,
+            share=False,
+            prevent_thread_lock=True,
+            mcp_server=args.mcp,
+            **launch_options(),
         )
         # With GRADIO_DEBUG=1, launch itself blocked until Ctrl-C stopped the server (should_exit is then set).
         while demo.is_running and not (demo.server and demo.server.should_exit):

@@ -66,6 +66,7 @@ class Context:
         # Gone with this context, or at the latest when the process exits: each start would leave one behind.
         self._remove_gifs = weakref.finalize(self, shutil.rmtree, self.gif_dir, ignore_errors=True)
         self.run_choices: list[tuple[gr.Dropdown, bool]] = []  # every run dropdown, and whether it offers "none"
+        self.links: list = []  # each tab's link settings (demo.links.TabLink), as the tabs declare them
         self._runs = runs
         self._live_engines: dict[str, tuple[tuple[int, ...], Engine]] = {}
         self._checked = float("-inf")

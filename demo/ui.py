@@ -8,7 +8,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from demo import gradio_fixes, widgets
+from demo import gradio_fixes, links, widgets
 from demo.context import Context, Facts
 from demo.engine import PAD, Engine, epoch_ranges
 from demo.live import LiveTrainer
@@ -116,12 +116,17 @@ def build_demo(runs: Runs, live: LiveTrainer | None = None) -> gr.Blocks:
                 "**Some files were skipped:**\n" + "\n".join(f"- {html.escape(line)}" for line in skipped),
                 elem_classes="note",
             )
-        with gr.Tabs(overflow_behavior="wrap"):  # on a phone every tab stays in sight, on two rows
+        link_note = links.note_line()
+        titles = {tab.__name__.rsplit(".", 1)[-1]: tab.TITLE for tab in tabs}  # a link's tab=, by id
+        with gr.Tabs(overflow_behavior="wrap") as tab_row:  # on a phone every tab stays in sight, on two rows
             for tab in tabs:
                 name = tab.__name__.rsplit(".", 1)[-1]
                 with gr.Tab(tab.TITLE, id=name, elem_id=f"tab-{name}") as page:
                     tab.build(ctx, page)
+        links.on_load(ctx, demo, tab_row, link_note, titles)
         if live is not None:
             follow_run_choices(ctx, demo)
     gradio_fixes.apply(demo)  # Gradio 6.31.0's costs and bugs worked around; before demo.queue()
+    gradio_fixes.answer_every_caller(demo)  # a raw REST call with a value too few or too many is told which
+    gradio_fixes.mcp_answers_with_every_output(demo)  # an MCP tool's picture comes back as an image
     return demo

@@ -28,7 +28,7 @@ import gan.hub.upload
 from gan import Discriminator, Generator
 from gan.errors import UsageError, run_cli
 from gan.hub import EpochUploader, check_repo_id, pull, push, resolve_weights
-from gan.hub.space import WEIGHTS_VARIABLE, deploy_space, readme_pictures, space_files
+from gan.hub.space import SHARED_VARIABLE, WEIGHTS_VARIABLE, deploy_space, readme_pictures, space_files
 
 # huggingface_hub's own LFS PUT passes data=<file> to httpx2, which warns; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning")
@@ -422,7 +422,11 @@ def test_space_deploy_with_weights(fake_hub, space_api, project, capsys):
     assert files["README.md"] == (project / "README.md").read_bytes()  # front matter intact: the Space's config
     config = front_matter(files["README.md"])
     assert config["sdk"] == "gradio" and config["app_file"] == "app.py" and "models" not in config
-    assert fake_hub.repos[space]["variables"] == {}
+    # The Space records its own id: the app tells this shared original from a duplicate (demo/spaces.py).
+    assert {key: v["value"] for key, v in fake_hub.repos[space]["variables"].items()} == {
+        SHARED_VARIABLE: "lena/watch-a-gan"
+    }
+    assert f"set the Space variable {SHARED_VARIABLE}=lena/watch-a-gan" in out
     assert f"uploaded {len(expected)} files" in out
 
 

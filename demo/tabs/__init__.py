@@ -5,6 +5,8 @@ examples(facts) -> dict    valid arguments of each of its endpoints, {api_name: 
                            handler's order (the e2e fuzz test and benchmarks/stress_app.py spoil them one at
                            a time)
 build(ctx, tab) -> None    its components and events, called inside its gr.Tab
+                           (and its link: links.share_row() in the layout, links.add() with
+                           the main endpoint's parameters; see demo/links.py)
 
 demo/ui.py lists the tabs in TABS; a new tab is a new module here and one entry there.
 """

@@ -4,7 +4,7 @@ import logging
 
 import gradio as gr
 
-from demo import browser_gen, digits, explain, widgets
+from demo import browser_gen, digits, explain, links, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.engine import MAX_GRID, Engine, epoch_ranges
 from demo.stats import milestones_markdown, run_histogram_html, runs_frame
@@ -157,6 +157,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         with gr.Column(scale=1, min_width=160):
             size_slider = gr.Slider(1, MAX_GRID, value=size, step=1, label="Grid size (n x n)")
             labels = widgets.labels_box()
+            share = links.share_row("compare")
     first_a, first_b, first_caption = handlers.compare(name_a, name_b, start, seed, size)
     fid, inception, hist_a, hist_b, milestones = handlers.compare_plots(name_a, name_b, start)
     first_live_a, first_live_b = handlers.live_compare(name_a, name_b, seed, size, False, start)
@@ -224,6 +225,25 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         api_visibility="private",
         **widgets.LIVE,
     )
+
+    def opened(first: str, second: str, value: int, seed: int, grid: int, labels: bool) -> list:
+        """A link: both pictures (labelled with their runs), the caption, the plots, histograms and milestones."""
+        one, other = ctx.runs.engines[first], ctx.runs.engines[second]
+        both = shared_epochs(one, other)
+        x_lim = [both[0], both[-1]] if both[0] < both[-1] else None
+        picture_a, picture_b, caption_now = handlers.compare(first, second, value, seed, grid, labels)
+        fid_now, is_now, *notes = handlers.compare_plots(first, second, value)
+        pictures = [gr.Image(picture_a, label=f"A: {first}"), gr.Image(picture_b, label=f"B: {second}"), caption_now]
+        return [*pictures, gr.LinePlot(fid_now, x_lim=x_lim), gr.LinePlot(is_now, x_lim=x_lim), *notes]
+
+    def info(chosen: dict) -> str:
+        names = (chosen["run_a"], chosen["run_b"])
+        return slider_info(names, *(ctx.runs.engines[name] for name in names))
+
+    params = [links.run(ctx, run_a, "run_a"), links.run(ctx, run_b, "run_b")]
+    params += [links.epoch(ctx, epoch, ("run_a", "run_b"), info), links.seed(seed_box)]
+    params += [links.whole(size_slider, "grid", 1, MAX_GRID), links.flag(labels)]
+    links.add(ctx, "compare", TITLE, share, params, opened, [*outputs, *plot_outputs])
     epoch.input(
         handlers.compare_plots,
         plot_inputs,
@@ -231,7 +251,8 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         api_name="compare_plots",
         api_description=(
             "Both runs' FID and IS per epoch as tables (series = run name, the epoch marked), their class "
-            f"histograms at that epoch (HTML) and when each first reached each milestone (Markdown). {pair_doc}."
+            f"histograms at that epoch (HTML) and when each first reached each milestone (Markdown). {pair_doc}. "
+            "Returns (FID table, IS table, HTML of run_a, HTML of run_b, Markdown)."
         ),
         **widgets.LIVE,
     )

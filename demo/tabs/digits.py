@@ -2,7 +2,7 @@
 
 import gradio as gr
 
-from demo import digits, explain, widgets
+from demo import digits, explain, links, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.engine import MAX_GRID, Engine
 from demo.stats import judged
@@ -94,6 +94,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             epoch = widgets.epoch_slider(engine.epochs, start, "Epoch (scrub through training)")
             seed_box, dice = widgets.seed_box("Seed", seed)
             rows_slider = gr.Slider(1, MAX_GRID, value=rows, step=1, label="Samples per digit")
+            share = links.share_row("digits")
         with gr.Column(scale=2, min_width=300):
             picture = widgets.image(  # drawn when the tab opens; no label badge over the column heads
                 "One column per digit", elem_id="digit-sheet", show_label=False
@@ -114,6 +115,16 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         **widgets.LIVE,
     )
     widgets.stale_marks(drawn, picture, "the sheet")
+    params = [links.run(ctx, run), links.epoch(ctx, epoch), links.seed(seed_box)]
+    links.add(
+        ctx,
+        "digits",
+        TITLE,
+        share,
+        [*params, links.whole(rows_slider, "rows", 1, MAX_GRID)],
+        handlers.digit_sheet,
+        outputs,
+    )
     tab.select(handlers.digit_sheet, inputs, outputs, api_visibility="private", **widgets.LIVE)
     dice.click(widgets.random_seed, None, seed_box, **widgets.PRIVATE).then(
         handlers.digit_sheet, inputs, outputs, api_visibility="private", **widgets.LIVE

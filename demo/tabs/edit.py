@@ -6,8 +6,9 @@ import threading
 
 import gradio as gr
 
-from demo import browser_gen, digits, explain, widgets
+from demo import browser_gen, digits, explain, links, widgets
 from demo.context import Context, Facts, shown_errors
+from demo.engine import MAX_GRID
 from demo.tabs.digits import judge_for, judge_note
 from demo.tabs.own import chosen_latent, latent_value
 from demo.validation import flag, real_number, whole_number
@@ -204,6 +205,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
                 steer_button = gr.Button("Steer", variant="primary")
             size = widgets.grid_slider(5, "Same edit on an n x n grid")
             labels = widgets.labels_box()
+            share = links.share_row("edit")
         with gr.Column(scale=1, min_width=280):
             latents = engine.latents(seed, 25)  # no edit yet, so no directions needed at start-up
             # The browser draws both pictures while a direction slider moves, once the tab is open.
@@ -241,6 +243,14 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     lives = (live_digit, live_grid)
     for live in lives:  # in the browser while the hand moves: no round trip
         gr.on(directions_moved, None, [*strengths, live], live, js=browser_gen.moved(["s[]"]), **widgets.PRIVATE)
+    params = [
+        links.run(ctx, run),
+        links.epoch(ctx, epoch),
+        links.seed(seed_box),
+        links.whole(size, "grid_size", 1, MAX_GRID),
+    ]
+    params += [links.real(s, f"direction_{k + 1}", -STRENGTH, STRENGTH) for k, s in enumerate(strengths)]
+    links.add(ctx, "edit", TITLE, share, [*params, links.flag(labels)], handlers.edit, outputs)
     steered = [target.input, steer_strength.input, steer_button.click]
     for live in lives:  # a steer is drawn by the server
         gr.on(steered, None, live, live, js=browser_gen.SERVER_DRAWS, **widgets.PRIVATE)
@@ -311,7 +321,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         api_name="directions",
         api_description=(
             f"Rows: principal directions; columns: the seed's digit pushed from -3 to +3. {run_epoch_doc}; "
-            f"{widgets.SEED_DOC}."
+            f"{widgets.SEED_DOC}. Returns a PNG."
         ),
         preprocess=False,
     )

@@ -4,8 +4,9 @@ import html
 
 import gradio as gr
 
-from demo import digits, explain, widgets
+from demo import digits, explain, links, widgets
 from demo.context import Context, Facts, shown_errors
+from demo.engine import MAX_GRID
 from demo.stats import labels_html, stats_html
 from demo.validation import flag
 
@@ -65,6 +66,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             size = widgets.grid_slider(6)
             labels = widgets.labels_box()
             button = gr.Button("Generate", variant="primary")
+            share = links.share_row("generate")
         with gr.Column(scale=3, min_width=300):
             picture = widgets.image(
                 "Generated digits",
@@ -87,6 +89,9 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         **widgets.LIVE,
     )
     widgets.stale_marks(drawn, picture)
+    params = [links.run(ctx, run), links.epoch(ctx, epoch), links.seed(seed_box)]
+    params += [links.whole(size, "grid_size", 1, MAX_GRID), links.flag(labels)]
+    links.add(ctx, "generate", TITLE, share, params, handlers.generate, outputs)
     dice.click(widgets.random_seed, None, seed_box, **widgets.PRIVATE).then(
         handlers.generate, inputs, outputs, api_visibility="private", **widgets.LIVE
     )

@@ -5,7 +5,7 @@ import logging
 
 import gradio as gr
 
-from demo import browser_gen, digits, explain, widgets
+from demo import browser_gen, digits, explain, links, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.tabs.digits import judge_for, judge_note
 from demo.tabs.own import chosen_latent, latent_value
@@ -246,6 +246,7 @@ def seed_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slid
             with gr.Row(visible=False) as own_row:
                 gr.Markdown("**A is your digit's z\\*** (from Your digit), not seed A.", elem_id="interp-own")
                 back = gr.Button("Use seed A again", size="sm")
+            share = links.share_row("interpolate")
         with gr.Column(scale=1, min_width=280):
             t = gr.Slider(0, 1, value=0.5, step=0.01, label="t: from A (0) to B (1)", elem_id="interp-t")
             first_image, first_caption = handlers.interpolate(ctx.runs.default, last, 1, 2, 0.5, "slerp")
@@ -278,6 +279,9 @@ def seed_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slid
         **widgets.LIVE,
     )
     widgets.stale_marks(drawn, picture)
+    params = [links.run(ctx, run), links.epoch(ctx, epoch), links.seed(seed_a, "seed_a"), links.seed(seed_b, "seed_b")]
+    params += [links.real(t, "t", 0, 1), links.one_of(method, "method", METHODS)]
+    links.add(ctx, "interpolate", TITLE, share, params, handlers.interpolate, outputs)
     with gr.Row(equal_height=False):
         frames = gr.Slider(2, MAX_FRAMES, value=10, step=1, label="Frames in the strip", scale=3, min_width=220)
         strip_button = gr.Button("Draw strip and GIF", variant="primary", scale=1, min_width=160)
@@ -320,7 +324,7 @@ def seed_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slid
         api_name="interpolation_strip",
         api_description=(
             f"N frames from seed A to seed B as a strip (PNG) and a GIF. {seeds_doc}; frames 2-{MAX_FRAMES}; "
-            "method 'slerp' or 'lerp'."
+            "method 'slerp' or 'lerp'. Returns (strip PNG, GIF file)."
         ),
         preprocess=False,
     )
@@ -408,7 +412,7 @@ def morph_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Sli
         api_name="morph_strip",
         api_description=(
             f"N frames from digit A to digit B, the classifier's label under each, as a strip (PNG) and a GIF. "
-            f"{doc}; frames 2-{MAX_FRAMES}."
+            f"{doc}; frames 2-{MAX_FRAMES}. Returns (strip PNG, GIF file)."
         ),
         preprocess=False,
     )

@@ -5,7 +5,7 @@ import logging
 import gradio as gr
 import numpy as np
 
-from demo import browser_gen, digits, explain, widgets
+from demo import browser_gen, digits, explain, links, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.engine import MAX_GRID, Engine, epoch_ranges, stacked_progression
 from demo.stats import labels_html, metric_frames, stats_html
@@ -233,6 +233,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             labels = widgets.labels_box()
             with gr.Accordion("Only one kind of digit? That is mode collapse", open=False):
                 gr.Markdown(explain.MODE_COLLAPSE)
+            share = links.share_row("timeline")
         with gr.Column(scale=1, min_width=300):
             losses, outputs, quality, scores = metric_frames(engine.run, first)
             plot_args = {
@@ -297,7 +298,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         api_description=(
             "The seed's latents rendered by one epoch's Generator, with its training record. "
             f"{widgets.run_doc(ctx)}; {widgets.epoch_doc(ctx)}; {widgets.SEED_DOC}; {widgets.GRID_DOC}; "
-            f"{widgets.LABELS_DOC}."
+            f"{widgets.LABELS_DOC}. Returns (PNG, stats HTML)."
         ),
         **widgets.LIVE,
     )
@@ -336,7 +337,8 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         api_name="plots",
         api_description=(
             "The per-epoch records (losses, D outputs, FID, IS) as tables, with one epoch marked. "
-            f"{widgets.run_doc(ctx)}; {widgets.epoch_doc(ctx)}."
+            f"{widgets.run_doc(ctx)}; {widgets.epoch_doc(ctx)}. Returns (losses, D outputs, FID and IS tables: "
+            "rows of epoch, value, series)."
         ),
         **widgets.LIVE,
     )
@@ -400,7 +402,8 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         api_description=(
             f"One row per chosen epoch, the seed's latents in the columns. {widgets.run_doc(ctx)}; "
             f"{widgets.SEED_DOC}; columns 1-{MAX_GRID}; epochs: list of the run's saved epochs, at most "
-            f"{MAX_SHEET_ROWS}; run_b: '' or a second run whose rows (its nearest saved epochs) go below."
+            f"{MAX_SHEET_ROWS}; run_b: '' or a second run whose rows (its nearest saved epochs) go below. "
+            "Returns a PNG."
         ),
         preprocess=False,
     )
@@ -415,7 +418,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         api_name="timeline_gif",
         api_description=(
             "An animated GIF of every saved epoch rendering the same grid. "
-            f"{widgets.run_doc(ctx)}; {widgets.SEED_DOC}; {widgets.GRID_DOC}."
+            f"{widgets.run_doc(ctx)}; {widgets.SEED_DOC}; {widgets.GRID_DOC}. Returns a GIF file."
         ),
         preprocess=False,
     )
@@ -443,6 +446,21 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         shown = readout_html(chosen.epochs, nearest)
         notes = [gr.Markdown(visible=not quality), gr.Markdown(visible=quality), gr.Markdown(visible=quality)]
         return [slider, nearest, shown, sheet_choices, *notes, *axes]
+
+    def opened(name: str, value: int, seed: int, size: int, labels: bool) -> list:
+        """A link: the run's slider, readout, sheet epochs and plots (the epoch marked), and the picture."""
+        slider, nearest, shown, sheet_choices, *notes_and_axes = follow(name, value)
+        notes, chosen = notes_and_axes[:3], ctx.runs.engines[name]
+        frames = handlers.metric_plots(name, nearest)
+        quality = has_quality(chosen)
+        axes = [gr.LinePlot(f, **plot_settings(chosen), visible=quality or k < 2) for k, f in enumerate(frames)]
+        return [slider, shown, sheet_choices, *notes, *axes, *handlers.timeline(name, nearest, seed, size, labels)]
+
+    params = [links.run(ctx, run), links.epoch(ctx, epoch), links.seed(seed_box)]
+    params[1].update = lambda value, chosen: ctx.runs.engines[chosen["run"]].nearest_epoch(value)  # saved ones only
+    params += [links.whole(size, "grid_size", 1, MAX_GRID), links.flag(labels)]
+    link_outputs = [step, readout, sheet_epochs, no_quality, fid_note, is_note, *plots, *outputs]
+    links.add(ctx, "timeline", TITLE, share, params, opened, link_outputs)
 
     run.input(
         follow,

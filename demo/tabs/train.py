@@ -1,7 +1,6 @@
 """Train: a live run of the trainer, started from the page; every visitor watches it grow epoch by epoch."""
 
 import html
-import os
 from collections import Counter
 from dataclasses import asdict
 
@@ -9,7 +8,7 @@ import gradio as gr
 import pandas as pd
 from PIL import Image
 
-from demo import explain, widgets
+from demo import explain, links, spaces, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.live import BOUNDS, PRESETS, LiveSettings, LiveStatus, LiveTrainer, check_settings, duration, preset
 from demo.stats import card, digits_card, number, record_histogram_html, valid_histogram
@@ -39,7 +38,16 @@ def examples(facts: Facts) -> dict[str, dict]:
 
 
 def on_space() -> bool:
-    return bool(os.environ.get("SPACE_ID"))
+    return spaces.on_space()
+
+
+def shared_note(cap: int) -> str:
+    """The shared Space's line above the settings: one trainer for everyone, and how to get your own."""
+    return (
+        f"**This is the shared Space**: every visitor watches the same live run, so runs stop at {cap} epochs here "
+        "and the trainer is not offered to assistants (MCP). For your own trainer, with your own limits, "
+        "duplicate the Space (it makes a copy under your account):"
+    )
 
 
 def hub_api(token: str):
@@ -248,6 +256,10 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     handlers = Handlers(ctx, live)
     cap = live.options.max_epochs
     default = preset("fast", epochs=min(LiveSettings().epochs, cap))
+    shared = spaces.mode() == spaces.SHARED
+    # On the shared Space the page's own buttons still start, stop and save; callers through the API (and so
+    # assistants) only watch.
+    api_visibility = "private" if shared else "public"
     gr.Markdown(
         "Train the GAN **here and now**: the app starts the real trainer (`python -m gan.train`) and shows each "
         "epoch as it is saved: the same 100 latent vectors drawn again, the losses, and the judge's scores. "
@@ -256,6 +268,10 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         f"the tutorial's recipe. One live run at a time per server, up to {cap} epochs; everyone on the page "
         "watches the same run."
     )
+    if shared:
+        with gr.Row(equal_height=True, elem_id="shared-space"):
+            gr.Markdown(shared_note(cap), elem_classes="note")
+            gr.DuplicateButton("Duplicate this Space", size="md", scale=0, min_width=200)
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=280):
             recipe = gr.Radio(
@@ -280,6 +296,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             with gr.Row():
                 start = gr.Button("Start", variant="primary", elem_id="live-start")
                 stop = gr.Button("Stop", variant="stop", elem_id="live-stop")
+            share = links.share_row("train")  # a link fills in these settings; it never starts a run
             with gr.Accordion("Save this run to the Hugging Face Hub", open=False):
                 if on_space():
                     gr.LoginButton()
@@ -308,6 +325,9 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     explain.curious(explain.BCE, explain.FID, explain.IS, explain.JUDGE)
 
     settings = [recipe, lr, beta1, ema, smoothing, r1, seed, epochs]
+    params = [links.one_of(recipe, "recipe", list(PRESETS))]
+    params += [links.real(box, name, *BOUNDS[name]) for box, name in zip(settings[1:6], SETTINGS[1:6], strict=True)]
+    links.add(ctx, "train", TITLE, share, [*params, links.seed(seed), links.whole(epochs, "epochs", 1, cap)])
     shown_state = gr.State(None)
     views = [summary, cards, grid, losses_plot, outputs_plot, fid_plot, is_plot]
     settings_doc = (
@@ -322,6 +342,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         settings,
         views,
         api_name="live_start",
+        api_visibility=api_visibility,
         api_description=f"Start a live run of the trainer (one per server). {settings_doc}. {returns}",
         preprocess=False,
         concurrency_limit=1,
@@ -331,6 +352,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         None,
         views,
         api_name="live_stop",
+        api_visibility=api_visibility,
         api_description=f"Stop the live run (within a second); finished epochs are kept. {returns}",
         concurrency_limit=1,
     )
@@ -352,6 +374,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         repo,
         saved,
         api_name="live_push",
+        api_visibility=api_visibility,
         api_description=(
             "Save the live run's finished epochs to a Hub repo (owner/name). Needs HF_TOKEN locally, or a "
             "'Sign in with Hugging Face' session on a Space. Returns a Markdown line."

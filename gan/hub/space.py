@@ -25,6 +25,9 @@ WEIGHTS_FOLDER = "weights"  # the judge classifier and the bundled run folders
 APP_DATA = (f"{WEIGHTS_FOLDER}/real-digits.safetensors",)
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
 WEIGHTS_VARIABLE = "GAN_WEIGHTS"  # app.py reads the weights repo from this environment variable
+# The deployed Space's own id, as a Space variable: a duplicate copies the variable but gets another SPACE_ID, so the
+# app tells the shared original (capped live runs, no live training for agents) from someone's own copy.
+SHARED_VARIABLE = "GAN_SHARED_SPACE"
 SPACE_URL = "{endpoint}/spaces/{repo_id}"
 # A picture in the README: ![alt](path "title") (or 'title' or (title)), or <img ... src="path"> (either quote).
 PICTURE_LINK = re.compile(
@@ -149,7 +152,14 @@ def deploy_space(
         api.create_repo(repo_id, repo_type="space", space_sdk="gradio", exist_ok=True, private=private or None)
         # The variable goes in before the files (the first build already reads the weights repo) and out after
         # them (the Space keeps serving the repo until weights/ is there).
-        current = api.get_space_variables(repo_id).get(WEIGHTS_VARIABLE)
+        variables = api.get_space_variables(repo_id)
+        shared = variables.get(SHARED_VARIABLE)
+        if shared is None or shared.value != repo_id:
+            api.add_space_variable(
+                repo_id, SHARED_VARIABLE, repo_id, description="this Space's id (a duplicate is not the shared one)"
+            )
+            report.variables.append(f"set the Space variable {SHARED_VARIABLE}={repo_id} (the shared original)")
+        current = variables.get(WEIGHTS_VARIABLE)
         if weights_repo is not None and (current is None or current.value != weights_repo):
             api.add_space_variable(
                 repo_id, WEIGHTS_VARIABLE, weights_repo, description="Hub repo of the Generator weights the app serves"
