@@ -57,6 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="where Your digit's nearest-neighbour view finds MNIST's training images (MNIST/raw/*-ubyte; downloaded "
         "there on first use when missing and online); default $GAN_DATA_DIR, else ../shared/data when it holds "
         "MNIST, else data",
+    )
+    parser.add_argument(
         "--mcp",
         action=argparse.BooleanOptionalAction,
         default=on_space or os.environ.get("GRADIO_MCP_SERVER", "").lower() == "true",
