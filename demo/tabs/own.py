@@ -13,7 +13,7 @@ from PIL import Image
 
 from demo import critic, digits, own_digit, widgets
 from demo.context import Context, Facts, shown_errors
-from demo.engine import BANK_SIZE, Engine, fast_png
+from demo.engine import BANK_SIZE, Engine
 from demo.mnist_style import SIDE, to_mnist
 from demo.validation import InputError, shown, whole_number
 from gan.images import upscale
@@ -106,7 +106,7 @@ def pixels(picture01: np.ndarray) -> np.ndarray:
 
 def big(tile: np.ndarray) -> Image.Image:
     """One 28x28 tile, upscaled SCALE times, nearest neighbour."""
-    return fast_png(upscale(tile, SCALE))
+    return upscale(tile, SCALE)
 
 
 def judge_or_none(engine: Engine) -> digits.Judge | None:
