@@ -7,7 +7,7 @@ import gradio as gr
 import numpy as np
 import torch
 
-from demo import arena, critic, widgets
+from demo import arena, critic, gradio_fixes, links, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.engine import MAX_GRID, Engine
 from demo.validation import InputError, choice, real_number, whole_number
@@ -268,8 +268,7 @@ def colour_image(label: str, elem_id: str, **kwargs) -> gr.Image:
         elem_classes="pixels",
         **kwargs,
     )
-    picture.postprocess = functools.partial(widgets.postprocess_named, picture)
-    return picture
+    return gradio_fixes.name_downloads(picture)
 
 
 def build(ctx: Context, tab: gr.Tab) -> None:
@@ -294,6 +293,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             sample = gr.Slider(1, size * size, value=1, step=1, label="Chosen sample (row by row)")
             step = gr.Slider(0, MAX_STEP, value=0.2, step=0.05, label="Small step along the push")
             loss = gr.Radio(LOSS_CHOICES, value="non-saturating", label="G's loss")
+            share = links.share_row("discriminator")
         with gr.Column(scale=2, min_width=300):
             verdicts = colour_image("D's verdict on every sample", "verdict-picture")
             verdict_caption = gr.Markdown(elem_id="verdict-caption")
@@ -380,6 +380,19 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         for event in (moved_run, rolled):
             event.then(fn, inputs, outputs, api_visibility="private", **widgets.LIVE)
     grid.input(lambda g, s: sample_range(g, s), [grid, sample], sample, **widgets.PRIVATE)
+
+    def opened(name: str, value: int, seed: int, grid_size: int, chosen: int) -> list:
+        """A link: the verdicts, the piles and the push (the push's step and loss at their defaults)."""
+        return [
+            *handlers.verdicts(name, value, seed, grid_size, chosen),
+            *handlers.piles(name, value),
+            *handlers.push(name, value, seed, chosen, 0.2, "non-saturating"),
+        ]
+
+    params = [links.run(ctx, run), links.epoch(ctx, epoch), links.seed(seed_box)]
+    params += [links.whole(grid, "grid_size", 1, MAX_GRID), links.whole(sample, "sample", 1, MAX_SAMPLE)]
+    link_outputs = [verdicts, verdict_caption, piles, piles_caption, push_picture, push_caption]
+    links.add(ctx, "discriminator", TITLE, share, params, opened, link_outputs)
 
     gr.on(
         [arms_button.click],

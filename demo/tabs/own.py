@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from demo import critic, digits, own_digit, widgets
+from demo import critic, digits, links, own_digit, widgets
 from demo.context import Context, Facts, shown_errors
 from demo.engine import BANK_SIZE, Engine
 from demo.mnist_style import SIDE, to_mnist
@@ -321,6 +321,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         with gr.Column(scale=1, min_width=280):
             run = widgets.run_dropdown(ctx)
             epoch = widgets.epoch_slider(engine.epochs, last, "Epoch (for the inversion and the samples)")
+            share = links.share_row("own")
             pad = gr.Sketchpad(
                 label="Draw a digit (pick the brush on the left first)",
                 canvas_size=(280, 280),
@@ -461,3 +462,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         handlers.neighbours, near_inputs, near_outputs, api_visibility="private", **widgets.LIVE
     )
     find_own.click(when_drawn(handlers.latent_neighbours, 3), [run, epoch, latent], near_outputs, **private)
+    # A link carries the run, the epoch and the nearest-neighbours sample (a drawing cannot travel in an address).
+    params = [links.run(ctx, run), links.epoch(ctx, epoch), links.seed(seed_box)]
+    params += [links.whole(index, "index", 0, BANK_SIZE - 1)]
+    links.add(ctx, "own", TITLE, share, params, handlers.neighbours, near_outputs)
