@@ -67,6 +67,8 @@ class Context:
         self._remove_gifs = weakref.finalize(self, shutil.rmtree, self.gif_dir, ignore_errors=True)
         self.run_choices: list[tuple[gr.Dropdown, bool]] = []  # every run dropdown, and whether it offers "none"
         self.links: list = []  # each tab's link settings (demo.links.TabLink), as the tabs declare them
+        self.tab_titles: dict[str, str] = {}  # the page's tabs, id -> title (set before they are built)
+        self.tour: list = []  # the Tour's (button, link query) pairs, wired by demo.links once every tab is built
         self._runs = runs
         self._live_engines: dict[str, tuple[tuple[int, ...], Engine]] = {}
         self._checked = float("-inf")

@@ -216,8 +216,9 @@ def on_load(ctx: Context, blocks: gr.Blocks, tabs_block: gr.Tabs, note: gr.Markd
     for link in links:
         outputs += [p.component for p in link.params] + list(link.outputs)
 
-    def opened(request: gr.Request):
-        tab, chosen, line = read(links, titles, dict(request.query_params))
+    def view(query: dict, quiet: bool = False) -> list:
+        tab, chosen, line = read(links, titles, query)
+        line = "" if quiet else line
         if tab is None:
             return [gr.skip()] * len(outputs)
         updates: list = [gr.Tabs(selected=tab), gr.Markdown(line, visible=bool(line))]
@@ -236,4 +237,13 @@ def on_load(ctx: Context, blocks: gr.Blocks, tabs_block: gr.Tabs, note: gr.Markd
             updates += drawn
         return updates
 
+    def opened(request: gr.Request):
+        return view(dict(request.query_params))
+
     blocks.load(opened, None, outputs, api_visibility="private", show_progress="hidden")
+    # The Tour's buttons (demo/tabs/tour.py) open their views the same way, in place, without the note line.
+    for button, query in ctx.tour:
+        shown = {key: str(value) for key, value in query.items()}
+        button.click(
+            lambda shown=shown: view(shown, quiet=True), None, outputs, api_visibility="private", show_progress="hidden"
+        )

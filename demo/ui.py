@@ -13,14 +13,14 @@ from demo.context import Context, Facts
 from demo.engine import PAD, Engine, epoch_ranges
 from demo.live import LiveTrainer
 from demo.runs import Runs
-from demo.tabs import compare, digits, discriminator, edit, generate, interpolate, own, timeline, train
+from demo.tabs import compare, digits, discriminator, edit, generate, interpolate, own, timeline, tour, train
 from demo.widgets import launch_options
 from gan.images import grid_array, upscale
 
 __all__ = ["TABS", "build_demo", "examples", "launch_options"]
 log = logging.getLogger(__name__)
 
-TABS = [generate, timeline, interpolate, edit, compare, discriminator, own, train, digits]
+TABS = [generate, timeline, interpolate, edit, compare, discriminator, own, train, digits, tour]
 # Gradio copies every picture it returns into its cache folder; every CACHE_SWEEP_S the files handed out more than
 # CACHE_MAX_AGE_S ago are deleted (demo.gradio_fixes.sweep_cache: Gradio's own sweep dies under traffic), so the
 # folder holds about 20 minutes of traffic. A copy is written (or touched) each time it is handed out, so the age only
@@ -118,6 +118,7 @@ def build_demo(runs: Runs, live: LiveTrainer | None = None) -> gr.Blocks:
             )
         link_note = links.note_line()
         titles = {tab.__name__.rsplit(".", 1)[-1]: tab.TITLE for tab in tabs}  # a link's tab=, by id
+        ctx.tab_titles = titles  # the Tour leaves out the steps of tabs that are not on the page
         with gr.Tabs(overflow_behavior="wrap") as tab_row:  # on a phone every tab stays in sight, on two rows
             for tab in tabs:
                 name = tab.__name__.rsplit(".", 1)[-1]
