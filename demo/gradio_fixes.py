@@ -76,6 +76,8 @@ def apply(blocks: gr.Blocks) -> bool:
     install_png_encoder()
     summarise_queue_rarely()
     keep_house(blocks)
+    answer_every_caller(blocks)
+    mcp_answers_with_every_output(blocks)
     return True
 
 
@@ -509,8 +511,7 @@ def answer_every_caller(blocks: gr.Blocks) -> bool:
     of None), and refuses a missing required value or an extra one with a gr.Error naming the endpoint's parameters.
     The page sends every value, so it never meets this.
     Returns False (and changes nothing) where Blocks has no validate_inputs."""
-    if not pinned():
-        log.warning("answer_every_caller: not applied on Gradio %s (made for %s)", gr.__version__, PINNED)
+    if not pinned():  # apply() has said so in its one line
         return False
     original = getattr(blocks, "validate_inputs", None)
     if original is None:
@@ -553,8 +554,7 @@ def mcp_answers_with_every_output(blocks: gr.Blocks) -> bool:
     What: on server start-up, that method of this app's MCP server (only it) returns the outputs as a list.
     Returns False (and changes nothing) where Blocks has no start-up hooks; at start-up, a warning where the MCP
     server has no such method."""
-    if not pinned():
-        log.warning("mcp_answers_with_every_output: not applied on Gradio %s (made for %s)", gr.__version__, PINNED)
+    if not pinned():  # apply() has said so in its one line
         return False
     startup = getattr(blocks, "extra_startup_events", None)
     if startup is None:

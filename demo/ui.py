@@ -128,6 +128,4 @@ def build_demo(runs: Runs, live: LiveTrainer | None = None) -> gr.Blocks:
         if live is not None:
             follow_run_choices(ctx, demo)
     gradio_fixes.apply(demo)  # Gradio 6.31.0's costs and bugs worked around; before demo.queue()
-    gradio_fixes.answer_every_caller(demo)  # a raw REST call with a value too few or too many is told which
-    gradio_fixes.mcp_answers_with_every_output(demo)  # an MCP tool's picture comes back as an image
     return demo

@@ -168,13 +168,15 @@ def test_an_mcp_tool_with_a_picture_and_a_caption_answers_with_an_image(fixed):
     assert any(item.type == "text" and item.text == "a 5-pixel square" for item in content)
 
 
-def test_on_another_gradio_neither_is_applied_and_one_line_says_so(monkeypatch, caplog):
+def test_on_another_gradio_neither_is_applied(monkeypatch, caplog):
+    """demo.gradio_fixes.apply applies both (on Gradio 6.31.0) and says in its one line when it applies none."""
     monkeypatch.setattr(gr, "__version__", "99.0.0")
     blocks = small_blocks()
     before = blocks.validate_inputs
     with caplog.at_level("WARNING", logger="demo.gradio_fixes"):
         assert gradio_fixes.answer_every_caller(blocks) is False
         assert gradio_fixes.mcp_answers_with_every_output(blocks) is False
+        assert gradio_fixes.apply(blocks) is False
     assert blocks.validate_inputs == before
     lines = [r.getMessage() for r in caplog.records]
-    assert len(lines) == 2 and all("not applied on Gradio 99.0.0" in line for line in lines)
+    assert len(lines) == 1 and "Gradio 99.0.0 is not 6.31.0" in lines[0]

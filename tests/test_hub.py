@@ -310,8 +310,8 @@ def test_card_command_writes_the_root_card(tiny_weights, tmp_path):
     data = ModelCard(card).data
     assert data.library_name == "pytorch" and data.license == "mit" and data.datasets == ["mnist"]
     assert {"gan", "mnist"} <= set(data.tags) and data.pipeline_tag == "unconditional-image-generation"
-    assert "| real data (floor) | 0.51 | 9.70 | 10/10 |" in card
-    assert "| 3 | 12.35 | 7.50 | 9/10 |" in card
+    assert "| real data (floor) | 0.51 | 9.70 | – | 10/10 |" in card  # no not-a-digit share in this floor
+    assert "| 3 | 12.35 | 7.50 | – | 9/10 |" in card
     assert "![" in card and "(samples/epoch-003.png)" in card
     assert "`batch_size` | `50`" in card
     assert 'snapshot_download("ivy/gan", allow_patterns=["epoch-003/*"])' in card
