@@ -272,7 +272,7 @@ def test_digit_endpoints_answer_and_are_deterministic(client):
     digit, grid, caption = client.predict("tutorial", 3, 0, 2, 3, 2.0, True, api_name="/steer")
     assert load(digit).mode == "L" and load(grid).mode == "L" and caption.startswith("Towards **3** with strength 2")
     sheet, caption = client.predict("tutorial", 3, 0, 3, api_name="/digit_sheet")
-    assert load(sheet).mode == "L" and caption.startswith("Epoch 3, seed 0: of 500 samples")
+    assert load(sheet).mode == "L" and caption.startswith("Epoch 3, seed 0: of N = 500 samples")
     plain, plain_stats = client.predict("tutorial", 3, 5, 4, api_name="/generate")  # labels default to off
     labelled, stats = client.predict("tutorial", 3, 5, 4, True, api_name="/generate")
     assert load(labelled).width == load(plain).width and load(labelled).height > load(plain).height

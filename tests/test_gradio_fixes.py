@@ -91,7 +91,7 @@ def test_on_the_pinned_gradio_every_work_around_is_applied(gradio_as_it_is, monk
     assert all(module.SessionState is LazySessionState for module in (state_holder, route_utils, mcp))
     assert processing_utils.encode_pil_to_bytes is gradio_fixes.encode_pil_to_bytes
     assert os.environ[ANALYTICS_ENV] == str(ANALYTICS_SUMMARY_EVERY)
-    assert len(blocks.extra_startup_events) == startup + 1  # the housekeeping task
+    assert len(blocks.extra_startup_events) == startup + 2  # the housekeeping task, the MCP answers' install
     assert gradio_fixes.controls_head() == gradio_fixes.CONTROLS_HEAD
     assert gradio_fixes.INNER_DOM_CSS in launch_options()["css"]
     assert launch_options()["head"] == gradio_fixes.CONTROLS_HEAD

@@ -19,6 +19,8 @@ MAIN_ENDPOINT = {  # the endpoint whose parameters each tab's link carries
     "interpolate": "interpolate",
     "edit": "edit",
     "compare": "compare",
+    "discriminator": "verdicts",
+    "own": "neighbours",
     "digits": "digit_sheet",
     "train": "live_start",
 }
@@ -98,9 +100,8 @@ def test_a_link_with_bad_settings_keeps_their_defaults_and_says_so_in_one_line(a
     assert by_label(shown, "Recipe") == "fast" and by_label(shown, "Epochs") == slider.value  # the tab's default
     unknown_tab, updates = open_link(demo, {"tab": "nowhere", "seed": "4"})
     assert prop(updates[0], "selected") == "generate"
-    assert "tab=nowhere (one of generate, timeline, interpolate, edit, compare, train, digits; showing Generate)" in (
-        prop(updates[1])
-    )
+    tabs = "generate, timeline, interpolate, edit, compare, discriminator, own, train, digits, tour"
+    assert f"tab=nowhere (one of {tabs}; showing Generate)" in prop(updates[1])
 
 
 def test_a_compare_link_takes_an_epoch_either_run_saved_and_draws_both(app):
