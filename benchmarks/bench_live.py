@@ -1,20 +1,27 @@
-"""Live training: time to digits from the Start request, and /generate served while a live run trains.
+"""Live training: start-up and time to digits from the Start request, /generate served while a live run trains,
+and what the trainer's mid-epoch previews cost.
 
-    python -m benchmarks.bench_live --data-dir ../shared/data                   # both measurements
-    python -m benchmarks.bench_live --data-dir ../shared/data --only digits --threads 1
+    python -m benchmarks.bench_live --data-dir ../shared/data                   # digits and serving
+    python -m benchmarks.bench_live --data-dir ../shared/data --only digits --runs 3
     python -m benchmarks.bench_live --data-dir ../shared/data --only serving --clients 20 --requests 10
+    python -m benchmarks.bench_live --data-dir ../shared/data --only cpu        # the trainer alone, CPU seconds
+    python -m benchmarks.bench_live --data-dir ../shared/data --only preview    # previews on / off, side by side
 
-Both run `python app.py` (the trainer as its child process; --preset stable or fast) and drive it with gradio_client.
-What it prints also goes to benchmarks/results/bench_live.txt.
+digits and serving run `python app.py` (the trainer as its child process; --preset tutorial, stable or fast) and
+drive it with gradio_client. What it prints also goes to benchmarks/results/bench_live.txt.
 
+Start-up: from sending /live_start to the trainer's start event (gan.layout.EVENTS: set up, about to take its first
+step), with the CPU seconds the trainer spent on it. Goal: <= 3 s.
 Time to digits: from sending /live_start to the first /live_status answer whose last epoch the trainer's judge
 scores with all ten digits (each >= 2%) and IS >= 5, asked once a second as the page does; start-up included.
-Goal (DESIGN.md): <= 60 s on 2 cores.
-Serving: /generate p95 at N clients while the live run trains, against the same with no run. Goal: <= 2x.
+Today's judge counts every picture as some digit (an honest judge that may say "not a digit" is still to come).
+Goal (DESIGN.md): <= 30 s on 2 cores.
+Serving: /generate p95 at N clients while the live run trains, against the same with no run. Goal: <= 1.3x.
+Preview cost: the same steps trained with and without a preview every second, rounds alternating in one process.
+Goal: <= 3% of the throughput.
 """
 
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -33,6 +40,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from benchmarks.bench_app import free_port, results_file, run_clients  # noqa: E402
 from demo.live import PRESETS, preset  # noqa: E402
 from demo.tabs.train import TICK_S  # noqa: E402
+from gan.layout import read_events  # noqa: E402
 from gan.milestones import DIGIT_SHARE  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,11 +86,28 @@ def settings(name: str, epochs: int) -> list:
     return list(vars(preset(name, epochs=epochs)).values())
 
 
-def time_to_digits(client, name: str, epochs: int) -> dict:
+def started_event(folder: Path, timeout: float = 300.0) -> dict:
+    """The trainer's start event in `folder` (it waits for it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [event for event in read_events(folder)[0] if event["event"] in ("start", "error")]
+        if found:
+            return found[0]
+        time.sleep(0.02)
+    return {}
+
+
+def time_to_digits(client, name: str, epochs: int, live_root: Path) -> dict:
     """Start a preset and poll its status until the judge sees real digits (or the run ends)."""
     before = load_line()
-    start = time.perf_counter()
-    client.predict(*settings(name, epochs), api_name="/live_start")
+    start, requested = time.perf_counter(), time.time()
+    answer = client.predict(*settings(name, epochs), api_name="/live_start")[0]
+    event = started_event(live_root / answer["run"])
+    startup = event.get("time", float("nan")) - requested
+    print(
+        f"  {startup:5.1f} s  set up, first step (trainer: {event.get('setup_s', float('nan')):.1f} s since its "
+        f"process began, {event.get('setup_cpu_s', float('nan')):.1f} CPU s)"
+    )
     first_epoch, seen, summary = None, 0, {}
     while True:
         summary = client.predict(api_name="/live_status")[0]
@@ -105,7 +130,14 @@ def time_to_digits(client, name: str, epochs: int) -> dict:
     seconds = time.perf_counter() - start
     if summary["state"] in ("starting", "training"):
         client.predict(api_name="/live_stop")
-    return {"seconds": seconds if reached else None, "epoch": seen, "first_epoch": first_epoch, "before": before}
+    return {
+        "seconds": seconds if reached else None,
+        "epoch": seen,
+        "first_epoch": first_epoch,
+        "before": before,
+        "startup": startup,
+        "startup_cpu": event.get("setup_cpu_s"),
+    }
 
 
 def cpu_seconds(pid: int) -> float:
@@ -127,19 +159,24 @@ def cpu_to_digits(name: str, epochs: int, data_dir: str) -> dict:
         env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
         start = time.perf_counter()
         process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True
         )
-        found = None
-        for line in process.stdout:
-            if not line.startswith("epoch "):
-                continue
-            used, wall = cpu_seconds(process.pid), time.perf_counter() - start
-            record = json.loads((out / "metrics.json").read_text())["epochs"][-1]
-            score = record["inception_score"]
-            print(f"  epoch {record['epoch']:2d}: {used:6.1f} CPU s, {wall:6.1f} s wall  IS {score:.2f}")
-            if has_digits({"scores": record}):
-                found = {"epoch": record["epoch"], "cpu": used, "wall": wall}
-                break
+        found, offset = None, 0
+        while found is None and process.poll() is None:
+            events, offset = read_events(out, offset)
+            for event in events:
+                if event["event"] == "start":
+                    print(f"  set up: {event['setup_cpu_s']:.1f} CPU s, {event['setup_s']:.1f} s wall")
+                if event["event"] != "epoch":
+                    continue
+                used, wall = cpu_seconds(process.pid), time.perf_counter() - start
+                record = event["record"]
+                score = record["inception_score"]
+                print(f"  epoch {record['epoch']:2d}: {used:6.1f} CPU s, {wall:6.1f} s wall  IS {score:.2f}")
+                if has_digits({"scores": record}):
+                    found = {"epoch": record["epoch"], "cpu": used, "wall": wall}
+                    break
+            time.sleep(0.05)
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
     finally:
@@ -207,14 +244,53 @@ def serving(client, url: str, args: argparse.Namespace, run: str, epoch: int) ->
     }
 
 
+def preview_cost(args: argparse.Namespace) -> dict:
+    """Images/s of the same training steps with and without a preview every second: `rounds` pairs of
+    `steps`-step epochs, alternating which goes first, in this process (the trainer's own train_epoch)."""
+    import torch
+
+    from gan.config import parse_args
+    from gan.step import build_gan
+    from gan.train import SAMPLE_GRID, Preview, fixed_latents, load_training_images, normalise, train_epoch
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-preview-"))
+    try:
+        cfg = parse_args(
+            ["--recipe", args.preset, "--data-dir", args.data_dir, "--out", str(folder), "--no-progress"]
+            + ["--steps-per-epoch", str(args.steps), "--threads", str(args.threads or 0)]
+        )
+        data = normalise(load_training_images(cfg)[0])
+        gan = build_gan(cfg, torch.device("cpu"))
+        noise = fixed_latents(SAMPLE_GRID * SAMPLE_GRID, cfg.latent_dim, cfg.seed)
+        rates: dict[str, list[float]] = {"off": [], "on": []}
+        drawn = 0
+        train_epoch(gan, data, cfg, 1)  # warm-up
+        for index in range(args.rounds):
+            for name in ("off", "on") if index % 2 == 0 else ("on", "off"):
+                preview = Preview(folder, noise, cfg.preview_every) if name == "on" else None
+                record = train_epoch(gan, data, cfg, 1, preview)
+                rates[name].append(record["images_per_sec"])
+                if preview is not None:
+                    drawn += preview.drawn
+        totals = {name: sum(values) / len(values) for name, values in rates.items()}
+        return {"rates": rates, "mean": totals, "drawn": drawn, "every": cfg.preview_every}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default="data", help="MNIST for the trainer (default data)")
     parser.add_argument("--weights", default="weights/tutorial", help="the run /generate draws from")
     parser.add_argument(
-        "--only", choices=("digits", "serving", "cpu"), help="one measurement (cpu: the trainer alone, in CPU seconds)"
+        "--only",
+        choices=("digits", "serving", "cpu", "preview"),
+        help="one measurement (cpu: the trainer alone, in CPU seconds; preview: its previews' cost)",
     )
-    parser.add_argument("--preset", default="stable", choices=tuple(PRESETS), help="the Train tab's preset")
+    parser.add_argument("--preset", default="fast", choices=tuple(PRESETS), help="the Train tab's preset")
+    parser.add_argument("--runs", type=int, default=1, help="time to digits: this many runs, one after another")
+    parser.add_argument("--rounds", type=int, default=8, help="preview: pairs of epochs, on and off (default 8)")
+    parser.add_argument("--steps", type=int, default=150, help="preview: steps per epoch (default 150)")
     parser.add_argument("--epochs", type=int, default=30, help="epochs of each live run (and the app's cap)")
     parser.add_argument(
         "--threads", type=int, default=0, help="the trainer's threads, 0 = its own choice (app.py --live-threads)"
@@ -228,6 +304,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from gan.layout import epoch_folders
 
+    if args.only == "preview":
+        print(f"previews' cost, {args.preset} recipe, {args.rounds} x 2 epochs of {args.steps} steps; {load_line()}")
+        found = preview_cost(args)
+        for name in ("off", "on"):
+            shown = ", ".join(f"{rate:,.0f}" for rate in found["rates"][name])
+            print(f"  previews {name:3s}: {shown} img/s (mean {found['mean'][name]:,.0f})")
+        cost = 1 - found["mean"]["on"] / found["mean"]["off"]
+        print(
+            f"preview every {found['every']:g} s ({found['drawn']} drawn): {cost:+.1%} of the throughput "
+            f"(goal <= 3%); {load_line()}"
+        )
+        return 0
     if args.only == "cpu":
         print(f"CPU time to digits, {args.preset} preset, the trainer alone with one thread; {load_line()}")
         found = cpu_to_digits(args.preset, args.epochs, args.data_dir)
@@ -250,18 +338,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         client = Client(url, verbose=False, download_files=False)
         if args.only in (None, "digits"):
-            print(f"time to digits ({args.preset} preset, from the /live_start request, start-up included):")
-            found = time_to_digits(client, args.preset, args.epochs)
-            if found["seconds"] is None:
-                print(f"  not reached in {found['epoch']} epochs")
-                failed = True
-            else:
+            for run in range(1, args.runs + 1):
+                print(f"time to digits, run {run} ({args.preset} preset, from the /live_start request):")
+                found = time_to_digits(client, args.preset, args.epochs, live_root)
                 print(
-                    f"time to digits: {found['seconds']:.1f} s (epoch {found['epoch']}; first epoch on screen after "
-                    f"{found['first_epoch']:.1f} s; goal <= 60 s)\n  before Start: {found['before']}\n"
-                    f"  after: {load_line()}"
+                    f"start-up: {found['startup']:.1f} s from the request to the first training step "
+                    f"({found['startup_cpu']} CPU s in the trainer; goal <= 3 s)"
                 )
-                failed |= found["seconds"] > 60
+                if found["seconds"] is None:
+                    print(f"  not reached in {found['epoch']} epochs")
+                    failed = True
+                else:
+                    print(
+                        f"time to digits: {found['seconds']:.1f} s (epoch {found['epoch']}; first epoch on screen "
+                        f"after {found['first_epoch']:.1f} s; goal <= 30 s)\n  before Start: {found['before']}\n"
+                        f"  after: {load_line()}"
+                    )
+                    failed |= found["seconds"] > 30
+                while client.predict(api_name="/live_status")[0]["state"] in ("starting", "training", "stopping"):
+                    time.sleep(0.5)
         if args.only in (None, "serving"):
             while client.predict(api_name="/live_status")[0]["state"] in ("starting", "training", "stopping"):
                 time.sleep(0.5)
@@ -276,11 +371,11 @@ def main(argv: list[str] | None = None) -> int:
                 )
             ratio = figures["busy"]["p95"] / figures["idle"]["p95"]
             print(
-                f"p95 while training / idle: {ratio:.2f} (goal <= 2); the trainer ran at "
+                f"p95 while training / idle: {ratio:.2f} (goal <= 1.3); the trainer ran at "
                 f"{figures['rate'] or 0:.0f} img/s under that load; {load_line()}"
             )
             print(f"/live_stop answered after {figures['stop_s']:.2f} s: {figures['stopped']}")
-            failed |= ratio > 2 or bool(figures["busy"]["errors"] or figures["idle"]["errors"])
+            failed |= ratio > 1.3 or bool(figures["busy"]["errors"] or figures["idle"]["errors"])
     finally:
         process.send_signal(signal.SIGINT)  # as Ctrl-C: the app stops a live run's trainer on its way out
         process.wait(timeout=30)
@@ -289,6 +384,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    with results_file("bench_live"):
+    only = argparse.ArgumentParser(add_help=False)
+    only.add_argument("--only")
+    part = only.parse_known_args()[0].only
+    with results_file(f"bench_live-{part}" if part in ("cpu", "preview") else "bench_live"):
         status = main()
     sys.exit(status)

@@ -16,6 +16,7 @@ distance's 99th percentile on the same held-out images. The MNIST test set (neve
 """
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -23,13 +24,14 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import load_file, save, save_file
 from torch import nn
 from tqdm import tqdm
 
 from gan.data import load_mnist, normalise
 from gan.errors import UsageError, run_cli
-from gan.io import atomic_dir
+from gan.io import atomic_dir, atomic_write_bytes
 
 WEIGHTS_FILE = "model.safetensors"
 INFO_FILE = "info.json"
@@ -37,6 +39,11 @@ REJECTION_FILE = "rejection.safetensors"  # class means, precisions and threshol
 HELD_OUT = 10_000  # MNIST train images 0-9,999 set the rejection's thresholds; the rest give its statistics
 REAL_QUANTILE = 0.99  # a picture further out than this share of held-out real digits is "not a digit"
 RIDGE = 1e-3  # added to each covariance's diagonal (times its mean variance) so its inverse stays tame
+# The judge's view of real data, computed once and shipped beside its weights (python -m gan.evaluate
+# --write-reference): the test set's feature mean and covariance (FID's reference) and class shares, and the
+# real-vs-real floor (train images scored as if generated). Tied to the weights by their sha256.
+REFERENCE_FILE = "reference.safetensors"
+REFERENCE_TENSORS = ("mean", "cov", "histogram")
 REPOSITORY = Path(__file__).resolve().parents[1]  # a relative classifier path is also looked up here
 
 
@@ -160,6 +167,41 @@ def resolve_classifier(folder: str | Path) -> Path:
         return folder
     beside = REPOSITORY / folder
     return beside if (beside / WEIGHTS_FILE).is_file() else folder
+
+
+def weights_digest(folder: str | Path) -> str:
+    """sha256 of the classifier's weights file: what shipped reference statistics belong to."""
+    return hashlib.sha256((resolve_classifier(folder) / WEIGHTS_FILE).read_bytes()).hexdigest()
+
+
+def save_reference(folder: str | Path, tensors: dict[str, torch.Tensor], info: dict) -> Path:
+    """Write REFERENCE_FILE into the classifier's folder (atomically): `tensors` (mean, cov, histogram) and `info`
+    (JSON: image counts, the floor record), stamped with the weights' digest."""
+    folder = resolve_classifier(folder)
+    path = folder / REFERENCE_FILE
+    metadata = {"info": json.dumps(info), "weights_sha256": weights_digest(folder)}
+    data = {name: tensors[name].double().contiguous() for name in REFERENCE_TENSORS}
+    atomic_write_bytes(path, save(data, metadata=metadata))
+    return path
+
+
+def load_reference(folder: str | Path) -> tuple[dict[str, torch.Tensor], dict] | None:
+    """The shipped reference statistics (tensors, info) of the classifier in `folder`; None when there are none or
+    they belong to other weights (a retrained classifier), so the caller computes them from the images."""
+    folder = resolve_classifier(folder)
+    path = folder / REFERENCE_FILE
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(path, framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            tensors = {name: handle.get_tensor(name) for name in REFERENCE_TENSORS}
+        info = json.loads(metadata["info"])
+    except Exception as err:
+        raise UsageError(f"{path} is not a reference-statistics file ({type(err).__name__}); delete it") from None
+    if metadata.get("weights_sha256") != weights_digest(folder):
+        return None
+    return tensors, info
 
 
 def load_classifier(folder: str | Path, device: torch.device | str = "cpu") -> DigitClassifier:
@@ -314,6 +356,13 @@ def main(argv: list[str] | None = None) -> int:
         + (f" after {args.epochs} epochs ({seconds:.0f} s)" if not args.judge_only else "")
         + f"; saved to {out}"
     )
+    from gan.evaluate import FLOOR_IMAGES, Evaluator  # (gan.evaluate imports this module)
+
+    evaluator = Evaluator(out, test_images, test_labels)
+    floor = evaluator.floor(train_images[:FLOOR_IMAGES])
+    reference = {"reference_images": evaluator.reference_count, "floor_images": floor["eval_samples"], "floor": floor}
+    # the new weights' view of real data, shipped with them
+    save_reference(out, evaluator.reference_tensors(), reference)
     return 0
 
 

@@ -96,6 +96,9 @@ class TrainConfig:
     threads: int = option(
         0, "torch threads for training (0 = auto: every 100 steps, the faster of one per core and one)"
     )
+    preview_every: float = option(
+        1.0, "seconds of training between drawings of the fixed latents into OUT/preview.png (0 = none)"
+    )
     progress: bool = option(True, "show a tqdm bar per epoch")
 
     def resolved(self) -> "TrainConfig":
@@ -145,6 +148,8 @@ def validate(cfg: TrainConfig) -> None:
         raise UsageError(f"--label-smoothing must be in [0, 0.5), got {cfg.label_smoothing}")
     if not (cfg.r1 >= 0 and math.isfinite(cfg.r1)):
         raise UsageError(f"--r1 must be 0 (off) or a positive number, got {cfg.r1}")
+    if not (cfg.preview_every >= 0 and math.isfinite(cfg.preview_every)):
+        raise UsageError(f"--preview-every must be 0 (none) or a number of seconds, got {cfg.preview_every}")
     if cfg.threads < 0:
         raise UsageError(f"--threads must be 0 (torch's default) or positive, got {cfg.threads}")
     if cfg.precision not in PRECISIONS:

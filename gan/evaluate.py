@@ -2,6 +2,11 @@
 "not a digit", and optionally Parzen.
 
 python -m gan.evaluate weights/ [--epochs 1 10 200] [--parzen] [--seed 1]
+python -m gan.evaluate --recompute-reference --data-dir ../shared/data   # check the judge's shipped statistics
+python -m gan.evaluate --write-reference --data-dir ../shared/data       # after retraining the judge
+
+The judge's real-data statistics (the test set's feature mean and covariance, its class shares, and the real-vs-real
+floor) are shipped beside its weights (gan.classifier.REFERENCE_FILE) and loaded, not recomputed, for MNIST.
 """
 
 import argparse
@@ -14,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from gan.classifier import is_digit, judge, load_classifier, predict
+from gan.classifier import REFERENCE_TENSORS, is_digit, judge, load_classifier, load_reference, predict, save_reference
 from gan.data import denormalise, load_mnist, normalise
 from gan.errors import UsageError, run_cli
 from gan.io import atomic_write_json
@@ -38,17 +43,40 @@ IS_SPLITS = 10
 
 
 class Evaluator:
-    """Holds the judge classifier and the reference (test-set) statistics, computed once."""
+    """Holds the judge classifier and the reference (test-set) statistics: computed once from `reference_images`,
+    or, when none are given, the ones shipped with the classifier (MNIST's test set; `shipped_floor` is then the
+    real-vs-real floor shipped with them). Loading the classifier draws from the global random state (its
+    initial weights), with or without images."""
 
     def __init__(
-        self, classifier_dir: str | Path, reference_images: torch.Tensor, reference_labels: torch.Tensor, device="cpu"
+        self,
+        classifier_dir: str | Path,
+        reference_images: torch.Tensor | None = None,
+        reference_labels: torch.Tensor | None = None,
+        device="cpu",
     ):
         self.device = torch.device(device)
         self.model = load_classifier(classifier_dir, self.device)
+        self.shipped_floor = None
+        if reference_images is None:
+            shipped = load_reference(classifier_dir)
+            if shipped is None:
+                raise UsageError(
+                    f"the classifier in {classifier_dir} has no reference statistics of its own; write them with "
+                    "python -m gan.evaluate --write-reference --data-dir DATA"
+                )
+            tensors, info = shipped
+            self.reference_mean, self.reference_cov = tensors["mean"], tensors["cov"]
+            self.reference_histogram = tensors["histogram"]
+            self.reference_count, self.shipped_floor = info["reference_images"], info["floor"]
+            return
         features, _ = predict(self.model, normalise(reference_images).to(self.device))
         self.reference_mean, self.reference_cov = feature_stats(features.cpu())
         self.reference_histogram = class_histogram(reference_labels)
         self.reference_count = len(reference_images)
+
+    def reference_tensors(self) -> dict[str, torch.Tensor]:
+        return {"mean": self.reference_mean, "cov": self.reference_cov, "histogram": self.reference_histogram}
 
     def score_images(self, images: torch.Tensor) -> dict:
         """Figures for flattened images in [-1, 1] (N, 784), against the reference set. FID and IS read every
@@ -91,6 +119,27 @@ class Evaluator:
         record = self.score_images(normalise(real_images))
         record.update(eval_samples=len(real_images), reference_images=self.reference_count)
         return record
+
+
+def reference_differences(shipped: tuple[dict, dict], computed: tuple[dict, dict]) -> list[str]:
+    """What differs between two sets of reference statistics, (tensors, info) each, beyond float rounding
+    across machines: one line per difference (none when they match)."""
+    (shipped_tensors, shipped_info), (tensors, info) = shipped, computed
+    found = []
+    for name in REFERENCE_TENSORS:
+        a, b = shipped_tensors[name].double(), tensors[name].double()
+        if a.shape != b.shape or not torch.allclose(a, b, rtol=1e-4, atol=1e-6):
+            gap = float((a - b).abs().max()) if a.shape == b.shape else float("nan")
+            found.append(f"{name}: shapes {tuple(a.shape)} / {tuple(b.shape)}, largest gap {gap:.3g}")
+    for key in ("reference_images", "floor_images"):
+        if shipped_info.get(key) != info.get(key):
+            found.append(f"{key}: shipped {shipped_info.get(key)}, recomputed {info.get(key)}")
+    for key in ("fid", "inception_score", "digits_present", "rarest_digit_share", "class_kl"):
+        a, b = shipped_info["floor"].get(key), info["floor"].get(key)
+        numbers = isinstance(a, (int, float)) and isinstance(b, (int, float))
+        if not (numbers and math.isclose(a, b, rel_tol=1e-3, abs_tol=2e-4)):
+            found.append(f"floor {key}: shipped {a}, recomputed {b}")
+    return found
 
 
 def parzen(
@@ -161,7 +210,8 @@ def format_table(rows: list[dict], floor: dict | None) -> str:
         ("digits_present", "{}"),
         ("rarest_digit_share", "{:.1%}"), ("class_kl", "{:.4f}"), ("parzen", "{:.0f}"), ("parzen_stderr", "{:.1f}"),
     ]  # fmt: skip
-    columns = [(name, fmt) for name, fmt in columns if any(name in row for row in rows)]
+    shown = rows or [{"epoch": "real", **(floor or {})}]  # no epochs scored: the floor's row alone
+    columns = [(name, fmt) for name, fmt in columns if any(name in row for row in shown)]
     lines = [" | ".join(name for name, _ in columns)]
     for row in ([{**floor, "epoch": "real"}] if floor else []) + rows:
         lines.append(" | ".join(fmt.format(row[name]) if name in row else "-" for name, fmt in columns))
@@ -188,7 +238,7 @@ def update_metrics(run: Path, rows: list[dict], floor: dict) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gan.evaluate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("weights_dir", type=Path, help="folder of epoch-NNN/ Generators")
+    parser.add_argument("weights_dir", type=Path, nargs="?", help="folder of epoch-NNN/ Generators")
     parser.add_argument("--epochs", type=int, nargs="+", help="only these epochs (default: all present)")
     parser.add_argument("--samples", type=int, default=10_000, help="generated images per epoch (default: 10000)")
     parser.add_argument("--classifier", default="weights/classifier", help="judge classifier folder")
@@ -212,16 +262,53 @@ def main(argv: list[str] | None = None) -> int:
         help=f"write the scores into RUN/{METRICS}: each scored epoch's quality fields and the real-data floor "
         "(training fields kept; use the --samples and --seed the run was scored with)",
     )
+    parser.add_argument(
+        "--recompute-reference",
+        action="store_true",
+        help="compute the judge's real-data statistics from --data-dir instead of loading the shipped ones, and "
+        "check that the shipped ones match (exit code 2 if not)",
+    )
+    parser.add_argument(
+        "--write-reference",
+        action="store_true",
+        help="compute them from --data-dir and write them beside the classifier (after retraining it)",
+    )
     args = parser.parse_args(argv)
     if args.update_metrics is not None and not (args.update_metrics / METRICS).is_file():
         raise UsageError(f"--update-metrics: no {METRICS} in {args.update_metrics}")
     if args.samples < IS_SPLITS:
         raise UsageError(f"--samples must be at least {IS_SPLITS}, got {args.samples}")
-    folders = chosen_epochs(args.weights_dir, args.epochs)
-    train_images, _ = load_mnist(args.data_dir, train=True)
-    test_images, test_labels = load_mnist(args.data_dir, train=False)
-    evaluator = Evaluator(args.classifier, test_images, test_labels)
-    floor = evaluator.floor(train_images[:FLOOR_IMAGES])
+    if args.weights_dir is None and not (args.recompute_reference or args.write_reference):
+        raise UsageError("name a folder of epoch-NNN/ Generators (or pass --recompute-reference / --write-reference)")
+    folders = chosen_epochs(args.weights_dir, args.epochs) if args.weights_dir is not None else {}
+    train_images, test_images, test_labels = None, None, None
+    if args.parzen or args.recompute_reference or args.write_reference or load_reference(args.classifier) is None:
+        train_images, _ = load_mnist(args.data_dir, train=True)
+        test_images, test_labels = load_mnist(args.data_dir, train=False)
+    if test_images is None:
+        evaluator = Evaluator(args.classifier)
+        floor = evaluator.shipped_floor
+    else:
+        evaluator = Evaluator(args.classifier, test_images, test_labels)
+        floor = evaluator.floor(train_images[:FLOOR_IMAGES])
+        computed = evaluator.reference_tensors(), {
+            "reference_images": evaluator.reference_count, "floor_images": floor["eval_samples"], "floor": floor
+        }  # fmt: skip
+        if args.recompute_reference:
+            shipped = load_reference(args.classifier)
+            if shipped is None:
+                print(f"no shipped reference statistics for the classifier in {args.classifier}", file=sys.stderr)
+            else:
+                differences = reference_differences(shipped, computed)
+                if differences:
+                    raise UsageError(
+                        f"the reference statistics shipped in {args.classifier} do not match the ones computed from "
+                        f"{args.data_dir} ({'; '.join(differences)}); rewrite them with --write-reference"
+                    )
+                print(f"the shipped reference statistics in {args.classifier} match {args.data_dir}", file=sys.stderr)
+        if args.write_reference:
+            path = save_reference(args.classifier, *computed)
+            print(f"wrote the reference statistics to {path}", file=sys.stderr)
     generators = ((epoch, lambda folder=folder: load_epoch(folder)) for epoch, folder in folders.items())
     if args.raw_checkpoint:
         generators = [*generators, checkpoint_generator(args.weights_dir / CHECKPOINT)]

@@ -8,6 +8,8 @@ RUN/README.md                                    the model card
 RUN/progression.png, RUN/quality.png             figures drawn by python -m demo.figures
 RUN/checkpoint.pt                                everything --resume needs (while training)
 RUN/events.jsonl                                 the trainer's news, one JSON line per event (how the app follows it)
+RUN/preview.png                                  while training: the fixed latent bank as drawn mid-epoch, every
+                                                 second or so; its PNG text says when (epoch, step, steps)
 """
 
 import json
@@ -28,6 +30,8 @@ PROGRESSION = "progression.png"
 QUALITY = "quality.png"
 FIGURES = (PROGRESSION, QUALITY)
 EVENTS = "events.jsonl"  # start, epoch, interrupted, error, end: one JSON object per line, appended
+PREVIEW = "preview.png"  # replaced atomically; removed when the run ends by itself
+PREVIEW_KEYS = ("epoch", "step", "steps")  # its PNG text: drawn in `epoch` after `step` of the epoch's `steps` steps
 
 
 def epoch_name(epoch: int) -> str:

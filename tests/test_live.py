@@ -304,3 +304,31 @@ def test_live_runs_do_not_hang_on_the_trainers_wording(tmp_path, reworded):
     failed = wait_for(lambda: (s := broken.status()).state == "failed" and s, timeout=90)
     assert failed.message.startswith(f"The trainer stopped: MNIST is not in {tmp_path / 'no-mnist'}"), failed.message
     assert "no epoch was finished" in failed.message and "TROUBLE" not in failed.message
+
+
+def test_the_train_tab_shows_the_newest_drawing_with_when_it_was_drawn(tmp_path):
+    """A mid-epoch preview newer than the last finished epoch is shown as 'epoch 2, step 240 of 600'; once that epoch
+    is finished (or the run over) its grid is shown again."""
+    from PIL import Image, PngImagePlugin
+
+    from demo.live import LiveStatus
+    from demo.tabs.train import picture
+    from gan.layout import PREVIEW, sample_path
+
+    sample_path(tmp_path, 1).parent.mkdir()
+    Image.new("L", (8, 8), 10).save(sample_path(tmp_path, 1))
+    text = PngImagePlugin.PngInfo()
+    for key, value in (("epoch", "2"), ("step", "240"), ("steps", "600")):
+        text.add_text(key, value)
+    Image.new("L", (8, 8), 200).save(tmp_path / PREVIEW, pnginfo=text)
+    training = LiveStatus("training", name="live-0001", folder=tmp_path, epoch=1, epochs=5)
+    image, label, key = picture(training)
+    assert label.endswith("epoch 2, step 240 of 600") and image.getpixel((0, 0)) == 200 and key == (2, 240)
+    finished = dataclasses.replace(training, epoch=2)  # the preview is older than epoch 2's grid: not shown
+    Image.new("L", (8, 8), 20).save(sample_path(tmp_path, 2))
+    image, label, key = picture(finished)
+    assert label == "The same 100 z after epoch 2" and image.getpixel((0, 0)) == 20 and key == (2, -1)
+    stopped = dataclasses.replace(training, state="stopped")
+    assert picture(stopped)[1] == "The same 100 z after epoch 1"
+    (tmp_path / PREVIEW).write_bytes(b"half a png")  # unreadable: the grid stays
+    assert picture(training)[1] == "The same 100 z after epoch 1"

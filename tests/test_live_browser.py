@@ -9,14 +9,17 @@ import os
 import re
 
 import pytest
-from conftest import launched, save_screenshot
+from conftest import free_port, launched, save_screenshot
 
 from demo.live import LiveOptions, LiveTrainer
 from demo.runs import load_specs
-from demo.ui import build_demo
+from demo.ui import build_demo, launch_options
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # trains in a child process
 FAKE = ("--dataset", "fake", "--fake-size", "2000", "--batch-size", "100")
+# Wide hidden layers make each epoch of the 2,000 generated digits last seconds, as an MNIST epoch does, so the
+# pictures counted are the trainer's mid-epoch previews, not only the epochs' grids.
+LONG_EPOCHS = (*FAKE, "--hidden-dim", "2048", "--classifier", "")
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +77,49 @@ def test_train_tab_draws_each_epoch_then_stops(app_url, browser, live, tmp_path,
     dropdown = page.locator("#tab-generate input[role=listbox], #tab-generate input").first
     dropdown.click()
     page.get_by_role("option", name=re.compile(rf"^{name} \(fast, \d+ epochs\)$")).wait_for(timeout=30_000)
+
+
+@pytest.fixture
+def slow_epochs_url(two_runs, tmp_path, sync_playwright):
+    """An app whose live runs have epochs of several seconds."""
+    trainer = LiveTrainer(LiveOptions(root=tmp_path / "live", threads=1, max_epochs=50, trainer_args=LONG_EPOCHS))
+    port = free_port()
+    demo = build_demo(load_specs([str(two_runs)]), trainer).queue(default_concurrency_limit=8)
+    _, url, _ = demo.launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options()
+    )
+    yield url, trainer
+    demo.close()
+    trainer.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_train_tab_shows_a_new_picture_every_two_seconds(slow_epochs_url, browser, tmp_path):
+    """Over 10 s of a live run the grid changes at least 5 times, mid-epoch drawings among them."""
+    url, trainer = slow_epochs_url
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_role("tab", name="Train").click()
+    page.locator("#live-start").click()
+    during = re.compile(r"epoch \d+, step \d+ of \d+")
+    page.locator("#live-grid").get_by_text(during).first.wait_for(timeout=180_000)  # set up, drawing
+    seen = page.evaluate(
+        """async () => {
+            const pictures = new Set(), labels = new Set(), end = Date.now() + 10000;
+            while (Date.now() < end) {
+                const grid = document.querySelector('#live-grid');
+                const img = grid && grid.querySelector('img');
+                if (img) { pictures.add(img.src); labels.add(grid.innerText); }
+                await new Promise((resolve) => setTimeout(resolve, 50));
+            }
+            return {pictures: [...pictures], labels: [...labels]};
+        }"""
+    )
+    assert trainer.status(watched=False).running  # the 10 s were all training
+    shot = save_screenshot(page, tmp_path, "app-train-preview.png", full_page=False)
+    trainer.stop()
+    assert len(seen["pictures"]) >= 5, seen["labels"]
+    previews = [label for label in seen["labels"] if during.search(label)]
+    assert len(previews) >= 3, seen["labels"]
+    assert shot.stat().st_size > 10_000

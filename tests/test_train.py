@@ -14,15 +14,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 from conftest import TINY_ARGS, signal_after_epoch, start_trainer, tiny_train
+from PIL import Image
 from safetensors.torch import load_file
 
 from gan.config import RECIPES, TrainConfig, parse_args
-from gan.data import write_fake_mnist, write_idx
+from gan.data import fake_digits, normalise, write_fake_mnist, write_idx
 from gan.errors import run_cli
-from gan.layout import EVENTS, read_events
+from gan.images import image_grid
+from gan.layout import EVENTS, PREVIEW, PREVIEW_KEYS, read_events
 from gan.models import Generator
 from gan.step import adam_step, autograd_step, build_gan, epoch_statistics, fast_step, r1_penalty
-from gan.train import CORES, SAMPLE_GRID, ThreadPicker, epoch_lr, fixed_latents, main, train, train_epoch
+from gan.train import CORES, SAMPLE_GRID, Preview, ThreadPicker, epoch_lr, fixed_latents, main, train, train_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,6 +100,33 @@ def test_an_error_event_carries_the_printed_message(tmp_path, capsys):
     assert printed == f"error: {events[0]['message']}" and "MNIST is not in" in printed
 
 
+def test_previews_draw_the_fixed_latents_mid_epoch_and_change_nothing_trained(tmp_path):
+    """--preview-every draws OUT/preview.png while an epoch trains (here as often as it may), with when it was drawn in
+    its PNG text; the trained weights and the epochs' grids are bit for bit those of a run without previews, and the
+    preview is gone once the run ends by itself."""
+    quiet, drawn = tmp_path / "quiet", tmp_path / "drawn"
+    tiny_train(quiet, 2, "--preview-every", "0")
+    tiny_train(drawn, 2, "--preview-every", "1e-9")  # as often as its 3% budget allows
+    for epoch in ("epoch-001", "epoch-002"):
+        assert same_weights(quiet / epoch, drawn / epoch)
+        assert (quiet / "samples" / f"{epoch}.png").read_bytes() == (drawn / "samples" / f"{epoch}.png").read_bytes()
+    assert not (drawn / PREVIEW).exists()
+    cfg = parse_args([*TINY_ARGS, "--out", str(tmp_path / "step")])
+    gan, data = build_gan(cfg, torch.device("cpu")), normalise(fake_digits(cfg.fake_size)[0])
+    noise = fixed_latents(SAMPLE_GRID * SAMPLE_GRID, cfg.latent_dim, cfg.seed)
+    (tmp_path / "step").mkdir()
+    preview = Preview(tmp_path / "step", noise, 1e-9, budget=float("inf"))  # every step: no budget
+    record = train_epoch(gan, data, cfg, 3, preview)
+    with Image.open(tmp_path / "step" / PREVIEW) as image:
+        assert {key: image.text[key] for key in PREVIEW_KEYS} == {"epoch": "3", "step": str(record["steps"] - 1),
+                                                                  "steps": str(record["steps"])}  # fmt: skip
+        assert [2 * side for side in image.size] == list(Image.open(drawn / "samples" / "epoch-001.png").size)
+    assert preview.drawn == record["steps"]
+    slow = Preview(tmp_path / "step", noise, 3600.0)
+    train_epoch(gan, data, cfg, 4, slow)
+    assert slow.drawn == 1  # before the first step, then not again within the hour
+
+
 def test_the_fast_recipe_is_a_recipe_of_the_trainer():
     fast = parse_args(["--recipe", "fast"])
     assert (fast.lr, fast.beta1, fast.ema, fast.r1, fast.lr_decay) == (4e-4, 0.5, 0.99, 1.0, "none")
@@ -112,7 +141,6 @@ def test_sample_grid_uses_the_same_latents_every_epoch(tiny_weights):
     first, last = (Image.open(tiny_weights / "samples" / f"epoch-{e:03d}.png") for e in (1, 3))
     assert first.size == last.size and first.mode == "L"
     # Rendering the fixed bank through epoch 3's weights reproduces its saved grid exactly.
-    from gan.images import image_grid
 
     generator = Generator.from_pretrained(tiny_weights / "epoch-003", strict=True)
     with torch.no_grad():

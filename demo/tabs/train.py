@@ -3,6 +3,7 @@
 import html
 from collections import Counter
 from dataclasses import asdict
+from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -13,6 +14,7 @@ from demo.context import Context, Facts, shown_errors
 from demo.live import BOUNDS, PRESETS, LiveSettings, LiveStatus, LiveTrainer, check_settings, duration, preset
 from demo.stats import card, digits_card, number, record_histogram_html, valid_histogram
 from demo.validation import SEED_MAX, InputError, shown
+from gan.layout import PREVIEW, PREVIEW_KEYS
 
 TITLE = "Train"
 DASH = 0.3  # a series of one point is drawn as a dash this many epochs long, ending at its epoch
@@ -122,20 +124,43 @@ def status_html(status: LiveStatus, note: str = "") -> str:
     return f'<div class="stats">{"".join(cards)}</div>{message_line(status, note)}'
 
 
-def grid_image(status: LiveStatus) -> Image.Image | None:
-    """The fixed latent bank drawn by the last finished epoch (read into memory: the file may be replaced)."""
-    path = status.grid
-    if path is None:
-        return None
+def read_picture(path: Path) -> tuple[Image.Image, dict[str, str]] | None:
+    """A PNG read into memory (the trainer may replace the file any moment) with its text; None when unreadable."""
     try:
         with Image.open(path) as image:
-            return image.convert("L")
-    except OSError:
+            return image.convert("L"), dict(getattr(image, "text", {}))
+    except (OSError, ValueError):
         return None
 
 
-def grid_label(status: LiveStatus) -> str:
-    return f"The same 100 z after epoch {status.epoch}" if status.epoch else "The same 100 z (no epoch finished yet)"
+def preview(status: LiveStatus) -> tuple[Image.Image, tuple[int, int, int]] | None:
+    """The trainer's drawing of the fixed latents during the epoch after the last finished one, with
+    (epoch, step, steps); None when there is none newer than that epoch's grid."""
+    if status.folder is None or not status.running:
+        return None
+    read = read_picture(status.folder / PREVIEW)
+    if read is None:
+        return None
+    image, text = read
+    try:
+        when = tuple(int(text[key]) for key in PREVIEW_KEYS)
+    except (KeyError, ValueError):
+        return None
+    return (image, when) if when[0] > status.epoch else None
+
+
+def picture(status: LiveStatus) -> tuple[Image.Image | None, str, tuple]:
+    """What the grid shows: the newest drawing of the same 100 z (mid-epoch preview, or the last finished
+    epoch's grid), its label, and a key that changes when the drawing does."""
+    drawn = preview(status)
+    if drawn is not None:
+        image, (epoch, step, steps) = drawn
+        return image, f"The same 100 z during training: epoch {epoch}, step {step} of {steps}", (epoch, step)
+    path = status.grid
+    read = read_picture(path) if path is not None else None
+    if read is None:
+        return None, "The same 100 z (no picture yet)", (0, 0)
+    return read[0], f"The same 100 z after epoch {status.epoch}", (status.epoch, -1)
 
 
 class Handlers:
@@ -145,9 +170,9 @@ class Handlers:
 
     @staticmethod
     def outputs(status: LiveStatus, note: str = "") -> tuple:
-        """What every live endpoint returns: the status as JSON, the cards (their line led by `note`), the last
-        grid, four figures."""
-        return (status.summary(), status_html(status, note), grid_image(status), *figures(status))
+        """What every live endpoint returns: the status as JSON, the cards (their line led by `note`), the latest
+        picture, four figures."""
+        return (status.summary(), status_html(status, note), picture(status)[0], *figures(status))
 
     @shown_errors
     def live_start(
@@ -192,16 +217,19 @@ class Handlers:
         return self.outputs(self.live.status())
 
     def refresh(self, shown_before: dict | None):
-        """The page's tick: the cards every time, the grid and figures only when a new epoch (or run) arrived,
-        so the last grid stays on screen until the next one."""
+        """The page's tick: the cards every time; the picture when the trainer drew a new one (about every second
+        while it trains); the figures only when a new epoch (or run) arrived. What is on screen stays until then."""
         status = self.live.status()
-        key = {"run": status.name, "epoch": status.epoch, "state": status.state}
-        if shown_before == key:
-            return (gr.skip(), status_html(status), gr.skip(), *[gr.skip()] * 4, key)
+        image, label, drawn = picture(status)
+        key = {"run": status.name, "epoch": status.epoch, "state": status.state, "picture": list(drawn)}
+        before = shown_before or {}
+        same_epoch = all(before.get(name) == key[name] for name in ("run", "epoch", "state"))
+        new_picture = image is not None and before.get("picture") != key["picture"]
+        image = gr.Image(image, label=label) if new_picture else gr.skip()
+        if same_epoch:
+            return (gr.skip(), status_html(status), image, *[gr.skip()] * 4, key)
         x_lim = [X_START, max(status.epochs, 2)]  # the whole run's length from the start: the curves grow into it
         plots = [gr.LinePlot(value=f, x_lim=x_lim) for f in figures(status)]
-        image = grid_image(status)
-        image = gr.Image(image, label=grid_label(status)) if image is not None else gr.skip()
         return (status.summary(), status_html(status), image, *plots, key)
 
     @shown_errors
@@ -261,8 +289,9 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     # assistants) only watch.
     api_visibility = "private" if shared else "public"
     gr.Markdown(
-        "Train the GAN **here and now**: the app starts the real trainer (`python -m gan.train`) and shows each "
-        "epoch as it is saved: the same 100 latent vectors drawn again, the losses, and the judge's scores. "
+        "Train the GAN **here and now**: the app starts the real trainer (`python -m gan.train`) and shows the same "
+        "100 latent vectors drawn again about every second while it learns, and after each epoch the losses and the "
+        "judge's scores. "
         "The *Digits drawn* card counts the digits the judge accepts (each at least 2% of its samples, pictures it "
         "does not take for a digit left out): watch it climb to 10/10, soonest with the fast start and latest with "
         f"the tutorial's recipe. One live run at a time per server, up to {cap} epochs; everyone on the page "
@@ -307,7 +336,8 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             status = live.status(watched=False)
             summary = gr.JSON(status.summary(), visible=False)
             cards = gr.HTML(status_html(status), elem_id="live-status")
-            grid = widgets.image(grid_label(status), grid_image(status), elem_id="live-grid")
+            image, label, _ = picture(status)
+            grid = widgets.image(label, image, elem_id="live-grid")
     plot_args = {"x": "epoch", "y": "value", "color": "series", "color_map": widgets.COLORS, "height": 220}
     plot_args["x_lim"] = [X_START, max(status.epochs or default.epochs, 2)]
     plot_args["show_label"] = True
