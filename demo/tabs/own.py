@@ -311,7 +311,8 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     doc = f"{widgets.run_doc(ctx)}; {widgets.epoch_doc(ctx)}"
     image_doc = "image: 28 rows of 28 numbers from 0 to 1 (white digit on black), or an uploaded picture file"
     gr.Markdown(
-        "Draw a digit (or upload a picture of one). It is made into a 28x28 picture the way MNIST's digits were: "
+        "Draw a digit on the pad (pick the brush on its left first), or upload a picture of one. It is made into "
+        "a 28x28 picture the way MNIST's digits were: "
         "white on black, cropped, fitted into 20x20, its centre of mass in the middle. Then: what the classifier "
         "reads, what the **Discriminator** (D, the network that tells real digits from made ones) thought of it at "
         "every saved epoch, and the latent *z\\** whose picture G(z\\*) comes closest to it (an *inversion*: a "
@@ -322,7 +323,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             run = widgets.run_dropdown(ctx)
             epoch = widgets.epoch_slider(engine.epochs, last, "Epoch (for the inversion and the samples)")
             pad = gr.Sketchpad(
-                label="Draw (pick the brush)",
+                label="Draw",
                 canvas_size=(280, 280),
                 brush=gr.Brush(default_size=22, colors=["#000000"], color_mode="fixed"),
                 layers=False,
