@@ -82,9 +82,12 @@ def test_a_drawn_seven_gets_a_label_a_d_curve_and_an_inversion(app_url, browser,
     page.locator("#own-curve canvas, #own-curve svg").first.wait_for(timeout=WAIT_MS)  # the plot is drawn
     page.locator("#own-inverted img").wait_for(timeout=WAIT_MS)
     page.locator("#own-inverted-caption", has_text="Distance").wait_for(timeout=WAIT_MS)
+    page.locator("#own-epochs").scroll_into_view_if_needed()  # its picture loads lazily: bring it into view
     page.locator("#own-epochs img").wait_for(timeout=WAIT_MS)
     assert page.locator("text=Traceback").count() == 0
     assert page.locator(".toast-body").count() == 0  # no error shown
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"the page is {overflow} px wider than a {width} px screen"
     shot = save_screenshot(page, tmp_path, f"app-own-digit-{width}px.png")
     assert shot.stat().st_size > 20_000
 

@@ -311,7 +311,8 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     doc = f"{widgets.run_doc(ctx)}; {widgets.epoch_doc(ctx)}"
     image_doc = "image: 28 rows of 28 numbers from 0 to 1 (white digit on black), or an uploaded picture file"
     gr.Markdown(
-        "Draw a digit (or upload a picture of one). It is made into a 28x28 picture the way MNIST's digits were: "
+        "Draw a digit on the pad (pick the brush on its left first), or upload a picture of one. It is made into "
+        "a 28x28 picture the way MNIST's digits were: "
         "white on black, cropped, fitted into 20x20, its centre of mass in the middle. Then: what the classifier "
         "reads, what the **Discriminator** (D, the network that tells real digits from made ones) thought of it at "
         "every saved epoch, and the latent *z\\** whose picture G(z\\*) comes closest to it (an *inversion*: a "
@@ -323,7 +324,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             epoch = widgets.epoch_slider(engine.epochs, last, "Epoch (for the inversion and the samples)")
             share = links.share_row("own")
             pad = gr.Sketchpad(
-                label="Draw a digit (pick the brush on the left first)",
+                label="Draw",
                 canvas_size=(280, 280),
                 brush=gr.Brush(default_size=22, colors=["#000000"], color_mode="fixed"),
                 layers=False,
@@ -350,22 +351,25 @@ def build(ctx: Context, tab: gr.Tab) -> None:
                 color="picture",
                 color_map=CURVE_COLORS,
                 y_lim=[0, 1],
-                title="D's score at every saved epoch (1: sure it is real)",
+                title="D's score per epoch (1: real)",
                 elem_id="own-curve",
             )
             # The picture the endpoints take (28 rows of 28 numbers from 0 to 1): a JSON value, so that any value
             # an API call sends reaches the handler's checks (a file component's would be refused before them).
             drawn = gr.JSON(None, visible=False)
     handlers.cache = Path(drawn.GRADIO_CACHE)
-    gr.Markdown("### The z that draws it")
+    gr.Markdown(
+        "### The z that draws it\nG(z\\*), the closest picture this epoch's Generator can draw to yours, and the same "
+        "z\\* drawn by every saved epoch: how each epoch would have written your digit."
+    )
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
-            inverted = widgets.image("G(z*): the closest this epoch can draw", height=280, elem_id="own-inverted")
+            inverted = widgets.image("G(z*)", height=280, elem_id="own-inverted")
             use = gr.Button("Use this z in Interpolate (as seed A) and Edit (top-left digit)", interactive=False)
             used = gr.Markdown("")
         with gr.Column(scale=2, min_width=300):
             inverted_caption = gr.Markdown("", elem_id="own-inverted-caption")
-            by_epoch = widgets.image("How each saved epoch would have written it (the same z*)", elem_id="own-epochs")
+            by_epoch = widgets.image("z* drawn by every saved epoch", elem_id="own-epochs")
             with gr.Accordion("z* (its 100 numbers)", open=False):
                 latent = gr.JSON(None, label="z*", elem_id="own-z")
     gr.Markdown(
@@ -380,7 +384,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             find = gr.Button("Nearest training images", variant="primary")
             find_own = gr.Button("Nearest training images of G(z*)")
         with gr.Column(scale=2, min_width=300):
-            near_picture = widgets.image("The sample and its nearest training images", elem_id="own-neighbours")
+            near_picture = widgets.image("Nearest training images", elem_id="own-neighbours")
             near_caption = gr.Markdown("", elem_id="own-neighbours-caption")
             with gr.Accordion("As JSON", open=False):
                 found = gr.JSON(None, label="found")
