@@ -8,6 +8,7 @@ outputs)`, where `share` is the row links.share_row() put in its layout. demo/ui
 """
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -210,36 +211,28 @@ def note_line() -> gr.Markdown:
 
 
 def on_load(ctx: Context, blocks: gr.Blocks, tabs_block: gr.Tabs, note: gr.Markdown, titles: dict[str, str]) -> None:
-    """When a page opens with a link: select its tab, set the controls and draw the picture, in one event."""
+    """When a page opens with a link: select its tab, set the controls and draw the picture.
+
+    The page load only writes the link's settings into one gr.State per tab; that State's change event then updates
+    that tab alone. (Any update Gradio sends to a component, gr.skip() too, replaces the session's copy of it with a
+    fresh one: a load that answered every page with gr.skip() for every tab's controls and pictures would cost each
+    session about 60 such copies, and the pictures' copies would lose the file names their downloads get.)"""
     links: list[TabLink] = list(ctx.links)
-    outputs: list = [tabs_block, note]
-    for link in links:
-        outputs += [p.component for p in link.params] + list(link.outputs)
+    states = {link.tab: gr.State(None) for link in links}
+    selected = gr.State(None)  # a link to a tab that declares no settings: the tab and the line only
 
     def view(query: dict, quiet: bool = False) -> list:
         tab, chosen, line = read(links, titles, query)
         line = "" if quiet else line
         if tab is None:
-            return [gr.skip()] * len(outputs)
-        updates: list = [gr.Tabs(selected=tab), gr.Markdown(line, visible=bool(line))]
-        for link in links:
-            if link.tab != tab:
-                updates += [gr.skip()] * (len(link.params) + len(link.outputs))
-                continue
-            updates += [p.update(chosen[p.name], chosen) for p in link.params]
-            drawn = [gr.skip()] * len(link.outputs)
-            if link.draw is not None:
-                try:
-                    result = link.draw(*(chosen[p.name] for p in link.params))
-                    drawn = [result] if len(link.outputs) == 1 else list(result)
-                except gr.Error as err:  # the checks above passed, so this is rare: say it on the line
-                    updates[1] = gr.Markdown(f"{line} The picture was not drawn: {err.message}".strip(), visible=True)
-            updates += drawn
-        return updates
+            return [gr.skip()] * (len(states) + 1)
+        payload = {"tab": tab, "values": chosen, "line": line, "opened": time.time()}
+        return [payload if name == tab else gr.skip() for name in states] + [gr.skip() if tab in states else payload]
 
     def opened(request: gr.Request):
         return view(dict(request.query_params))
 
+    outputs = [*states.values(), selected]
     blocks.load(opened, None, outputs, api_visibility="private", show_progress="hidden")
     # The Tour's buttons (demo/tabs/tour.py) open their views the same way, in place, without the note line.
     for button, query in ctx.tour:
@@ -247,3 +240,34 @@ def on_load(ctx: Context, blocks: gr.Blocks, tabs_block: gr.Tabs, note: gr.Markd
         button.click(
             lambda shown=shown: view(shown, quiet=True), None, outputs, api_visibility="private", show_progress="hidden"
         )
+    selected.change(
+        lambda payload: [gr.Tabs(selected=payload["tab"]), gr.Markdown(payload["line"], visible=bool(payload["line"]))],
+        selected,
+        [tabs_block, note],
+        api_visibility="private",
+        show_progress="hidden",
+    )
+    for link in links:
+        states[link.tab].change(
+            applier(link), states[link.tab], [tabs_block, note, *(p.component for p in link.params), *link.outputs],
+            api_visibility="private", show_progress="hidden",
+        )  # fmt: skip
+
+
+def applier(link: TabLink) -> Callable:
+    """The change event of `link`'s State: its tab, the line, the controls, and the picture drawn."""
+
+    def apply(payload: dict) -> list:
+        chosen, line = payload["values"], payload["line"]
+        updates = [p.update(chosen[p.name], chosen) for p in link.params]
+        drawn = [gr.skip()] * len(link.outputs)
+        if link.draw is not None:
+            try:
+                result = link.draw(*(chosen[p.name] for p in link.params))
+                drawn = [result] if len(link.outputs) == 1 else list(result)
+            except gr.Error as err:  # the checks in read() passed, so this is rare: say it on the line
+                line = f"{line} The picture was not drawn: {err.message}".strip()
+        return [gr.Tabs(selected=link.tab), gr.Markdown(line, visible=bool(line)), *updates, *drawn]
+
+    apply.__name__ = f"link_{link.tab}"
+    return apply

@@ -33,12 +33,25 @@ def app(two_runs, tmp_path_factory):
     live.close()
 
 
+def fn_named(demo: gr.Blocks, name: str):
+    (block_fn,) = [fn for fn in demo.fns.values() if getattr(fn.fn, "__name__", "") == name]
+    return block_fn
+
+
 def open_link(demo: gr.Blocks, query: dict) -> tuple[dict, list]:
-    """What the page's load event returns for a page opened with `query`: {output block: update}, and the list."""
-    (block_fn,) = [fn for fn in demo.fns.values() if getattr(fn.fn, "__name__", "") == "opened"]
-    updates = block_fn.fn(gr.Request(query_params=query))
-    assert len(updates) == len(block_fn.outputs)
-    return dict(zip(block_fn.outputs, updates, strict=True)), updates
+    """What a page opened with `query` gets: the load event's answer (one State per tab, set for the linked tab only)
+    and that State's change event's: {output block: update}, and the list of updates."""
+    load = fn_named(demo, "opened")
+    payloads = load.fn(gr.Request(query_params=query))
+    assert len(payloads) == len(load.outputs)
+    chosen = [payload for payload in payloads if payload != gr.skip()]
+    if not chosen:
+        return {}, payloads
+    (payload,) = chosen
+    apply = fn_named(demo, f"link_{payload['tab']}")
+    updates = apply.fn(payload)
+    assert len(updates) == len(apply.outputs)
+    return dict(zip(apply.outputs, updates, strict=True)), updates
 
 
 def prop(update, name: str = "value") -> object:
@@ -50,7 +63,7 @@ def prop(update, name: str = "value") -> object:
 
 
 def by_label(shown: dict, label: str):
-    (update,) = [u for block, u in shown.items() if getattr(block, "label", None) == label and u != gr.skip()]
+    (update,) = [u for block, u in shown.items() if getattr(block, "label", None) == label]
     return prop(update)
 
 

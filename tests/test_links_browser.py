@@ -53,6 +53,8 @@ def test_a_link_opens_generate_on_the_same_picture_as_the_api(two_runs_url, brow
     expected = api_picture(two_runs_url, "tutorial", 2, 7, 3, False, api_name="/generate")
     assert np.array_equal(shown_picture(page, "#generate-picture"), expected)
     assert page.locator("#tab-generate input[type=number]").first.input_value() == "2"  # the epoch slider's box
+    # drawn by the tab's own handler: the download keeps its name (an update to the picture would lose it)
+    assert "tutorial-epoch-2-seed-7.png" in page.locator("#generate-picture img").first.get_attribute("src")
     save_screenshot(page, tmp_path, "link-generate.png", full_page=False)
 
 
