@@ -402,7 +402,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         api_name="arms_race",
         api_description=f"D of every saved epoch against the fakes of every saved epoch's G (mean D(G(z))), and D on "
         f"real digits. {run_epoch} (pointed at). Computed once per run, then kept. Returns (PNG, caption).",
-        **{**widgets.LIVE, "show_progress": "full"},
+        **widgets.LIVE,
     )
 
     hand_inputs = [run, epoch, seed_box, grid, loss]
