@@ -174,7 +174,7 @@ class Preview:
     of training (and before the first step), so a watcher sees G learn between the epochs' grids; never more often
     than keeps the drawing within `budget` of the time (on a slow or crowded machine the pictures come less often).
     Drawn on one thread (a team of two waiting on each other took 1 s a picture on a crowded machine, against 0.1 s
-    for one), at scale 1 (the page scales it up, pixel for pixel), with fast PNG compression: 6.5 ms of CPU a
+    for one), at scale 1 (the Train tab doubles it, pixel for pixel), with fast PNG compression: 6.5 ms of CPU a
     picture. Written atomically, with when it was drawn in its PNG text (gan.layout.PREVIEW_KEYS). Drawing reads
     G's weights only: no random numbers, no change to what is trained."""
 

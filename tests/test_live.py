@@ -324,6 +324,7 @@ def test_the_train_tab_shows_the_newest_drawing_with_when_it_was_drawn(tmp_path)
     training = LiveStatus("training", name="live-0001", folder=tmp_path, epoch=1, epochs=5)
     image, label, key = picture(training)
     assert label.endswith("epoch 2, step 240 of 600") and image.getpixel((0, 0)) == 200 and key == (2, 240)
+    assert image.size == (16, 16)  # drawn at scale 1, shown at the epochs' grids' scale 2
     finished = dataclasses.replace(training, epoch=2)  # the preview is older than epoch 2's grid: not shown
     Image.new("L", (8, 8), 20).save(sample_path(tmp_path, 2))
     image, label, key = picture(finished)

@@ -146,6 +146,7 @@ def preview(status: LiveStatus) -> tuple[Image.Image, tuple[int, int, int]] | No
         when = tuple(int(text[key]) for key in PREVIEW_KEYS)
     except (KeyError, ValueError):
         return None
+    image = image.resize((2 * image.width, 2 * image.height), Image.Resampling.NEAREST)  # the epochs' grids' scale
     return (image, when) if when[0] > status.epoch else None
 
 
