@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan.classifier import REFERENCE_FILE, load_reference, save_classifier, train_classifier
+from gan.classifier import REFERENCE_FILE, fit_rejection, load_reference, save_classifier, train_classifier
 from gan.data import fake_digits, load_mnist, normalise, write_fake_mnist
 from gan.errors import run_cli
 from gan.evaluate import FLOOR_IMAGES, Evaluator, main
@@ -27,7 +27,9 @@ def judge(tmp_path_factory) -> tuple[Path, Path]:
     write_fake_mnist(data, train_count=300, test_count=120)
     images, labels = fake_digits(300)
     model = train_classifier(normalise(images), labels, steps=5, batch_size=32, progress=False)
-    save_classifier(model, root / "classifier", {"steps": 5})
+    data_images = normalise(images)
+    rejection = fit_rejection(model, data_images[:200], labels[:200], data_images[200:])
+    save_classifier(model, root / "classifier", {"steps": 5}, rejection)
     return root / "classifier", data
 
 
@@ -75,7 +77,9 @@ def test_statistics_of_other_weights_are_not_used(judge, tmp_path):
     retrained = tmp_path / "retrained"
     shutil.copytree(classifier, retrained)
     images, labels = fake_digits(100, seed=3)
-    save_classifier(train_classifier(normalise(images), labels, steps=2, batch_size=32, progress=False), retrained, {})
+    model = train_classifier(normalise(images), labels, steps=2, batch_size=32, progress=False)
+    rejection = fit_rejection(model, normalise(images)[:70], labels[:70], normalise(images)[70:])
+    save_classifier(model, retrained, {}, rejection)
     shutil.copy(classifier / REFERENCE_FILE, retrained / REFERENCE_FILE)
     assert load_reference(classifier) is not None and load_reference(retrained) is None
 
