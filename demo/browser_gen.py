@@ -32,7 +32,7 @@ SCRIPT = (ASSETS / "browser_gen.js").read_text()
 # Scoped by Gradio to the piece's own element: the canvases lie over the picture inside it, let every click and
 # touch through to it, and keep their pixels crisp when scaled.
 STYLE = """
-position: relative;
+position: relative; min-width: 0;
 .live-layer { position: absolute; inset: 0; pointer-events: none; z-index: 3; }
 .live-layer canvas {
   position: absolute; display: none; pointer-events: none; object-fit: contain;

@@ -101,7 +101,7 @@ def test_morph_and_digit_sheet(two_runs_url, browser, tmp_path, width):
     assert page.locator("text=Traceback").count() == 0
     save_screenshot(page, tmp_path, f"app-morph-{width}px.png")
     page.get_by_role("tab", name="Digits").click()
-    page.locator("#digit-sheet-caption").get_by_text("of 500 samples").wait_for(timeout=30_000)
+    page.locator("#digit-sheet-caption").get_by_text("of N = 500 samples").wait_for(timeout=30_000)
     page.locator("#digit-sheet").scroll_into_view_if_needed()
     page.locator("#digit-sheet img").wait_for(timeout=30_000)
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")

@@ -162,11 +162,11 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     fid, inception, hist_a, hist_b, milestones = handlers.compare_plots(name_a, name_b, start)
     first_live_a, first_live_b = handlers.live_compare(name_a, name_b, seed, size, False, start)
     with gr.Row(equal_height=False):  # side by side down to phone width
-        with gr.Column(min_width=160):
+        with gr.Column(min_width=140):
             with browser_gen.live_picture(first_live_a, elem_id="compare-a-live") as live_a:
                 image_a = widgets.image(f"A: {name_a}", first_a, elem_id="compare-a")
             histogram_a = gr.HTML(hist_a)
-        with gr.Column(min_width=160):
+        with gr.Column(min_width=140):
             with browser_gen.live_picture(first_live_b, elem_id="compare-b-live") as live_b:
                 image_b = widgets.image(f"B: {name_b}", first_b, elem_id="compare-b")
             histogram_b = gr.HTML(hist_b)
