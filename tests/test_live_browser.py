@@ -95,11 +95,6 @@ def slow_epochs_url(two_runs, tmp_path, sync_playwright):
 
 @pytest.mark.browser
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="not yet seen passing: on a crowded 2-core machine (load 15-40) the previews' 3% budget spaced the pictures "
-    "of these 2048-wide models far beyond 2 s (2 pictures in 10 s); to be checked on a quiet machine",
-    strict=False,
-)
 def test_train_tab_shows_a_new_picture_every_two_seconds(slow_epochs_url, browser, tmp_path):
     """Over 10 s of a live run the grid changes at least 5 times, mid-epoch drawings among them."""
     url, trainer = slow_epochs_url
