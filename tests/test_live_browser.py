@@ -25,7 +25,9 @@ LONG_EPOCHS = (*FAKE, "--hidden-dim", "2048", "--classifier", "")
 @pytest.fixture(scope="module")
 def live(tmp_path_factory) -> LiveTrainer:
     data = os.environ.get("LIVE_DATA_DIR")
-    options = LiveOptions(root=tmp_path_factory.mktemp("live"), threads=1, trainer_args=() if data else FAKE)
+    # Epochs of seconds (LONG_EPOCHS), so a 12-epoch run is still training when the test presses Stop: with the
+    # quick FAKE settings a quiet machine finished it first, and the status said "finished", not "stopped".
+    options = LiveOptions(root=tmp_path_factory.mktemp("live"), threads=1, trainer_args=() if data else LONG_EPOCHS)
     if data:
         options.data_dir = data
     trainer = LiveTrainer(options)
