@@ -12,6 +12,7 @@ it is (slower per new session, a download called image.png, a number box that se
 The work-arounds:
 - lazy sessions (`LazySessionState`): no copy of every block's config per new session;
 - the app's PNG encoder for Gradio's picture files (`encode_pil_to_bytes`);
+- picture files written whole, never truncated under a reader (`save_pil_to_cache`);
 - the queue's monitoring summary rebuilt once per ANALYTICS_SUMMARY_EVERY events (an environment setting);
 - finished sessions let go of by the queue (`drop_finished_sessions`);
 - a cache sweep that survives traffic (`sweep_cache`);
@@ -25,6 +26,7 @@ The work-arounds:
 import asyncio
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator
 from copy import copy
@@ -74,6 +76,7 @@ def apply(blocks: gr.Blocks) -> bool:
         return False
     install_lazy_sessions()
     install_png_encoder()
+    install_atomic_cache_writes()
     summarise_queue_rarely()
     keep_house(blocks)
     answer_every_caller(blocks)
@@ -202,6 +205,43 @@ def encode_pil_to_bytes(pil_image: Image.Image, format: str = "png") -> bytes:
 def install_png_encoder() -> None:
     """Have Gradio save greyscale PNGs with the app's encoder (idempotent)."""
     processing_utils.encode_pil_to_bytes = encode_pil_to_bytes
+
+
+# ---- picture files written whole ---------------------------------------------------------------------------------
+GRADIO_SAVE_PIL = processing_utils.save_pil_to_cache
+
+
+def save_pil_to_cache(img: Image.Image, cache_dir: str, name: str = "image", format: str = "webp") -> str:
+    """Gradio's save_pil_to_cache, except that the file is written beside its place and renamed into it, so a
+    request that is reading it meanwhile reads the whole picture.
+
+    Gradio 6.31.0 names a cached picture by the hash of its bytes and writes it with `Path.write_bytes`, in place,
+    every time it is returned: the same picture asked for twice at once (two visitors on the default view, or a page
+    and a script asking for the same epoch) truncates the file that the first request is still sending. The first
+    caller then gets a cut-short body: a broken picture in the page, or "peer closed connection without sending
+    complete message body" in gradio_client (seen once in a full test run). Rewriting a 90 KB picture in a loop
+    while reading it, 86 and 1,413 of 3,000 reads came back short on Gradio's way (two runs) and 0 of 3,000 this
+    way; one save took 0.43 ms Gradio's way and 0.47 ms this way (`python -m benchmarks.bench_gradio_fixes`,
+    "whole files"). The new file gets
+    a new ctime, so the cache sweep ages a picture from the last time it was handed out.
+    """
+    data = processing_utils.encode_pil_to_bytes(img, format)
+    folder = Path(cache_dir) / processing_utils.hash_bytes(data)
+    folder.mkdir(exist_ok=True, parents=True)
+    target = (folder / f"{name}.{format}").resolve()
+    part = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.part")
+    try:
+        part.write_bytes(data)
+        os.replace(part, target)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return str(target)
+
+
+def install_atomic_cache_writes() -> None:
+    """Have Gradio write each picture file beside its place and rename it in (idempotent)."""
+    processing_utils.save_pil_to_cache = save_pil_to_cache
 
 
 # ---- the queue's monitoring summary -----------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from demo.gradio_fixes import (
     ANALYTICS_ENV,
     ANALYTICS_SUMMARY_EVERY,
     GRADIO_ENCODE_PIL,
+    GRADIO_SAVE_PIL,
     GRADIO_SESSION_STATE,
     LazySessionState,
 )
@@ -77,6 +78,7 @@ def gradio_as_it_is(monkeypatch):
     for module in gradio_fixes.SESSION_MODULES:
         monkeypatch.setattr(module, "SessionState", GRADIO_SESSION_STATE)
     monkeypatch.setattr(processing_utils, "encode_pil_to_bytes", GRADIO_ENCODE_PIL)
+    monkeypatch.setattr(processing_utils, "save_pil_to_cache", GRADIO_SAVE_PIL)
     monkeypatch.delenv(ANALYTICS_ENV, raising=False)
 
 
@@ -90,6 +92,7 @@ def test_on_the_pinned_gradio_every_work_around_is_applied(gradio_as_it_is, monk
     assert gradio_fixes.apply(blocks)
     assert all(module.SessionState is LazySessionState for module in (state_holder, route_utils, mcp))
     assert processing_utils.encode_pil_to_bytes is gradio_fixes.encode_pil_to_bytes
+    assert processing_utils.save_pil_to_cache is gradio_fixes.save_pil_to_cache
     assert os.environ[ANALYTICS_ENV] == str(ANALYTICS_SUMMARY_EVERY)
     assert len(blocks.extra_startup_events) == startup + 2  # the housekeeping task, the MCP answers' install
     assert gradio_fixes.controls_head() == gradio_fixes.CONTROLS_HEAD
@@ -228,6 +231,79 @@ def test_gradio_saves_greyscale_pictures_with_the_app_s_encoder_losslessly(tiny_
             assert back.mode == other.mode and np.array_equal(np.asarray(back), np.asarray(other))
     assert saves == ["RGB", "L"]
     assert processing_utils.save_pil_to_cache(colour, str(tmp_path), format="webp").endswith(".webp")
+
+
+# ---- picture files written whole ---------------------------------------------------------------------------------
+
+
+def noisy_picture() -> Image.Image:
+    return Image.fromarray(np.random.default_rng(0).integers(0, 256, (300, 300), dtype=np.uint8))
+
+
+def test_canary_gradio_rewrites_a_cached_picture_in_place(tmp_path):
+    """Saved again, the same picture is written into the very file (same inode) that a request may be sending."""
+    picture = noisy_picture()
+    path = GRADIO_SAVE_PIL(picture, str(tmp_path), format="png")
+    with open(path, "rb") as being_sent:
+        GRADIO_SAVE_PIL(picture, str(tmp_path), format="png")
+        same_file = os.fstat(being_sent.fileno()).st_ino == os.stat(path).st_ino
+    canary(same_file, "Gradio no longer rewrites a cached picture's file in place")
+
+
+def short_reads(save, folder: Path, reads: int = 2000) -> int:
+    """How many whole-file reads of a cached picture come back short while a thread saves it again and again."""
+    picture = noisy_picture()
+    path = save(picture, str(folder), format="png")
+    size, stop, short = os.path.getsize(path), threading.Event(), 0
+
+    def saving() -> None:
+        while not stop.is_set():
+            save(picture, str(folder), format="png")
+
+    writer = threading.Thread(target=saving)
+    writer.start()
+    try:
+        for _ in range(reads):
+            with open(path, "rb") as file:
+                short += len(file.read()) != size
+    finally:
+        stop.set()
+        writer.join()
+    return short
+
+
+def test_a_picture_saved_again_is_never_read_short_and_leaves_no_part_file(tmp_path):
+    picture = noisy_picture()
+    path = gradio_fixes.save_pil_to_cache(picture, str(tmp_path), format="png")
+    assert path == GRADIO_SAVE_PIL(picture, str(tmp_path / "gradio"), format="png").replace(
+        str(tmp_path / "gradio"), str(tmp_path)
+    )  # the same place Gradio would use: the hash of the bytes, then the name
+    with Image.open(path) as back:
+        assert np.array_equal(np.asarray(back), np.asarray(picture))
+    with open(path, "rb") as being_sent:
+        gradio_fixes.save_pil_to_cache(picture, str(tmp_path), format="png")
+        assert os.fstat(being_sent.fileno()).st_ino != os.stat(path).st_ino  # a new file renamed in
+        assert len(being_sent.read()) == os.path.getsize(path)  # the file being sent is whole
+    assert short_reads(gradio_fixes.save_pil_to_cache, tmp_path) == 0
+    assert sorted(p.name for p in Path(path).parent.iterdir()) == ["image.png"]
+
+
+def test_a_failed_write_leaves_neither_a_part_file_nor_a_half_picture(tmp_path, monkeypatch):
+    picture = noisy_picture()
+    path = Path(gradio_fixes.save_pil_to_cache(picture, str(tmp_path), format="png"))
+    whole = path.read_bytes()
+
+    def disk_full(self, data):  # a part file half written, then the disk is full
+        with open(self, "wb") as file:
+            file.write(data[:100])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        gradio_fixes.save_pil_to_cache(picture, str(tmp_path), format="png")
+    monkeypatch.undo()
+    assert path.read_bytes() == whole
+    assert sorted(p.name for p in path.parent.iterdir()) == ["image.png"]
 
 
 # ---- the queue's monitoring summary -----------------------------------------------------------------------------
