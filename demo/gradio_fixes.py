@@ -449,13 +449,14 @@ def controls_head() -> str:
 # ---- CSS aimed at the inside of Gradio's components -------------------------------------------------------------
 PICTURE = ".block:is(.pixels, .live-picture)"  # a picture, or one the browser draws over (demo/browser_gen.py)
 PICTURE_ROWS = [
-    f"#tab-{tab} .row:has(> .column > {PICTURE})" for tab in ("generate", "timeline", "interpolate", "edit")
+    f"#tab-{tab} .row:has(> .column > {PICTURE})"
+    for tab in ("generate", "timeline", "interpolate", "edit", "discriminator", "digits", "train")
 ]
+MAIN_CONTROL = ":is(.main-control, .form:has(> .main-control))"  # a slider sits in a .form with its neighbours
 FIRST_PICTURES = [f"{row} > .column > {PICTURE}:not({PICTURE} ~ {PICTURE})" for row in PICTURE_ROWS]
 INNER_DOM_CSS = f"""
 .pixels img {{ image-rendering: pixelated; image-rendering: crisp-edges; }}
 .pixels .image-frame img, .pixels img {{ object-fit: contain; }}
-#learning-strip .icon-button-wrapper {{ display: none; }}  /* it has no buttons, but its empty frame showed as a dot */
 div.prose.note {{ border-left: none; padding: 0; background: none; }}
 .digit-radio .wrap {{ gap: 0.25rem; }}
 .digit-radio label {{ min-width: 2.4rem; justify-content: center; padding: 0.3rem 0.5rem !important; }}
@@ -468,10 +469,8 @@ div.prose.note {{ border-left: none; padding: 0; background: none; }}
 .pixels.stale img {{ opacity: 0.35; filter: grayscale(1); }}
 .pixels .image-container, .pixels .image-frame {{ padding-top: 2.1rem; }}
 .pixels.hide-container .image-container, .pixels.hide-container .image-frame {{ padding-top: 0; }}
-#learning-strip .image-container, #learning-strip .image-frame {{ padding-top: 0; }}  /* no badge above it */
 @media (max-width: 640px) {{ .plot-below-buttons .vega-embed {{ padding-top: 2rem; }} }}
 .gif-preview img {{ image-rendering: pixelated; object-fit: contain; }}
-#learning-strip img {{ max-height: 160px; }}
 #timeline-step .head, #timeline-step .min_value, #timeline-step .max_value {{ display: none; }}
 input[type=range] {{ touch-action: none; }}
 .gradio-container {{ overflow: clip !important; }}  /* clips as 'hidden' does, but lets a picture stick */
@@ -480,11 +479,20 @@ input[type=range] {{ touch-action: none; }}
   {", ".join(f"{row} > .column" for row in PICTURE_ROWS)} {{ display: contents; }}
   {", ".join(f"{row} > .column > *" for row in PICTURE_ROWS)} {{ flex: none; width: 100%; }}
   {", ".join(FIRST_PICTURES)} {{
-    order: -2; position: sticky; top: 0; z-index: 1000; background: var(--background-fill-primary); height: 40vh;
+    order: -2; position: sticky; top: 0; z-index: 1000; background: var(--background-fill-primary); height: 36vh;
   }}
   {", ".join(f"{first} :is(.image-frame, img)" for first in FIRST_PICTURES)} {{ width: 100%; height: 100%; }}
-  {", ".join(f"{first} .block.pixels" for first in FIRST_PICTURES)} {{ height: calc(40vh - 12px) !important; }}
-  #tab-timeline .scrubber {{ order: -1; }}
+  {", ".join(f"{first} .block.pixels" for first in FIRST_PICTURES)} {{ height: calc(36vh - 12px) !important; }}
+  #tab-timeline .scrubber, {", ".join(f"{row} > .column > {MAIN_CONTROL}" for row in PICTURE_ROWS)} {{ order: -1; }}
+  {", ".join(f"{first}" for first in FIRST_PICTURES)} {{ height: 36vh !important; }}
+  .main-control .info-text {{ display: none; }}  /* which epochs are saved: on a wider screen only */
+  .settings-row {{ order: 1; }}  /* Interpolate's run and epoch: under the walks, whose picture and t come first */
+  /* Your digit: what the models see, small, above the pad */
+  #tab-own .row:has(#own-pad) {{ flex-direction: column; }}
+  #tab-own .row:has(#own-pad) > .column {{ display: contents; }}
+  #tab-own .row:has(#own-pad) #own-preview {{ order: -2; }}
+  #compare-a, #compare-b {{ height: auto !important; }}  /* half the width: the picture's own height, no bands */
+  #own-preview {{ height: 110px !important; }}
 }}
 """
 # The classes of Gradio's own DOM that INNER_DOM_CSS aims at (the canary looks for each in Gradio's frontend).
@@ -496,6 +504,7 @@ GRADIO_CLASSES = [
     "wrap",
     "tab-container",
     "hide-container",
+    "info-text",
     "vega-embed",
     "head",
     "min_value",

@@ -1,5 +1,6 @@
 """The Gradio Blocks, assembled from the tab modules in TABS; every action is a named API endpoint."""
 
+import base64
 import html
 import logging
 from pathlib import Path
@@ -10,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from demo import gradio_fixes, links, widgets
 from demo.context import Context, Facts
-from demo.engine import PAD, Engine, epoch_ranges
+from demo.engine import PAD, Engine, epoch_ranges, png_bytes
 from demo.live import LiveTrainer
 from demo.runs import Runs
 from demo.tabs import compare, digits, discriminator, edit, generate, interpolate, own, timeline, tour, train
@@ -37,9 +38,38 @@ def examples(facts: Facts) -> dict[str, dict]:
 
 
 def run_line(name: str, engine: Engine) -> str:
+    """One loaded run, in HTML: its name, its saved epochs and the folder they came from."""
     epochs, folder = engine.epochs, engine.run.folder
     shown = folder.resolve().relative_to(Path.cwd()) if folder.resolve().is_relative_to(Path.cwd()) else folder
-    return f"**{name}**: {len(epochs)} epochs ({epoch_ranges(epochs)}) from `{shown}`"
+    return (
+        f"<b>{html.escape(name)}</b>: {len(epochs)} epochs ({epoch_ranges(epochs)}) from "
+        f"<code>{html.escape(str(shown))}</code>"
+    )
+
+
+def header_html(runs: Runs) -> str:
+    """The page's header, at most 120 px high: the title, one line on what a GAN is, the learning strip (noise to
+    digits) and, in a fold, the longer introduction and the runs loaded with their folders."""
+    default = runs.engines[runs.default]
+    strip = learning_strip(default)
+    source = "data:image/png;base64," + base64.b64encode(png_bytes(np.asarray(strip))).decode()
+    caption = f"{runs.default}: the same two z, epoch {default.epochs[0]} to {default.epochs[-1]}"
+    loaded = "; ".join(run_line(name, engine) for name, engine in runs.engines.items())
+    return f"""<div class="app-head"><div class="head-text">
+<h1>Watch a GAN learn to write digits</h1>
+<p class="lede">Two networks learn against each other: the <b>Generator</b> turns 100 random numbers into a
+picture, the <b>Discriminator</b> tries to tell its pictures from real handwritten digits.</p>
+<details id="about"><summary>About this app, and the runs loaded</summary>
+<p>A small MLP GAN (the classic PyTorch tutorial's) trained on MNIST, the 70,000 handwritten digits, and saved after
+every epoch (one pass over the training digits). The 100 random numbers behind one picture are its <i>latent z</i>.
+The strip beside the title shows the same two <i>z</i> drawn after more and more epochs of training: noise becomes
+digits. <b>Tour</b> walks through the ideas step by step; <b>Timeline</b> plays the learning for a whole grid;
+<b>Generate</b> draws any epoch.</p>
+<p>Loaded {len(runs.engines)} run{"s" if len(runs.engines) > 1 else ""}: {loaded}.</p>
+</details>
+</div>
+<figure id="learning-strip"><img src="{source}" alt="{html.escape(caption)}" title="{html.escape(caption)}"
+width="{strip.width}" height="{strip.height}"></figure></div>"""
 
 
 def learning_strip(engine: Engine, seed: int = 0, rows: int = 2, columns: int = 8, scale: int = 2) -> Image.Image:
@@ -82,35 +112,8 @@ def build_demo(runs: Runs, live: LiveTrainer | None = None) -> gr.Blocks:
     ctx = Context(runs, live)
     tabs = [tab for tab in TABS if tab is not train or live is not None]
     skipped = runs.skipped + [f"{name}/{line}" for name, e in runs.engines.items() for line in e.run.skipped]
-    default = runs.engines[runs.default]
     with gr.Blocks(title="Watch a GAN learn", delete_cache=(CACHE_SWEEP_S, CACHE_MAX_AGE_S)) as demo:
-        with gr.Row(elem_id="intro-row", equal_height=False):
-            with gr.Column(scale=3, min_width=300):
-                gr.Markdown(
-                    "# Watch a GAN learn to write digits\n"
-                    "A small MLP GAN (the classic PyTorch tutorial's) trained on MNIST and saved after every epoch. "
-                    "Two networks learn against each other: the **Generator** turns random numbers (a *latent z*) into "
-                    "a picture, the **Discriminator** tries to tell its pictures from real digits. On the right, the "
-                    "same two *z* after more and more epochs of training: noise becomes digits. **Timeline** plays it "
-                    "for a whole grid; **Generate** draws any epoch.\n\n"
-                    f"Loaded {len(runs.engines)} run{'s' if len(runs.engines) > 1 else ''}: "
-                    + "; ".join(run_line(name, engine) for name, engine in runs.engines.items())
-                    + ".",
-                    elem_id="intro",
-                )
-            with gr.Column(scale=2, min_width=260):
-                gr.Image(
-                    learning_strip(default),
-                    label=f"{runs.default}: the same z, epoch {default.epochs[0]} to {default.epochs[-1]}",
-                    show_label=False,
-                    format="png",
-                    image_mode="L",
-                    type="pil",
-                    interactive=False,
-                    buttons=[],
-                    elem_id="learning-strip",
-                    elem_classes="pixels",
-                )
+        gr.HTML(header_html(runs), elem_id="app-header")
         if skipped:
             gr.Markdown(
                 "**Some files were skipped:**\n" + "\n".join(f"- {html.escape(line)}" for line in skipped),

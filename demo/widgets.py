@@ -15,6 +15,7 @@ from demo.validation import SEED_MAX
 LIVE = {"trigger_mode": "always_last", "show_progress": "hidden", "preprocess": False}
 # Helper events (dice, resets, slider ranges): not part of the API, answered without the queue.
 PRIVATE = {"api_visibility": "private", "queue": False}
+MAIN_HEIGHT = 420  # px: a tab's main picture, so that it opens in view with its control at 1280x800
 SEED_DOC = f"seed 0-{SEED_MAX}"  # pieces of the endpoints' API descriptions
 GRID_DOC = f"grid_size 1-{MAX_GRID}"
 LABELS_DOC = "labels true/false (the classifier's digit and confidence under each sample)"
@@ -33,7 +34,15 @@ COLORS = {
 # The look of what the app owns: its own classes and the contents of its Markdown and HTML. Rules that reach inside
 # Gradio's components live in demo.gradio_fixes (INNER_DOM_CSS), with the page-wide script for number boxes.
 CSS = """
-#intro p { margin: 0.2rem 0; }
+#app-header .app-head { display: flex; align-items: flex-start; gap: 1rem; justify-content: space-between; }
+#app-header .head-text { flex: 1 1 auto; min-width: 0; }
+#app-header h1 { font-size: 1.75rem; line-height: 1.2; margin: 0 0 0.2rem; }
+#app-header p { margin: 0.15rem 0; }
+#app-header .lede { line-height: 1.35; }
+#app-header summary { cursor: pointer; color: var(--body-text-color-subdued); font-size: 0.9rem; }
+#app-header details[open] { background: var(--background-fill-secondary); padding: 0.3rem 0.6rem; border-radius: 8px; }
+#learning-strip { flex: 0 0 auto; margin: 0; }
+#learning-strip img { display: block; height: 92px; width: auto; image-rendering: pixelated; border-radius: 4px; }
 .note { border-left: 4px solid #f59e0b; padding: 0.4rem 0.8rem; background: var(--background-fill-secondary); }
 .stats { display: flex; flex-wrap: wrap; gap: 0.4rem; }
 .stat { padding: 0.35rem 0.6rem; border-radius: 8px; background: var(--background-fill-secondary); min-width: 6.2rem; }
@@ -45,7 +54,16 @@ CSS = """
 .hist-labels span { flex: 1; }
 .seed-row .dice { align-self: stretch; }
 @media (max-width: 640px) {
-  #intro h1 { font-size: 1.5rem; }
+  /* the title on its own line; under it the fold and the strip side by side; the header stays within 120 px */
+  #app-header .app-head { display: grid; grid-template-columns: 1fr auto; column-gap: 0.5rem; align-items: center; }
+  #app-header .head-text { display: contents; }
+  #app-header h1 { grid-column: 1 / -1; font-size: 1.05rem; white-space: nowrap; }
+  #app-header summary { font-size: 0.8rem; }
+  #app-header .lede { display: none; }  /* the fold says it */
+  #app-header details { grid-column: 1; grid-row: 2; }
+  #app-header details[open] { grid-column: 1 / -1; grid-row: 3; }
+  #learning-strip { grid-column: 2; grid-row: 2; }
+  #learning-strip img { height: 56px; }
 }
 """
 # A picture whose last update failed is dimmed (demo.gradio_fixes) with a short line saying so.
@@ -172,9 +190,9 @@ def seed_box(label: str, value: int) -> tuple[gr.Number, gr.Button]:
     return box, dice
 
 
-def epoch_slider(epochs: list[int], value: int, label: str = "Epoch") -> gr.Slider:
+def epoch_slider(epochs: list[int], value: int, label: str = "Epoch", **kwargs) -> gr.Slider:
     """A slider over the first to last of `epochs` (saved epochs); in-between values snap to a saved one."""
-    return gr.Slider(step=1, label=label, **slider_range(epochs, value))
+    return gr.Slider(step=1, label=label, **slider_range(epochs, value), **kwargs)
 
 
 def slider_range(epochs: list[int], value: object) -> dict:

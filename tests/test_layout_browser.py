@@ -30,11 +30,30 @@ PICTURE_TABS = [
 ]
 
 
+# Every tab's main picture and the control that moves it: both in view when the tab opens (issue: "the page fits").
+MAIN = {
+    "Generate": ("#generate-picture", "#tab-generate .main-control input[type=range]"),
+    "Timeline": ("#timeline-picture", "#timeline-step input[type=range]"),
+    "Interpolate": ("#interp-image", "#interp-t input[type=range]"),
+    "Edit": ("#edit-digit", "#tab-edit .main-control input[type=range] >> nth=0"),
+    "Compare": ("#compare-b", "#compare-epoch input[type=range]"),
+    "Discriminator": ("#verdict-picture", "#tab-discriminator .main-control input[type=range]"),
+    "Your digit": ("#own-preview", "#own-pad"),
+    "Train": ("#live-grid", "#live-start"),
+    "Digits": ("#digit-sheet", "#tab-digits .main-control input[type=range]"),
+    "Tour": ("#tour-1", "#tab-tour button >> nth=0"),
+}
+HEADER_MAX = 120  # px: the title, one line, the strip; the folders go into the fold
+
+
 @pytest.fixture(scope="module")
-def shipped(sync_playwright):
-    """The app on the shipped runs (weights/), and the default run's saved epochs."""
+def shipped(sync_playwright, tmp_path_factory):
+    """The app on the shipped runs (weights/), with its Train tab, and the default run's saved epochs."""
+    from demo.live import LiveOptions, LiveTrainer
+
     runs = load_specs(split_specs(str(ROOT / "weights")))
-    with launched(build_demo(runs).queue(default_concurrency_limit=8)) as url:
+    live = LiveTrainer(LiveOptions(root=tmp_path_factory.mktemp("live"), threads=1))
+    with launched(build_demo(runs, live).queue(default_concurrency_limit=8)) as url:
         yield url, runs.engines[runs.default].epochs
 
 
@@ -201,3 +220,62 @@ def test_screenshots_of_every_tab(shipped, browser, tmp_path, width):
         assert page.locator("text=Traceback").count() == 0
         shot = save_screenshot(page, tmp_path, f"layout-{tab}-{width}px.png")
         assert shot.stat().st_size > 10_000
+
+
+def box(page, selector: str) -> dict:
+    return page.locator(selector).first.evaluate(
+        "el => { const r = el.getBoundingClientRect(); return {top: r.top, bottom: r.bottom, height: r.height}; }"
+    )
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)], ids=["1280x800", "390x844"])
+def test_every_tab_opens_with_its_picture_and_control_in_view(shipped, browser, tmp_path, width, height):
+    url, _ = shipped
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url, wait_until="domcontentloaded")
+    page.locator("#generate-picture img").wait_for(timeout=WAIT_MS)
+    header = box(page, "#app-header")
+    assert header["height"] <= HEADER_MAX, f"the header is {header['height']:.0f} px high at {width} px"
+    about = page.locator("#about")
+    assert about.evaluate("el => el.open") is False  # the folders the runs came from are in the closed fold
+    assert "weights/" in about.inner_html() and not page.get_by_text("weights/tutorial").is_visible()
+    assert page.locator("#learning-strip img").is_visible()  # noise to digits, beside the title
+    tabs = [name for name in page.get_by_role("tab").all_inner_texts() if name]
+    assert sorted(tabs) == sorted(MAIN), "every tab has its main picture and control named here"
+    for tab, (picture, control) in MAIN.items():
+        page.get_by_role("tab", name=tab, exact=True).click()
+        page.locator(picture).first.wait_for(timeout=WAIT_MS)
+        page.wait_for_timeout(800)  # let the tab's pictures and plots take their place
+        for name, selector in (("picture", picture), ("control", control)):
+            where = box(page, selector)
+            assert where["height"] > 0 and 0 <= where["top"] and where["bottom"] <= height, (
+                f"{tab} at {width}x{height}: its {name} ({selector}) is at {where['top']:.0f}-{where['bottom']:.0f} px"
+            )
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{tab}: the page is {overflow} px wider than a {width} px screen"
+        save_screenshot(page, tmp_path, f"opened-{tab.lower().replace(' ', '-')}-{width}px.png", full_page=False)
+
+
+@pytest.mark.parametrize("tab", ["Timeline", "Compare", "Train"])
+def test_chart_titles_and_legends_are_not_clipped_on_a_phone(shipped, browser, tmp_path, tab):
+    url, _ = shipped
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(url, wait_until="domcontentloaded")
+    page.locator("#generate-picture img").wait_for(timeout=WAIT_MS)
+    page.get_by_role("tab", name=tab, exact=True).click()
+    panel = page.locator(f"#tab-{tab.lower()}")
+    panel.locator(".vega-embed svg").first.wait_for(timeout=WAIT_MS)
+    page.wait_for_timeout(1500)  # every plot drawn
+    clipped = panel.locator(".vega-embed").evaluate_all(
+        """embeds => embeds.flatMap(embed => {
+            const frame = embed.getBoundingClientRect();
+            return [...embed.querySelectorAll('svg text')].filter(t => t.textContent.trim()).map(t => {
+                const r = t.getBoundingClientRect();
+                return {text: t.textContent, left: r.left - frame.left, right: frame.right - r.right};
+            }).filter(t => t.left < -1 || t.right < -1);
+        })"""
+    )
+    assert panel.locator(".vega-embed svg text").count() > 0
+    assert clipped == [], f"{tab}: text cut off at the plot's edge: {clipped[:5]}"
+    panel.locator(".vega-embed").first.scroll_into_view_if_needed()
+    save_screenshot(page, tmp_path, f"charts-{tab.lower()}-390px.png", full_page=False)

@@ -14,6 +14,7 @@ log = logging.getLogger("demo")
 
 TITLE = "Compare"
 DEFAULT_PAIR = ("tutorial", "stable")  # the two recipes the project ships
+PICTURE_HEIGHT = 330  # each of the two pictures: both, and the epoch slider under them, open in view
 START_EPOCH = 10  # early on the recipes differ most; the slider goes on to the last epoch
 
 
@@ -133,18 +134,20 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     epochs = shared_epochs(a, b)
     start, seed, size = min(max(START_EPOCH, epochs[0]), epochs[-1]), 0, 6
     gr.Markdown(
-        "Two runs side by side: one epoch slider moves both, and one seed sends **the same latent vectors** "
-        "through both Generators, so every pair of digits started from the same *z*. Below: both runs' quality "
-        "per epoch, which digits each one draws, and when each first got there."
+        "Two runs side by side, from **the same latent vectors**: every pair of digits started from the same *z*."
     )
-    with gr.Accordion("What does the stable recipe change, and why does it help?", open=False):
-        gr.Markdown(explain.STABLE_RECIPE)
-        explain.curious(explain.RECIPE_TERMS)
-    with gr.Row(equal_height=True):
-        run_a = widgets.run_dropdown(ctx, "Run A (left)", name_a, min_width=160)
-        run_b = widgets.run_dropdown(ctx, "Run B (right)", name_b, min_width=160)
-        with gr.Column(min_width=240):
-            seed_box, dice = widgets.seed_box("Seed (the same z for both)", seed)
+    # The two pictures first, the epoch slider under them, then the runs and the seed: pictures and slider open
+    # in view together at 1280x800 and at phone width.
+    first_a, first_b, first_caption = handlers.compare(name_a, name_b, start, seed, size)
+    fid, inception, hist_a, hist_b, milestones = handlers.compare_plots(name_a, name_b, start)
+    first_live_a, first_live_b = handlers.live_compare(name_a, name_b, seed, size, False, start)
+    with gr.Row(equal_height=False):  # side by side down to phone width
+        with gr.Column(min_width=140):
+            with browser_gen.live_picture(first_live_a, elem_id="compare-a-live") as live_a:
+                image_a = widgets.image(f"A: {name_a}", first_a, elem_id="compare-a", height=PICTURE_HEIGHT)
+        with gr.Column(min_width=140):
+            with browser_gen.live_picture(first_live_b, elem_id="compare-b-live") as live_b:
+                image_b = widgets.image(f"B: {name_b}", first_b, elem_id="compare-b", height=PICTURE_HEIGHT)
     with gr.Row():
         epoch = gr.Slider(
             step=1,
@@ -158,20 +161,23 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             size_slider = gr.Slider(1, MAX_GRID, value=size, step=1, label="Grid size (n x n)")
             labels = widgets.labels_box()
             share = links.share_row("compare")
-    first_a, first_b, first_caption = handlers.compare(name_a, name_b, start, seed, size)
-    fid, inception, hist_a, hist_b, milestones = handlers.compare_plots(name_a, name_b, start)
-    first_live_a, first_live_b = handlers.live_compare(name_a, name_b, seed, size, False, start)
-    with gr.Row(equal_height=False):  # side by side down to phone width
-        with gr.Column(min_width=140):
-            with browser_gen.live_picture(first_live_a, elem_id="compare-a-live") as live_a:
-                image_a = widgets.image(f"A: {name_a}", first_a, elem_id="compare-a")
-            histogram_a = gr.HTML(hist_a)
-        with gr.Column(min_width=140):
-            with browser_gen.live_picture(first_live_b, elem_id="compare-b-live") as live_b:
-                image_b = widgets.image(f"B: {name_b}", first_b, elem_id="compare-b")
-            histogram_b = gr.HTML(hist_b)
+    with gr.Row(equal_height=False):  # what the judge reads in each run's samples, under its picture
+        histogram_a = gr.HTML(hist_a, min_width=140)
+        histogram_b = gr.HTML(hist_b, min_width=140)
+    with gr.Row(equal_height=True):
+        run_a = widgets.run_dropdown(ctx, "Run A (left)", name_a, min_width=160)
+        run_b = widgets.run_dropdown(ctx, "Run B (right)", name_b, min_width=160)
+        with gr.Column(min_width=240):
+            seed_box, dice = widgets.seed_box("Seed (the same z for both)", seed)
     caption = gr.Markdown(first_caption, elem_id="compare-caption")
+    gr.Markdown(
+        "One epoch slider moves both runs, and one seed sends the same latent vectors through both Generators. "
+        "Below: both runs' quality per epoch, which digits each one draws, and when each first got there."
+    )
     milestone_line = gr.Markdown(milestones, elem_classes="note")
+    with gr.Accordion("What does the stable recipe change, and why does it help?", open=False):
+        gr.Markdown(explain.STABLE_RECIPE)
+        explain.curious(explain.RECIPE_TERMS)
     plot_args = {
         "x": "epoch",
         "y": "value",

@@ -77,29 +77,32 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     start, seed, rows = engine.nearest_epoch(START_EPOCH), 0, 8
     note = judge_note()
     gr.Markdown(
-        "## What can this epoch draw?\n"
-        f"The project's classifier (the *judge*) sorts N = {digits.SHEET_SAMPLES} samples from one seed into ten "
-        "columns, one per digit, surest first; a sample it does not take for a digit at all is counted as *not a "
-        "digit* and left out. Above each column: its share of the N samples. A digit counts as drawn when it holds "
-        f"at least {digits.DIGIT_SHARE:.0%} of N, the same rule as the cards, Compare and Train. Scrub the epoch to "
-        "watch digits appear: the first epochs draw noise (not a digit), then only one or two digits (mode "
-        "collapse); an empty column says *not drawn yet*."
+        "**What can this epoch draw?** Scrub the epoch to watch digits appear: first noise (not a digit), then "
+        "only one or two digits (mode collapse), then all ten."
     )
-    explain.curious(explain.JUDGE)
     if note:
         gr.Markdown(note, elem_classes="note")
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            run = widgets.run_dropdown(ctx)
-            epoch = widgets.epoch_slider(engine.epochs, start, "Epoch (scrub through training)")
+            epoch = widgets.epoch_slider(
+                engine.epochs, start, "Epoch (scrub through training)", elem_classes="main-control"
+            )
+            run = widgets.run_dropdown(ctx)  # under the epoch: on a phone the epoch follows the picture
             seed_box, dice = widgets.seed_box("Seed", seed)
             rows_slider = gr.Slider(1, MAX_GRID, value=rows, step=1, label="Samples per digit")
             share = links.share_row("digits")
         with gr.Column(scale=2, min_width=300):
             picture = widgets.image(  # drawn when the tab opens; no label badge over the column heads
-                "One column per digit", elem_id="digit-sheet", show_label=False
+                "One column per digit", elem_id="digit-sheet", show_label=False, height=widgets.MAIN_HEIGHT
             )
             caption = gr.Markdown(note, elem_id="digit-sheet-caption")
+    gr.Markdown(
+        f"The project's classifier (the *judge*) sorts N = {digits.SHEET_SAMPLES} samples from one seed into ten "
+        "columns, one per digit, surest first; a sample it does not take for a digit at all is counted as *not a "
+        "digit* and left out. Above each column: its share of the N samples. A digit counts as drawn when it holds "
+        f"at least {digits.DIGIT_SHARE:.0%} of N, the same rule as the cards, Compare and Train. An empty column "
+        "says *not drawn yet*."
+    )
     inputs, outputs = [run, epoch, seed_box, rows_slider], [picture, caption]
     drawn = gr.on(
         [epoch.input, rows_slider.input, seed_box.submit, seed_box.input],
@@ -132,3 +135,6 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     run.input(lambda r, e: widgets.follow_run(ctx, r, e), [run, epoch], epoch, **widgets.PRIVATE).then(
         handlers.digit_sheet, inputs, outputs, api_visibility="private", **widgets.LIVE
     )
+
+    # The details sit under the tab's pictures: a picture and its control open in view together.
+    explain.curious(explain.JUDGE)

@@ -277,17 +277,13 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     last, seed, size = engine.epochs[-1], 0, 6
     run_epoch = f"{widgets.run_doc(ctx)}; {widgets.epoch_doc(ctx)}"
     gr.Markdown(
-        "## The other half of the game\n"
-        "The **Discriminator** (D) is the second network: it looks at a picture and gives a *score* from 0 to 1, how "
-        "sure it is that the picture is a real handwritten digit (1) rather than one the Generator drew (0). The "
-        "Generator (G) never sees a real digit: it learns only from D, through the *gradient*, the direction in which "
-        "changing its pictures would raise D's score most. Below: what D believes, where it looks, the push G gets, "
-        "and the race between the two over the epochs."
+        "The **Discriminator** (D), the other half of the game, gives each picture a *score* from 0 (drawn by the "
+        "Generator) to 1 (a real handwritten digit)."
     )
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            run = widgets.run_dropdown(ctx)
-            epoch = widgets.epoch_slider(engine.epochs, last)
+            epoch = widgets.epoch_slider(engine.epochs, last, elem_classes="main-control")
+            run = widgets.run_dropdown(ctx)  # under the epoch: on a phone the epoch follows the picture
             seed_box, dice = widgets.seed_box("Seed", seed)
             grid = widgets.grid_slider(size)
             sample = gr.Slider(1, size * size, value=1, step=1, label="Chosen sample (row by row)")
@@ -295,8 +291,13 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             loss = gr.Radio(LOSS_CHOICES, value="non-saturating", label="G's loss")
             share = links.share_row("discriminator")
         with gr.Column(scale=2, min_width=300):
-            verdicts = colour_image("D's verdict on every sample", "verdict-picture")
+            verdicts = colour_image("D's verdict on every sample", "verdict-picture", height=widgets.MAIN_HEIGHT)
             verdict_caption = gr.Markdown(elem_id="verdict-caption")
+    gr.Markdown(
+        "The Generator (G) never sees a real digit: it learns only from D, through the *gradient*, the direction in "
+        "which changing its pictures would raise D's score most. Below: what D believes, where it looks, the push G "
+        "gets, and the race between the two over the epochs."
+    )
     gr.Markdown(
         "### The two piles\nD scores 1,000 real test digits and 1,000 fakes of the same epoch. Move the epoch to "
         "watch the game: early on D pushes the piles apart; as G improves they slide together."

@@ -173,7 +173,6 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         "Push one digit's *z* (the 100 random numbers behind it) along the directions that change the picture most "
         "at this epoch. The grid gets the same push, so you see what a direction does to many digits at once."
     )
-    explain.curious(explain.DIRECTIONS, explain.PROBABILITY)
     note = judge_note()
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
@@ -184,7 +183,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             with gr.Row(visible=False) as own_row:
                 gr.Markdown("**The top-left digit is your digit's z\\*** (from Your digit).", elem_id="edit-own")
                 back = gr.Button("Use the seed again", size="sm")
-            with gr.Group():
+            with gr.Group(elem_classes="main-control"):
                 strengths = [
                     gr.Slider(-STRENGTH, STRENGTH, value=0, step=0.1, label=f"Direction {k + 1}")
                     for k in range(engine.direction_count)
@@ -351,3 +350,6 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             handlers.directions, sheet_inputs, sheet, api_visibility="private", **widgets.LIVE
         ).then(handlers.live_edit, live_inputs, list(lives), api_visibility="private", **widgets.LIVE)
     threading.Thread(target=engine.directions, args=(last,), daemon=True).start()  # warm the default epoch
+
+    # The details sit under the tab's pictures: a picture and its control open in view together.
+    explain.curious(explain.DIRECTIONS, explain.PROBABILITY)

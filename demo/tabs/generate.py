@@ -53,15 +53,11 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     handlers = Handlers(ctx)
     engine = ctx.runs.engines[ctx.runs.default]
     last, seed = engine.epochs[-1], 0
-    gr.Markdown(
-        "Each seed picks a fixed set of random latent vectors *z*; the Generator saved after the chosen epoch turns "
-        "them into 28x28 digits. Keep the seed and move the epoch to see the same *z* earlier or later in training."
-    )
-    explain.term(explain.LATENT)
+    gr.Markdown("Move the **epoch**: the same random inputs, drawn by the Generator saved after that epoch.")
     with gr.Row():
         with gr.Column(scale=2, min_width=280):
-            run = widgets.run_dropdown(ctx)
-            epoch = widgets.epoch_slider(engine.epochs, last)
+            epoch = widgets.epoch_slider(engine.epochs, last, elem_classes="main-control")
+            run = widgets.run_dropdown(ctx)  # under the epoch: on a phone the epoch follows the picture
             seed_box, dice = widgets.seed_box("Seed", seed)
             size = widgets.grid_slider(6)
             labels = widgets.labels_box()
@@ -72,8 +68,14 @@ def build(ctx: Context, tab: gr.Tab) -> None:
                 "Generated digits",
                 widgets.named(engine.seed_grid(last, seed, 6), ctx.runs.default, last, seed),
                 elem_id="generate-picture",
+                height=widgets.MAIN_HEIGHT,
             )
             stats = gr.HTML(picture_line(ctx.runs.default, last, seed, 6) + stats_html(engine.run, last))
+    gr.Markdown(
+        "Each seed picks a fixed set of random latent vectors *z*; the Generator saved after the chosen epoch turns "
+        "them into 28x28 digits. Keep the seed and move the epoch to see the same *z* earlier or later in training."
+    )
+    explain.term(explain.LATENT)  # under the picture: the picture and its epoch slider open in view together
     inputs, outputs = [run, epoch, seed_box, size, labels], [picture, stats]
     drawn = gr.on(
         [button.click, seed_box.submit, seed_box.input, epoch.input, size.input, labels.input],

@@ -221,10 +221,9 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     seeds_doc = f"{widgets.run_doc(ctx)}; {widgets.epoch_doc(ctx)}; seeds 0-{SEED_MAX}"
     gr.Markdown(
         "Walk from seed A's *z* to seed B's *z* (a *z* is the 100 random numbers behind one picture), or morph one "
-        "digit into another. " + explain.SLERP[0] + " Watch the length below."
+        "digit into another: move **t** under the picture."
     )
-    explain.curious(explain.LATENT, explain.SLERP)
-    with gr.Row():
+    with gr.Row(elem_classes="settings-row"):  # on a phone it goes under the walks (demo.gradio_fixes)
         run = widgets.run_dropdown(ctx, scale=1, min_width=200)
         epoch = widgets.epoch_slider(engine.epochs, last)
     with gr.Tabs():
@@ -232,6 +231,8 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             seed_walk(ctx, handlers, run, epoch, seeds_doc)
         with gr.Tab("From digit A to digit B", id="morph", elem_id="morph-tab") as morph_tab:
             morph_walk(ctx, handlers, run, epoch, morph_tab)
+    # The details sit under the tab's pictures: a picture and its control open in view together.
+    explain.curious(explain.LATENT, explain.SLERP)
 
 
 def seed_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slider, seeds_doc: str) -> None:
@@ -242,17 +243,27 @@ def seed_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slid
             seed_a, dice_a = widgets.seed_box("Seed A", 1)
             seed_b, dice_b = widgets.seed_box("Seed B", 2)
             method = gr.Radio(list(METHODS), value="slerp", label="Method")
+            gr.Markdown(explain.SLERP[0], elem_classes="explain")
             own_a = gr.State(None)  # z* handed on from Your digit: it stands in for seed A while set
             with gr.Row(visible=False) as own_row:
                 gr.Markdown("**A is your digit's z\\*** (from Your digit), not seed A.", elem_id="interp-own")
                 back = gr.Button("Use seed A again", size="sm")
             share = links.share_row("interpolate")
         with gr.Column(scale=1, min_width=280):
-            t = gr.Slider(0, 1, value=0.5, step=0.01, label="t: from A (0) to B (1)", elem_id="interp-t")
             first_image, first_caption = handlers.interpolate(ctx.runs.default, last, 1, 2, 0.5, "slerp")
             first_live = handlers.live_seeds(ctx.runs.default, last, 1, 2, "slerp", 0.5)
             with browser_gen.live_picture(first_live, elem_id="interp-live") as live:
-                picture = widgets.image("Digit at t", first_image, elem_id="interp-image", height=340)
+                picture = widgets.image("Digit at t", first_image, elem_id="interp-image", height=240)
+            # Under the picture, as a player's scrubber: the two open in view together.
+            t = gr.Slider(
+                0,
+                1,
+                value=0.5,
+                step=0.01,
+                label="t: from A (0) to B (1)",
+                elem_id="interp-t",
+                elem_classes="main-control",
+            )
             caption = gr.Markdown(first_caption)
     inputs, outputs = [run, epoch, seed_a, seed_b, t, method, own_a], [picture, caption]
     # In the browser while the hand moves (no round trip); the server's picture and caption follow as before.

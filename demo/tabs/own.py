@@ -310,19 +310,9 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     last = engine.epochs[-1]
     doc = f"{widgets.run_doc(ctx)}; {widgets.epoch_doc(ctx)}"
     image_doc = "image: 28 rows of 28 numbers from 0 to 1 (white digit on black), or an uploaded picture file"
-    gr.Markdown(
-        "Draw a digit on the pad (pick the brush on its left first), or upload a picture of one. It is made into "
-        "a 28x28 picture the way MNIST's digits were: "
-        "white on black, cropped, fitted into 20x20, its centre of mass in the middle. Then: what the classifier "
-        "reads, what the **Discriminator** (D, the network that tells real digits from made ones) thought of it at "
-        "every saved epoch, and the latent *z\\** whose picture G(z\\*) comes closest to it (an *inversion*: a "
-        "search for the input that gives a wanted output)."
-    )
+    gr.Markdown("Draw a digit on the pad (pick the brush on its left first), or upload a picture of one.")
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            run = widgets.run_dropdown(ctx)
-            epoch = widgets.epoch_slider(engine.epochs, last, "Epoch (for the inversion and the samples)")
-            share = links.share_row("own")
             pad = gr.Sketchpad(
                 label="Draw",
                 canvas_size=(280, 280),
@@ -341,9 +331,19 @@ def build(ctx: Context, tab: gr.Tab) -> None:
                 height=160,
                 elem_id="own-upload",
             )
+            run = widgets.run_dropdown(ctx)  # under the pad: the pad and what the models see open in view together
+            epoch = widgets.epoch_slider(engine.epochs, last, "Epoch (for the inversion and the samples)")
+            share = links.share_row("own")
         with gr.Column(scale=1, min_width=280):
             preview = widgets.image("What the models see (28x28)", height=200, elem_id="own-preview")
             label_line = gr.Markdown("Draw a digit to begin.", elem_id="own-label")
+            gr.Markdown(
+                "It is made into a 28x28 picture the way MNIST's digits were: white on black, cropped, fitted into "
+                "20x20, its centre of mass in the middle. Then: what the classifier reads, what the "
+                "**Discriminator** (D, the network that tells real digits from made ones) thought of it at every "
+                "saved epoch, and the latent *z\\** whose picture G(z\\*) comes closest to it (an *inversion*: a "
+                "search for the input that gives a wanted output)."
+            )
             curve = gr.LinePlot(
                 None,
                 x="epoch",

@@ -204,7 +204,6 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     )
     with gr.Row(elem_classes="picture-row"):
         with gr.Column(scale=1, min_width=300):
-            run = widgets.run_dropdown(ctx)
             with gr.Group(elem_classes="scrubber"):
                 readout = gr.HTML(readout_html(engine.epochs, first), elem_id="timeline-readout", padding=False)
                 step = gr.Slider(
@@ -225,9 +224,13 @@ def build(ctx: Context, tab: gr.Tab) -> None:
                 handlers.live_timeline(ctx.runs.default, seed, 8, False, first), elem_id="timeline-live"
             ) as live:
                 picture = widgets.image(
-                    "The same z at this epoch", engine.seed_grid(first, seed, 8), elem_id="timeline-picture"
+                    "The same z at this epoch",
+                    engine.seed_grid(first, seed, 8),
+                    elem_id="timeline-picture",
+                    height=widgets.MAIN_HEIGHT - 80,
                 )
             stats = gr.HTML(stats_html(engine.run, first))
+            run = widgets.run_dropdown(ctx)  # under the picture: the scrubber and the picture open in view together
             seed_box, dice = widgets.seed_box("Seed", seed)
             size = widgets.grid_slider(8)
             labels = widgets.labels_box()

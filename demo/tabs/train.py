@@ -290,13 +290,15 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     # assistants) only watch.
     api_visibility = "private" if shared else "public"
     gr.Markdown(
-        "Train the GAN **here and now**: the app starts the real trainer (`python -m gan.train`) and shows the same "
-        "100 latent vectors drawn again about every second while it learns, and after each epoch the losses and the "
-        "judge's scores. "
-        "The *Digits drawn* card counts the digits the judge accepts (each at least 2% of its samples, pictures it "
-        "does not take for a digit left out): watch it climb to 10/10, soonest with the fast start and latest with "
-        f"the tutorial's recipe. One live run at a time per server, up to {cap} epochs; everyone on the page "
-        "watches the same run."
+        "Train the GAN **here and now**: press **Start** and watch the same 100 latent vectors drawn again about "
+        "every second while it learns."
+    )
+    explained = (
+        "The app starts the real trainer (`python -m gan.train`); after each epoch come the losses and the "
+        "judge's scores. The *Digits drawn* card counts the digits the judge accepts (each at least 2% of its "
+        "samples, pictures it does not take for a digit left out): watch it climb to 10/10, soonest with the fast "
+        f"start and latest with the tutorial's recipe. One live run at a time per server, up to {cap} epochs; "
+        "everyone on the page watches the same run."
     )
     if shared:
         with gr.Row(equal_height=True, elem_id="shared-space"):
@@ -304,6 +306,9 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             gr.DuplicateButton("Duplicate this Space", size="md", scale=0, min_width=200)
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=280):
+            with gr.Row(elem_classes="main-control"):  # first: Start and the live picture open in view together
+                start = gr.Button("Start", variant="primary", elem_id="live-start")
+                stop = gr.Button("Stop", variant="stop", elem_id="live-stop")
             recipe = gr.Radio(
                 [(RECIPE_LABELS.get(name, name), name) for name in PRESETS],  # gan.config's recipes, in its order
                 value=default.recipe,
@@ -323,9 +328,6 @@ def build(ctx: Context, tab: gr.Tab) -> None:
                 seed = gr.Number(default.seed, label="Seed", precision=0, minimum=0, maximum=SEED_MAX)
             epochs = gr.Slider(1, cap, value=default.epochs, step=1, label="Epochs")
             explain.term(explain.RECIPE_TERMS)
-            with gr.Row():
-                start = gr.Button("Start", variant="primary", elem_id="live-start")
-                stop = gr.Button("Stop", variant="stop", elem_id="live-stop")
             share = links.share_row("train")  # a link fills in these settings; it never starts a run
             with gr.Accordion("Save this run to the Hugging Face Hub", open=False):
                 if on_space():
@@ -339,6 +341,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             cards = gr.HTML(status_html(status), elem_id="live-status")
             image, label, _ = picture(status)
             grid = widgets.image(label, image, elem_id="live-grid")
+    gr.Markdown(explained)
     plot_args = {"x": "epoch", "y": "value", "color": "series", "color_map": widgets.COLORS, "height": 220}
     plot_args["x_lim"] = [X_START, max(status.epochs or default.epochs, 2)]
     plot_args["show_label"] = True
