@@ -176,7 +176,7 @@ def series_frame(
     if rows:
         values = [v for _, v, _ in rows]
         low, high = bounds or (min(values), max(values))
-        rows += [(epoch, low, "this epoch"), (epoch, high, "this epoch")]
+        rows += [(epoch, low, "now"), (epoch, high, "now")]
     return pd.DataFrame(rows, columns=["epoch", "value", "series"])
 
 
@@ -206,5 +206,5 @@ def runs_frame(runs: dict[str, Run], epoch: int, key: str) -> pd.DataFrame:
         rows += [(first, float(floor), "real data"), (last, float(floor), "real data")]
     if rows:
         values = [v for _, v, _ in rows]
-        rows += [(epoch, min(values), "this epoch"), (epoch, max(values), "this epoch")]
+        rows += [(epoch, min(values), "now"), (epoch, max(values), "now")]
     return pd.DataFrame(rows, columns=["epoch", "value", "series"])

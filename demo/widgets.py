@@ -29,7 +29,7 @@ COLORS = {
     "IS": "#0ea5e9",
     "digits present": "#f59e0b",
     "real data": "#94a3b8",
-    "this epoch": "#111827",
+    "now": "#111827",
 }
 # The look of what the app owns: its own classes and the contents of its Markdown and HTML. Rules that reach inside
 # Gradio's components live in demo.gradio_fixes (INNER_DOM_CSS), with the page-wide script for number boxes.

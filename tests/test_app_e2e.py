@@ -137,10 +137,10 @@ def test_timeline_sheet_plots_and_gif(client):
     assert sheet.mode == "L" and sheet.size[0] > sheet.size[1]
     losses, scores, quality, inception = client.predict("tutorial", 3, api_name="/plots")
     series = {row[2] for row in losses["data"]}
-    assert {"D loss", "G loss", "this epoch"} <= series
-    assert [row[0] for row in scores["data"] if row[2] == "this epoch"] == [3, 3]
+    assert {"D loss", "G loss", "now"} <= series
+    assert [row[0] for row in scores["data"] if row[2] == "now"] == [3, 3]
     assert {"FID", "real data"} <= {row[2] for row in quality["data"]}
-    assert {"IS", "real data", "this epoch"} <= {row[2] for row in inception["data"]}
+    assert {"IS", "real data", "now"} <= {row[2] for row in inception["data"]}
     stable_fid = client.predict("stable", 2, api_name="/plots")[2]
     assert [row[1] for row in stable_fid["data"] if row[2] == "FID"] == [300.0, 90.0, 40.0]  # that run's record
     gif_path = client.predict("tutorial", 5, 2, api_name="/timeline_gif")
@@ -201,8 +201,8 @@ def test_compare_plots_both_runs_histograms_and_milestones(client):
     fid, inception, histogram_a, histogram_b, milestones = client.predict(
         "tutorial", "stable", 2, api_name="/compare_plots"
     )
-    assert {row[2] for row in fid["data"]} == {"tutorial", "stable", "real data", "this epoch"}
-    assert [row[0] for row in inception["data"] if row[2] == "this epoch"] == [2, 2]
+    assert {row[2] for row in fid["data"]} == {"tutorial", "stable", "real data", "now"}
+    assert [row[0] for row in inception["data"] if row[2] == "now"] == [2, 2]
     assert [row[1] for row in fid["data"] if row[2] == "stable"] == [300.0, 90.0, 40.0]
     assert "tutorial, epoch 3" in histogram_a and "10/10" in histogram_a  # its nearest saved epoch to 2
     assert "stable, epoch 2" in histogram_b

@@ -206,9 +206,7 @@ def test_screenshots_of_every_tab(shipped, browser, tmp_path, width):
     page = browser.new_page(viewport={"width": width, "height": 844 if width < 640 else 800})
     open_tab(page, url, "generate")
     assert page.locator("#learning-strip img").is_visible()  # the first thing on the page: noise to digits
-    # Nothing drawn over it: its empty button frame showed as a dot in the top-right corner.
-    frame = page.locator("#learning-strip .icon-button-wrapper")
-    assert frame.count() == 1 and not frame.is_visible()
+    assert page.locator("#learning-strip .icon-button-wrapper").count() == 0  # a plain picture: no empty button frame
     for tab in ("generate", "timeline", "interpolate", "edit", "compare", "digits"):
         if tab != "generate":
             page.get_by_role("tab", name=tab.capitalize()).click()
@@ -256,7 +254,7 @@ def test_every_tab_opens_with_its_picture_and_control_in_view(shipped, browser, 
         save_screenshot(page, tmp_path, f"opened-{tab.lower().replace(' ', '-')}-{width}px.png", full_page=False)
 
 
-@pytest.mark.parametrize("tab", ["Timeline", "Compare", "Train"])
+@pytest.mark.parametrize("tab", ["Timeline", "Compare"])  # Train draws its plots once a run has epochs
 def test_chart_titles_and_legends_are_not_clipped_on_a_phone(shipped, browser, tmp_path, tab):
     url, _ = shipped
     page = browser.new_page(viewport={"width": 390, "height": 844})
