@@ -234,13 +234,20 @@ function prefetch() {
 }
 
 watch("value", () => { draw(); prefetch(); });
-// The picture under a canvas moves or appears (a tab shown, the window resized, its first image loaded).
-new ResizeObserver(() => {
+// The picture under a canvas moves or appears (a tab shown again, the window resized, its image loaded or put
+// back by Gradio): every canvas drawn goes back over its picture, with no input needed.
+const placed = new ResizeObserver(() => placeAll());
+function placeAll() {
   ((props.value || {}).pictures || []).forEach((p, k) => {
     const canvas = canvases[k];
+    const img = p && element.querySelector(p.target);
+    if (img) placed.observe(img);  // observing an element twice is a no-op; a new <img> is observed here
     if (p && canvas && canvas.dataset.drawn) canvas.classList.toggle("on", place(canvas, p.target));
   });
   if (!failed) element.dataset.live = canvases.some((c) => c.classList.contains("on")) ? "on" : "waiting";
-}).observe(element);
+}
+placed.observe(element);
+element.addEventListener("load", placeAll, true);  // an <img> loaded (load does not bubble; it is caught going down)
+new MutationObserver(placeAll).observe(element, {childList: true, subtree: true});
 draw();
 prefetch();

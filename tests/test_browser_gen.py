@@ -205,6 +205,25 @@ def test_interpolate_canvas_matches_the_servers_png(shipped, client, browser):
             assert_close(canvas_pixels(page, "interp-live"), server_pixels(png), 1, f"{method} t = {t}")
 
 
+def test_the_canvas_comes_back_over_its_picture_when_the_tab_is_shown_again(shipped, browser):
+    """Leave the tab and come back: the drawn canvas is over its picture again with no new input."""
+    url, runs = shipped
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    open_tab(page, url, "Interpolate")
+    page.locator("#interp-image img").wait_for(timeout=WAIT_MS)
+    source = browser_gen.files().url(runs.engines[runs.default].run.generators[200], "f32")
+    type_into(page, page.locator("#interp-t input[type=number]"), 0.3)
+    wait_drawn(page, "interp-live", source, "slerp", t=0.3)
+    shown = "() => document.querySelector('#interp-live canvas').classList.contains('on')"
+    assert page.evaluate(shown)
+    for away in ("Generate", "Timeline"):
+        page.get_by_role("tab", name=away, exact=True).click()
+        page.wait_for_function(f"() => !({shown[6:]})", timeout=WAIT_MS)  # hidden with its tab
+        page.get_by_role("tab", name="Interpolate", exact=True).click()
+        page.wait_for_function(shown, timeout=WAIT_MS)  # back, untouched
+        assert page.evaluate("() => JSON.parse(document.querySelector('#interp-live canvas').dataset.pos).t") == 0.3
+
+
 def test_page_falls_back_to_the_server_when_weights_cannot_be_fetched(shipped, browser, tmp_path):
     url, _ = shipped
     page = browser.new_page(viewport={"width": 390, "height": 844})
