@@ -488,9 +488,9 @@ input[type=range] {{ touch-action: none; }}
   .main-control .info-text {{ display: none; }}  /* which epochs are saved: on a wider screen only */
   .settings-row {{ order: 1; }}  /* Interpolate's run and epoch: under the walks, whose picture and t come first */
   /* Your digit: what the models see, small, above the pad */
-  #tab-own .row:has(#own-pad) {{ flex-direction: column; }}
-  #tab-own .row:has(#own-pad) > .column {{ display: contents; }}
-  #tab-own .row:has(#own-pad) #own-preview {{ order: -2; }}
+  #tab-own .row:has(> .column > #own-pad) {{ flex-direction: column; }}
+  #tab-own .row:has(> .column > #own-pad) > .column {{ display: contents; }}
+  #tab-own .row:has(> .column > #own-pad) > .column > #own-preview {{ order: -2; }}
   #compare-a, #compare-b {{ height: auto !important; }}  /* half the width: the picture's own height, no bands */
   #own-preview {{ height: 110px !important; }}
 }}

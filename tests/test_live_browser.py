@@ -76,8 +76,7 @@ def test_train_tab_draws_each_epoch_then_stops(app_url, browser, live, tmp_path,
     assert kept >= 2 and f"epochs 1-{kept} are kept" in page.locator("#live-status").inner_text()
     name = live.status(watched=False).name
     page.get_by_role("tab", name="Generate").click()  # the run is now one of the runs to draw from
-    dropdown = page.locator("#tab-generate input[role=listbox], #tab-generate input").first
-    dropdown.click()
+    page.locator("#tab-generate").get_by_label("Run", exact=True).first.click()
     page.get_by_role("option", name=re.compile(rf"^{name} \(fast, \d+ epochs\)$")).wait_for(timeout=30_000)
 
 

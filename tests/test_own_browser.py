@@ -80,8 +80,9 @@ def test_a_drawn_seven_gets_a_label_a_d_curve_and_an_inversion(app_url, browser,
         timeout=WAIT_MS
     )
     page.locator("#own-curve canvas, #own-curve svg").first.wait_for(timeout=WAIT_MS)  # the plot is drawn
-    page.locator("#own-inverted img").wait_for(timeout=WAIT_MS)
     page.locator("#own-inverted-caption", has_text="Distance").wait_for(timeout=WAIT_MS)
+    page.locator("#own-inverted").scroll_into_view_if_needed()  # its picture loads lazily, once on screen
+    page.locator("#own-inverted img").wait_for(timeout=WAIT_MS)
     page.locator("#own-epochs").scroll_into_view_if_needed()  # its picture loads lazily: bring it into view
     page.locator("#own-epochs img").wait_for(timeout=WAIT_MS)
     assert page.locator("text=Traceback").count() == 0
