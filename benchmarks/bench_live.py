@@ -194,7 +194,7 @@ def generate_load(url: str, clients: int, requests: int, run: str, epoch: int) -
         for step in range(requests):
             begin = time.perf_counter()
             try:
-                client.predict(run, epoch, index * requests + step, 10, api_name="/generate")
+                client.predict(run, epoch, index * requests + step, 10, False, api_name="/generate")
             except Exception as err:  # counted, not raised: the figure is how many failed (the first is shown)
                 errors += 1
                 if not failures:

@@ -5,45 +5,11 @@ APP_WEIGHTS=weights (any --weights value) runs it on real runs instead of the ti
 test_app_browser.py (the test's tmp dir, artifacts/, and SCREENSHOT_DIR when set).
 """
 
-import os
-
 import pytest
-from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, save_screenshot
-
-from demo.runs import load_specs, split_specs
-from demo.ui import build_demo, launch_options
+from conftest import save_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 WAIT_MS = 90_000  # the chain (D's curve, then the inversion) on a busy 2-core machine
-
-
-@pytest.fixture(scope="module")
-def app_url(two_runs):
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        pytest.skip("playwright is not installed: pip install playwright")
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
-    specs = split_specs(os.environ.get("APP_WEIGHTS") or str(two_runs))
-    demo = build_demo(load_specs(specs)).queue(default_concurrency_limit=8)
-    _, url, _ = demo.launch(
-        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **launch_options()
-    )
-    yield url
-    demo.close()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def draw_seven(page, canvas) -> None:
@@ -65,9 +31,9 @@ def draw_seven(page, canvas) -> None:
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_a_drawn_seven_gets_a_label_a_d_curve_and_an_inversion(app_url, browser, tmp_path, width):
+def test_a_drawn_seven_gets_a_label_a_d_curve_and_an_inversion(two_runs_url, browser, tmp_path, width):
     page = browser.new_page(viewport={"width": width, "height": 900})
-    page.goto(app_url, wait_until="domcontentloaded")
+    page.goto(two_runs_url, wait_until="domcontentloaded")
     page.get_by_role("tab", name="Your digit").click()
     canvas = page.locator("#own-pad canvas").first
     canvas.wait_for(timeout=30_000)
