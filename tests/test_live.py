@@ -333,3 +333,24 @@ def test_the_train_tab_shows_the_newest_drawing_with_when_it_was_drawn(tmp_path)
     assert picture(stopped)[1] == "The same 100 z after epoch 1"
     (tmp_path / PREVIEW).write_bytes(b"half a png")  # unreadable: the grid stays
     assert picture(training)[1] == "The same 100 z after epoch 1"
+
+
+def test_the_trainer_s_session_gets_the_nice_value_on_linux():
+    """The trainer runs in a session of its own; its autogroup (Linux) is lowered, or niceness would not count."""
+    import subprocess
+    from pathlib import Path
+
+    from demo.live import set_autogroup_nice
+
+    child = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        group = Path(f"/proc/{child.pid}/autogroup")
+        if not group.exists():
+            pytest.skip("no scheduler autogroups here (not Linux, or a kernel without them)")
+        assert "nice 0" in group.read_text()  # a new session's group starts at 0, whatever the process's nice
+        assert set_autogroup_nice(child.pid, 10)
+        assert "nice 10" in group.read_text()
+    finally:
+        child.kill()
+        child.wait()
+    assert not set_autogroup_nice(child.pid, 10)  # gone: says so, raises nothing
