@@ -18,12 +18,9 @@ import argparse
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
-
-from benchmarks.bench_app import free_port, results_file
+from benchmarks.bench_app import free_port, results_file, wait_for_page
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -66,15 +63,8 @@ def start(port: int) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.perf_counter() + 600
-    while time.perf_counter() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(1)
-    process.kill()
-    raise SystemExit("app.py did not answer within 600 s")
+    wait_for_page(process, port, "app.py", limit_s=600)
+    return process
 
 
 def new_page(browser, url: str, latency: int, drawn_by: str, phone: bool = False):

@@ -14,12 +14,9 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
-
-from benchmarks.bench_app import free_port, results_file
+from benchmarks.bench_app import free_port, results_file, wait_for_page
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -42,15 +39,8 @@ def start(source: Path, port: int) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.perf_counter() + 180
-    while time.perf_counter() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    process.kill()
-    raise SystemExit(f"the app in {source} did not answer")
+    wait_for_page(process, port, f"the app in {source}", limit_s=180)
+    return process
 
 
 def scrub(browser, url: str, epochs: list[int]) -> dict:

@@ -214,13 +214,13 @@ def test_the_canvas_comes_back_over_its_picture_when_the_tab_is_shown_again(ship
     source = browser_gen.files().url(runs.engines[runs.default].run.generators[200], "f32")
     type_into(page, page.locator("#interp-t input[type=number]"), 0.3)
     wait_drawn(page, "interp-live", source, "slerp", t=0.3)
-    shown = "() => document.querySelector('#interp-live canvas').classList.contains('on')"
-    assert page.evaluate(shown)
+    shown = "document.querySelector('#interp-live canvas').classList.contains('on')"
+    assert page.evaluate(f"() => {shown}")
     for away in ("Generate", "Timeline"):
         page.get_by_role("tab", name=away, exact=True).click()
-        page.wait_for_function(f"() => !({shown[6:]})", timeout=WAIT_MS)  # hidden with its tab
+        page.wait_for_function(f"() => !{shown}", timeout=WAIT_MS)  # hidden with its tab
         page.get_by_role("tab", name="Interpolate", exact=True).click()
-        page.wait_for_function(shown, timeout=WAIT_MS)  # back, untouched
+        page.wait_for_function(f"() => {shown}", timeout=WAIT_MS)  # back, untouched
         assert page.evaluate("() => JSON.parse(document.querySelector('#interp-live canvas').dataset.pos).t") == 0.3
 
 

@@ -144,7 +144,7 @@ def test_timeline_play_runs_to_the_last_saved_epoch(shipped, browser):
 
 def in_view(page, selector: str) -> dict:
     """Where an element is on screen, and whether the point at its centre belongs to it (nothing covers it)."""
-    return page.locator(selector).evaluate(
+    return page.locator(selector).first.evaluate(
         """el => { const r = el.getBoundingClientRect(); const x = r.left + r.width / 2, y = r.top + r.height / 2;
                    const hit = document.elementFromPoint(x, y);
                    return {top: r.top, bottom: r.bottom, height: r.height, height_seen: innerHeight,
@@ -220,19 +220,13 @@ def test_screenshots_of_every_tab(shipped, browser, tmp_path, width):
         assert shot.stat().st_size > 10_000
 
 
-def box(page, selector: str) -> dict:
-    return page.locator(selector).first.evaluate(
-        "el => { const r = el.getBoundingClientRect(); return {top: r.top, bottom: r.bottom, height: r.height}; }"
-    )
-
-
 @pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)], ids=["1280x800", "390x844"])
 def test_every_tab_opens_with_its_picture_and_control_in_view(shipped, browser, tmp_path, width, height):
     url, _ = shipped
     page = browser.new_page(viewport={"width": width, "height": height})
     page.goto(url, wait_until="domcontentloaded")
     page.locator("#generate-picture img").wait_for(timeout=WAIT_MS)
-    header = box(page, "#app-header")
+    header = in_view(page, "#app-header")
     assert header["height"] <= HEADER_MAX, f"the header is {header['height']:.0f} px high at {width} px"
     about = page.locator("#about")
     assert about.evaluate("el => el.open") is False  # the folders the runs came from are in the closed fold
@@ -245,7 +239,7 @@ def test_every_tab_opens_with_its_picture_and_control_in_view(shipped, browser, 
         page.locator(picture).first.wait_for(timeout=WAIT_MS)
         page.wait_for_timeout(800)  # let the tab's pictures and plots take their place
         for name, selector in (("picture", picture), ("control", control)):
-            where = box(page, selector)
+            where = in_view(page, selector)
             assert where["height"] > 0 and 0 <= where["top"] and where["bottom"] <= height, (
                 f"{tab} at {width}x{height}: its {name} ({selector}) is at {where['top']:.0f}-{where['bottom']:.0f} px"
             )
