@@ -18,6 +18,7 @@ from demo.engine import load_run
 from demo.live import PRESETS, LiveOptions, LiveSettings, LiveTrainer, check_settings, preset
 from demo.validation import InputError
 from gan.config import RECIPES, parse_args
+from gan.layout import read_events
 
 pytestmark = pytest.mark.slow  # real trainers as child processes, waited on epoch by epoch
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,7 +106,7 @@ def test_presets_and_trainer_flags():
     tutorial = LiveSettings(recipe="tutorial", lr=2e-4, beta1=0.9, ema=0.0, label_smoothing=0.0, r1=0.0)
     assert preset("tutorial") == tutorial
     assert preset("stable") == LiveSettings(recipe="stable", lr=2e-4, ema=0.999)
-    assert preset("fast", seed=3) == LiveSettings(seed=3)  # the default: stable, 2x the lr, a shorter EMA
+    assert preset("fast", seed=3) == LiveSettings(seed=3)  # the default: stable, 5x the lr, a shorter EMA
     assert check_settings(**vars(LiveSettings()), max_epochs=20) == LiveSettings()
     args = LiveSettings(lr=1e-3, epochs=7).trainer_args()
     assert args[args.index("--lr") + 1] == "0.001" and args[args.index("--epochs") + 1] == "7"
@@ -115,7 +116,7 @@ def test_presets_and_trainer_flags():
     for name in RECIPES:
         cfg = parse_args(preset(name).trainer_args())
         assert cfg.recipe == name and parse_args(["--recipe", name]) == dataclasses.replace(cfg, seed=0, epochs=200)
-    assert LiveSettings().describe() == "fast" and LiveSettings(lr=1e-3).describe() == "fast, changed"
+    assert LiveSettings().describe() == "fast" and LiveSettings(lr=5e-4).describe() == "fast, changed"
 
 
 def test_start_watch_stop_keeps_the_finished_epochs(trainer):
@@ -354,3 +355,54 @@ def test_the_trainer_s_session_gets_the_nice_value_on_linux():
         child.kill()
         child.wait()
     assert not set_autogroup_nice(child.pid, 10)  # gone: says so, raises nothing
+
+
+def test_a_warm_trainer_takes_the_settings_at_start_and_another_waits_after_the_run(tmp_path):
+    trainer = LiveTrainer(options(tmp_path / "live", warm=True))
+    try:
+        ready = trainer._ready
+        assert ready is not None and ready.poll() is None  # waiting for settings
+        command = Path(f"/proc/{ready.pid}/cmdline").read_bytes().split(b"\0")
+        assert b"--warm-start" in command
+        started = trainer.start(LiveSettings(recipe="tutorial", epochs=2))
+        assert trainer._run.pid == ready.pid and trainer._ready is None  # handed the settings, not a new Python
+        status = wait_for(lambda: (s := trainer.status()).state == "finished" and s, timeout=90)
+        assert status.epoch == 2 and status.name == started.name
+        (start,) = [e for e in read_events(status.folder)[0] if e["event"] == "start"]
+        assert start["warm"] is True and start["pid"] == ready.pid
+        assert start["settings"]["recipe"] == "tutorial" and start["settings"]["out"] == str(status.folder)
+        # The run's folder is not on the warm trainer's command line; its start event says whose it was.
+        assert trainer._is_our_trainer(ready.pid, status.folder) is False  # (it has ended)
+        nxt = wait_for(lambda: trainer._ready)  # the next Start's trainer
+        assert nxt.pid != ready.pid and nxt.poll() is None
+    finally:
+        trainer.close()
+    assert nxt.poll() is not None  # close() ended the waiting trainer
+
+
+def test_a_warm_trainer_s_run_is_recognised_by_its_start_event_and_stopped(tmp_path):
+    trainer = LiveTrainer(options(tmp_path / "live", warm=True, stop_grace_s=30))
+    try:
+        ready = trainer._ready
+        status = trainer.start(LiveSettings(epochs=LONG))
+        wait_for(epochs_reached(trainer, 1))
+        assert trainer._is_our_trainer(ready.pid, status.folder)  # what an app restarting after a crash checks
+        assert not trainer._is_our_trainer(ready.pid, tmp_path / "elsewhere")
+        stopped = trainer.stop()
+        assert stopped.state == "stopped" and trainer._run.done.wait(30) and trainer._run.returncode == 130
+    finally:
+        trainer.close()
+
+
+def test_a_dead_warm_trainer_is_replaced_by_a_cold_start(tmp_path):
+    trainer = LiveTrainer(options(tmp_path / "live", warm=True))
+    try:
+        ready = trainer._ready
+        ready.kill()
+        ready.wait(timeout=10)
+        trainer.start(LiveSettings(recipe="tutorial", epochs=1))
+        assert trainer._run.pid != ready.pid
+        status = wait_for(lambda: (s := trainer.status()).state == "finished" and s, timeout=90)
+        assert status.epoch == 1
+    finally:
+        trainer.close()

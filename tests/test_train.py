@@ -2,6 +2,7 @@
 
 import dataclasses
 import hashlib
+import io
 import json
 import os
 import signal
@@ -19,12 +20,23 @@ from safetensors.torch import load_file
 
 from gan.config import RECIPES, TrainConfig, parse_args
 from gan.data import fake_digits, normalise, write_fake_mnist, write_idx
-from gan.errors import run_cli
+from gan.errors import UsageError, run_cli
 from gan.images import image_grid
 from gan.layout import EVENTS, PREVIEW, PREVIEW_KEYS, read_events
 from gan.models import Generator
 from gan.step import adam_step, autograd_step, build_gan, epoch_statistics, fast_step, r1_penalty
-from gan.train import CORES, SAMPLE_GRID, Preview, ThreadPicker, epoch_lr, fixed_latents, main, train, train_epoch
+from gan.train import (
+    CORES,
+    SAMPLE_GRID,
+    Preview,
+    ThreadPicker,
+    epoch_lr,
+    fixed_latents,
+    main,
+    train,
+    train_epoch,
+    wait_for_start,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -129,7 +141,7 @@ def test_previews_draw_the_fixed_latents_mid_epoch_and_change_nothing_trained(tm
 
 def test_the_fast_recipe_is_a_recipe_of_the_trainer():
     fast = parse_args(["--recipe", "fast"])
-    assert (fast.lr, fast.beta1, fast.ema, fast.r1, fast.lr_decay) == (4e-4, 0.5, 0.99, 1.0, "none")
+    assert (fast.lr, fast.beta1, fast.ema, fast.r1, fast.lr_decay) == (1e-3, 0.5, 0.99, 1.0, "none")
     assert parse_args(["--recipe", "fast", "--lr", "1e-3"]).lr == 1e-3  # a flag still wins over its recipe
     assert parse_args([]).lr == parse_args(["--recipe", "stable"]).lr == 2e-4  # tutorial and stable as before
     assert all(recipe.keys() == RECIPES["tutorial"].keys() for recipe in RECIPES.values())
@@ -605,3 +617,12 @@ def test_default_fp32_training_is_bit_identical_to_the_pinned_run(tmp_path, reci
     for record in json.loads((out / "metrics.json").read_text())["epochs"]:
         digest.update(repr([record[k] for k in ("d_loss", "g_loss", "d_real", "d_fake")]).encode())
     assert digest.hexdigest() == PINNED_RUNS[platform][recipe]
+
+
+def test_a_warm_start_reads_its_flags_from_one_line_and_ends_quietly_on_no_input():
+    flags = ["--recipe", "fast", "--epochs", "1"]
+    assert wait_for_start(io.StringIO(json.dumps(flags) + "\n")) == flags
+    assert wait_for_start(io.StringIO("")) is None  # whoever kept it ready has gone
+    for bad in ("not json\n", '{"recipe": "fast"}\n', "[1, 2]\n"):
+        with pytest.raises(UsageError, match="--warm-start expects one line with a JSON list of flags"):
+            wait_for_start(io.StringIO(bad))
