@@ -1,10 +1,13 @@
 // The Generator in the visitor's browser: a gr.HTML piece's js_on_load (element, trigger, props, server, upload,
 // watch are Gradio's). props.value = {pictures: [...], pos: {...}, off: bool} comes from the server (the latents,
-// the weights' addresses) and from the sliders' own js (pos), and every change redraws the canvases at once.
+// the weights' addresses), and every change redraws the canvases at once. While a slider moves, its event's js
+// (browser_gen.moved) hands the new positions straight to this piece (a "gan-move" event on its .live-layer),
+// not through props.value: Gradio clones and watches a value it is given, a few milliseconds an input.
 // A canvas lies over the server's picture it stands for (same pixels: the same rounding, padding and upscaling as
 // gan/images.py); until its weights are in, or when they cannot be fetched, it stays hidden and the server's
 // picture shows.
 const PAD = 2, MIN_SIDE = 512;
+const SETTLE_MS = 150; // a slider at rest this long: the server draws its picture too
 const layer = element.querySelector(".live-layer");
 const canvases = [];
 const weights = new Map(); // address -> Promise of {raw: Float32Array | Uint16Array, half: bool}
@@ -13,6 +16,10 @@ const wanted = new Set(); // addresses a picture waits for: their arrival redraw
 let halfTable = null;
 let failed = "";
 let clientPos = null; // the sliders' positions as the page last set them: newer than any the server echoes
+let off = false; // the server draws what the browser cannot (a steer); a slider moved here draws again
+// Latents and directions decoded from their base64, by that text: kept here, not on the pictures of props.value,
+// which Gradio clones and watches on every slider input (typed arrays in it made each input cost milliseconds).
+const unpacked = new Map();
 
 function halfToFloat() {
   if (halfTable) return halfTable;
@@ -73,8 +80,14 @@ function ready(address) {
 }
 
 function floats(base64) {
-  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-  return new Float32Array(bytes.buffer);
+  let out = unpacked.get(base64);
+  if (!out) {
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    out = new Float32Array(bytes.buffer);
+    unpacked.set(base64, out);
+    if (unpacked.size > 8) unpacked.delete(unpacked.keys().next().value);
+  }
+  return out;
 }
 
 function slerp(a, b, t, method) {
@@ -126,12 +139,12 @@ function generate(w, dims, zs, tiles) {
 }
 
 function latentsFor(picture, pos) {
-  const dim = picture.dims[0], base = picture.base || (picture.base = floats(picture.latents));
+  const dim = picture.dims[0], base = floats(picture.latents);
   const count = picture.count, out = [];
   if (picture.kind === "mix") {
     out.push(slerp(base.subarray(0, dim), base.subarray(dim, 2 * dim), Number(pos.t), picture.method));
   } else if (picture.kind === "edit") {
-    const directions = picture.dirs || (picture.dirs = floats(picture.directions));
+    const directions = floats(picture.directions);
     const shift = new Float64Array(dim), s = pos.s || [];
     for (let k = 0; k * dim < directions.length; k++) {
       const strength = Math.fround(Number(s[k]) || 0);
@@ -170,6 +183,7 @@ function place(canvas, target) {
 
 function hide(canvas) {
   canvas.dataset.drawn = "";
+  canvas.key = "";
   canvas.classList.remove("on");
 }
 
@@ -180,6 +194,15 @@ function drawPicture(k, picture, pos, off) {
   const epoch = picture.kind === "epochs" ? nearestEpoch(epochs, Number(pos.epoch)) : epochs[0];
   const w = ready(picture.weights[epoch]);
   if (!w) { hide(canvas); return; }
+  // The same picture asked again (the page re-sends a value as the server's picture underneath changes): the
+  // canvas already shows it.
+  const key = [picture.weights[epoch], picture.target, picture.kind, picture.method, picture.rows, picture.cols,
+    picture.latents, picture.directions, JSON.stringify(pos)].join("|");
+  if (canvas.dataset.drawn && canvas.key === key) {
+    if (!canvas.classList.contains("on")) canvas.classList.toggle("on", place(canvas, picture.target));
+    return;
+  }
+  canvas.key = key;
   const [rows, cols] = [picture.rows, picture.cols], side = picture.side;
   const width = cols * (side + PAD) + PAD, height = rows * (side + PAD) + PAD;
   const scale = Math.max(1, Math.ceil(MIN_SIDE / width));
@@ -212,7 +235,12 @@ function drawPicture(k, picture, pos, off) {
   context.imageSmoothingEnabled = false;
   context.drawImage(small, 0, 0, width * scale, height * scale);
   canvas.dataset.drawn = "1";
-  canvas.classList.toggle("on", place(canvas, picture.target));
+  // Placed over its picture when it first shows; after that the observers below move it when the page does
+  // (measuring the picture's box on every frame made the browser lay the page out again each time).
+  if (!canvas.classList.contains("on") || canvas.dataset.target !== picture.target) {
+    canvas.classList.toggle("on", place(canvas, picture.target));
+    canvas.dataset.target = picture.target;
+  }
   canvas.dataset.epoch = epoch;
   canvas.dataset.source = picture.weights[epoch];
   canvas.dataset.method = picture.method || "";
@@ -221,13 +249,18 @@ function drawPicture(k, picture, pos, off) {
 }
 
 function draw() {
+  const began = performance.now();
   const value = props.value || {};
   const pictures = value.pictures || [];
-  if (value.moved) clientPos = value.pos;
   const pos = clientPos || value.pos || {};
-  pictures.forEach((picture, k) => drawPicture(k, picture, pos, value.off));
+  pictures.forEach((picture, k) => drawPicture(k, picture, pos, off));
   for (let k = pictures.length; k < canvases.length; k++) hide(canvases[k]);
   if (!failed) element.dataset.live = canvases.some((c) => c.classList.contains("on")) ? "on" : "waiting";
+  // The time this redraw took on the page's thread, for anyone measuring it (bench_sliders prints it).
+  const took = performance.now() - began;
+  element.dataset.drawMs = took.toFixed(2);
+  element.dataset.draws = Number(element.dataset.draws || 0) + 1;
+  element.dataset.drawTotal = (Number(element.dataset.drawTotal || 0) + took).toFixed(1);
 }
 
 function prefetch() {
@@ -245,7 +278,27 @@ function prefetch() {
   (window.requestIdleCallback || ((f) => setTimeout(f, 200)))(next);
 }
 
-watch("value", () => { draw(); prefetch(); });
+watch("value", () => {
+  const value = props.value || {};
+  off = Boolean(value.off);
+  if (value.moved) clientPos = value.pos; // positions set by a js event through the value (a reset, say)
+  draw();
+  prefetch();
+});
+// A slider moved (browser_gen.moved): its positions, drawn at once. The server's picture underneath (what a
+// download saves, and the caption) is asked for once the hand rests; where the browser could not draw (no weights
+// yet, or none to be had, or a picture it does not draw), at once, as before the browser drew.
+let settling = null;
+const shown = () => ((props.value || {}).pictures || []).length > 0
+  && ((props.value || {}).pictures || []).every((p, k) => p && canvases[k] && canvases[k].classList.contains("on"));
+layer.addEventListener("gan-move", (event) => {
+  clientPos = { ...(clientPos || (props.value || {}).pos || {}), ...event.detail };
+  off = false;
+  draw();
+  clearTimeout(settling);
+  if (!shown()) trigger("input");
+  else settling = setTimeout(() => trigger("input"), SETTLE_MS);
+});
 // The picture under a canvas moves or appears (a tab shown again, the window resized, its image loaded or put
 // back by Gradio): every canvas drawn goes back over its picture, with no input needed.
 const placed = new ResizeObserver(() => placeAll());

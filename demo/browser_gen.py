@@ -15,6 +15,7 @@ half precision for the Timeline and Compare, which fetch every saved epoch in th
 
 import base64
 import hashlib
+import json
 import shutil
 import tempfile
 import threading
@@ -156,19 +157,27 @@ def live_picture(value: dict | None, elem_id: str, **kwargs) -> gr.HTML:
     )
 
 
-def moved(names: list[str]) -> str:
-    """The js of a slider event that sets the piece's positions in the browser: (slider values..., value) -> value.
-    `names` are the positions' keys; a name ending in [] collects the values from there on into a list."""
+MOVE_EVENT = "gan-move"  # browser_gen.js listens for it on its piece's .live-layer (TEMPLATE)
+
+
+def moved(names: list[str], pieces: list[gr.HTML]) -> str:
+    """The js of a slider event (inputs: the sliders, no outputs) that hands the new positions to `pieces` in the
+    browser, which draw them at once: a `gan-move` event on each piece's own layer (found by its elem_id), carrying
+    {name: value}. Not through the pieces' values: Gradio clones and watches a value it is given on every input
+    (measured: bench_sliders, docs/sliders.md). `names` are the positions' keys; a name ending in [] collects the
+    values from there on into a list."""
     collect = next((k for k, name in enumerate(names) if name.endswith("[]")), None)
     if collect is None:
         fields = ", ".join(f"{name}: Number(args[{k}])" for k, name in enumerate(names))
     else:
         fields = ", ".join(f"{name}: Number(args[{k}])" for k, name in enumerate(names[:collect]))
         last = names[collect][:-2]
-        fields += f"{', ' if fields else ''}{last}: args.slice({collect}, -1).map(Number)"
+        fields += f"{', ' if fields else ''}{last}: args.slice({collect}).map(Number)"
+    ids = json.dumps([piece.elem_id for piece in pieces])
     return (
-        "(...args) => { const value = args[args.length - 1] || {}; "
-        f"return {{...value, off: false, moved: true, pos: {{...value.pos, {fields}}}}}; }}"
+        f"(...args) => {{ const detail = {{{fields}}}; for (const id of {ids}) "
+        f"document.querySelector(`#${{id}} .live-layer`)?.dispatchEvent(new CustomEvent({json.dumps(MOVE_EVENT)}, "
+        "{detail})); }"
     )
 
 

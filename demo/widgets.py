@@ -15,6 +15,9 @@ from demo.validation import SEED_MAX
 LIVE = {"trigger_mode": "always_last", "show_progress": "hidden", "preprocess": False}
 # Helper events (dice, resets, slider ranges): not part of the API, answered without the queue.
 PRIVATE = {"api_visibility": "private", "queue": False}
+# A slider's js-only event that hands its value to the browser's Generator: every input, none dropped while the
+# last one is still being handled (the default for .input, "once", dropped some during a fast drag).
+MOVED = {**PRIVATE, "trigger_mode": "multiple"}
 MAIN_HEIGHT = 420  # px: a tab's main picture, so that it opens in view with its control at 1280x800
 SEED_DOC = f"seed 0-{SEED_MAX}"  # pieces of the endpoints' API descriptions
 GRID_DOC = f"grid_size 1-{MAX_GRID}"

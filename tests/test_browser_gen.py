@@ -252,3 +252,36 @@ def test_page_falls_back_to_the_server_when_weights_cannot_be_fetched(shipped, b
     assert page.locator("#interp-live canvas.on").count() == 0
     assert "weights not fetched" in page.locator("#interp-live [data-live]").get_attribute("data-why")
     save_screenshot(page, tmp_path, "browser-gen-fallback-390px.png", full_page=False)
+
+
+def test_a_drag_drawn_by_the_browser_asks_the_server_once_the_hand_rests(shipped, browser):
+    """While the canvas draws every value of a drag, the page sends the server nothing per value; once the slider
+    rests, the server draws the final value too (its picture is what a download saves) and the caption says so."""
+    url, runs = shipped
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    open_tab(page, url, "Interpolate")
+    page.locator("#interp-image img").wait_for(timeout=WAIT_MS)
+    source = browser_gen.files().url(runs.engines[runs.default].run.generators[200], "f32")
+    type_into(page, page.locator("#interp-t input[type=number]"), 0.3)
+    wait_drawn(page, "interp-live", source, "slerp", t=0.3)
+    page.get_by_text("t = 0.30 with slerp").wait_for(timeout=WAIT_MS)
+    asked = []
+    page.on("request", lambda request: asked.append(request.url) if "/queue/join" in request.url else None)
+    before = page.locator("#interp-image img").get_attribute("src")
+    # 20 values, one every 20 ms (a quick drag): the slider set and announced as a dragged range input is.
+    page.locator("#interp-t input[type=range]").evaluate(
+        """async (el) => {
+          for (let k = 1; k <= 20; k++) {
+            el.value = (0.3 + k * 0.02).toFixed(2);
+            el.dispatchEvent(new Event('input', {bubbles: true}));
+            await new Promise(done => setTimeout(done, 20));
+          }
+        }"""
+    )
+    during = len(asked)
+    wait_drawn(page, "interp-live", source, "slerp", t=0.7)  # the browser drew the last value
+    assert page.locator("#interp-live canvas").first.get_attribute("data-frame") is not None
+    page.get_by_text("t = 0.70 with slerp").wait_for(timeout=WAIT_MS)  # then the server, once at rest
+    assert page.locator("#interp-image img").get_attribute("src") != before
+    assert during <= 1, f"{during} server requests during a 20-value drag the browser drew"
+    assert 1 <= len(asked) <= 2, asked

@@ -219,9 +219,9 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     widgets.stale_marks(drawn, image_a)
     widgets.stale_marks(drawn, image_b)
     lives = [live_a, live_b]
-    for live in lives:  # in the browser while the hand moves, once the saved epochs' weights are in (.change: a
-        # new run pair moves the slider from the server, and the browser follows that too)
-        epoch.change(None, [epoch, live], live, js=browser_gen.moved(["epoch"]), **widgets.PRIVATE)
+    # In the browser while the hand moves, once the saved epochs' weights are in (.change: a new run pair moves
+    # the slider from the server, and the browser follows that too).
+    epoch.change(None, epoch, None, js=browser_gen.moved(["epoch"], lives), **widgets.MOVED)
     live_inputs = [run_a, run_b, seed_box, size_slider, labels, epoch]
     gr.on(
         [size_slider.input, seed_box.submit, seed_box.input, labels.input],

@@ -225,8 +225,11 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     inputs, outputs = [run, epoch, seed_box, size, *strengths, labels, own_first], [digit, grid, caption]
     steer_inputs = [run, epoch, seed_box, size, target, steer_strength, labels, own_first]
     directions_moved = [s.input for s in strengths]
+    # The server draws a direction edit when the browser's piece asks: once the hand rests, or at every input where
+    # the browser cannot draw it (browser_gen.js); its picture is what a download saves.
+    drawn_by_server = [live_digit.input]
     gr.on(
-        directions_moved,
+        drawn_by_server,
         handlers.edit,
         inputs,
         outputs,
@@ -238,10 +241,10 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         ),
         **widgets.LIVE,
     )
-    gr.on(directions_moved, lambda: "edit", None, mode, **widgets.PRIVATE)
+    gr.on(drawn_by_server, lambda: "edit", None, mode, **widgets.PRIVATE)
     lives = (live_digit, live_grid)
-    for live in lives:  # in the browser while the hand moves: no round trip
-        gr.on(directions_moved, None, [*strengths, live], live, js=browser_gen.moved(["s[]"]), **widgets.PRIVATE)
+    # In the browser while the hand moves: no round trip.
+    gr.on(directions_moved, None, strengths, None, js=browser_gen.moved(["s[]"], list(lives)), **widgets.MOVED)
     params = [
         links.run(ctx, run),
         links.epoch(ctx, epoch),

@@ -267,7 +267,7 @@ def seed_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slid
             caption = gr.Markdown(first_caption)
     inputs, outputs = [run, epoch, seed_a, seed_b, t, method, own_a], [picture, caption]
     # In the browser while the hand moves (no round trip); the server's picture and caption follow as before.
-    t.input(None, [t, live], live, js=browser_gen.moved(["t"]), **widgets.PRIVATE)
+    t.input(None, t, None, js=browser_gen.moved(["t"], [live]), **widgets.MOVED)
     live_inputs = [run, epoch, seed_a, seed_b, method, t, own_a]
     gr.on(
         [epoch.input, method.input, seed_a.submit, seed_b.submit, seed_a.input, seed_b.input],
@@ -277,8 +277,8 @@ def seed_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Slid
         api_visibility="private",
         **widgets.LIVE,
     )
-    drawn = gr.on(
-        [t.input, epoch.input, method.input, seed_a.submit, seed_b.submit, seed_a.input, seed_b.input],
+    drawn = gr.on(  # live.input: t moved, and the page asks for the server's picture (browser_gen.js)
+        [live.input, epoch.input, method.input, seed_a.submit, seed_b.submit, seed_a.input, seed_b.input],
         handlers.interpolate,
         inputs,
         outputs,
@@ -382,7 +382,7 @@ def morph_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Sli
                 picture = widgets.image("Digit at t", elem_id="morph-image", height=340)
             caption = gr.Markdown(note, elem_id="morph-caption")
     inputs, outputs = [run, epoch, digit_a, digit_b, t, seed_box], [picture, caption]
-    t.input(None, [t, live], live, js=browser_gen.moved(["t"]), **widgets.PRIVATE)
+    t.input(None, t, None, js=browser_gen.moved(["t"], [live]), **widgets.MOVED)
     live_inputs = [run, epoch, digit_a, digit_b, seed_box, t]
     gr.on(
         [tab.select, epoch.input, digit_a.input, digit_b.input, seed_box.submit, seed_box.input],
@@ -392,8 +392,8 @@ def morph_walk(ctx: Context, handlers: Handlers, run: gr.Dropdown, epoch: gr.Sli
         api_visibility="private",
         **widgets.LIVE,
     )
-    drawn = gr.on(
-        [t.input, epoch.input, digit_a.input, digit_b.input, seed_box.submit, seed_box.input],
+    drawn = gr.on(  # live.input: t moved, and the page asks for the server's picture (browser_gen.js)
+        [live.input, epoch.input, digit_a.input, digit_b.input, seed_box.submit, seed_box.input],
         handlers.morph,
         inputs,
         outputs,

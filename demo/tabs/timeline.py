@@ -307,7 +307,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     )
     epoch.change(None, None, None, js=SETTLE_PLOTS)
     # Scrubbing and Play set the epoch box; the browser draws that epoch once its weights are in.
-    epoch.change(None, [epoch, live], live, js=browser_gen.moved(["epoch"]), **widgets.PRIVATE)
+    epoch.change(None, epoch, None, js=browser_gen.moved(["epoch"], [live]), **widgets.MOVED)
     live_inputs = [run, seed_box, size, labels, epoch]
     gr.on(
         [seed_box.submit, size.release, labels.input],
