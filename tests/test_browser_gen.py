@@ -205,15 +205,21 @@ def test_interpolate_canvas_matches_the_servers_png(shipped, client, browser):
             assert_close(canvas_pixels(page, "interp-live"), server_pixels(png), 1, f"{method} t = {t}")
 
 
-def test_the_canvas_comes_back_over_its_picture_when_the_tab_is_shown_again(shipped, browser):
-    """Leave the tab and come back: the drawn canvas is over its picture again with no new input."""
+def interpolate_drawn_at(shipped, browser, t: float):
+    """A page on Interpolate with t typed in and drawn by the browser; returns (page, the weights' address)."""
     url, runs = shipped
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     open_tab(page, url, "Interpolate")
     page.locator("#interp-image img").wait_for(timeout=WAIT_MS)
     source = browser_gen.files().url(runs.engines[runs.default].run.generators[200], "f32")
-    type_into(page, page.locator("#interp-t input[type=number]"), 0.3)
-    wait_drawn(page, "interp-live", source, "slerp", t=0.3)
+    type_into(page, page.locator("#interp-t input[type=number]"), t)
+    wait_drawn(page, "interp-live", source, "slerp", t=t)
+    return page, source
+
+
+def test_the_canvas_comes_back_over_its_picture_when_the_tab_is_shown_again(shipped, browser):
+    """Leave the tab and come back: the drawn canvas is over its picture again with no new input."""
+    page, _ = interpolate_drawn_at(shipped, browser, 0.3)
     shown = "document.querySelector('#interp-live canvas').classList.contains('on')"
     assert page.evaluate(f"() => {shown}")
     for away in ("Generate", "Timeline"):
@@ -257,13 +263,7 @@ def test_page_falls_back_to_the_server_when_weights_cannot_be_fetched(shipped, b
 def test_a_drag_drawn_by_the_browser_asks_the_server_once_the_hand_rests(shipped, browser):
     """While the canvas draws every value of a drag, the page sends the server nothing per value; once the slider
     rests, the server draws the final value too (its picture is what a download saves) and the caption says so."""
-    url, runs = shipped
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    open_tab(page, url, "Interpolate")
-    page.locator("#interp-image img").wait_for(timeout=WAIT_MS)
-    source = browser_gen.files().url(runs.engines[runs.default].run.generators[200], "f32")
-    type_into(page, page.locator("#interp-t input[type=number]"), 0.3)
-    wait_drawn(page, "interp-live", source, "slerp", t=0.3)
+    page, source = interpolate_drawn_at(shipped, browser, 0.3)
     page.get_by_text("t = 0.30 with slerp").wait_for(timeout=WAIT_MS)
     asked = []
     page.on("request", lambda request: asked.append(request.url) if "/queue/join" in request.url else None)
