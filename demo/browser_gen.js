@@ -296,6 +296,7 @@ layer.addEventListener("gan-move", (event) => {
   off = false;
   draw();
   clearTimeout(settling);
+  if ((props.value || {}).asks === false) return; // another piece asks the server for both (Edit's grid and digit)
   if (!shown()) trigger("input");
   else settling = setTimeout(() => trigger("input"), SETTLE_MS);
 });

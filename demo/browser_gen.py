@@ -134,11 +134,12 @@ def grid_over_epochs(engine: Engine, latents: torch.Tensor, size: int, target: s
     return picture(engine, engine.epochs, "f16", latents, size, size, target)
 
 
-def state(pictures: list[dict | None], **pos) -> dict:
+def state(pictures: list[dict | None], asks: bool = True, **pos) -> dict:
     """The piece's value: one entry per picture it lies over (None: the server draws that one) and the sliders'
     positions as the server saw them (once a slider has moved in the page, the page's own positions win: they
-    are newer than any the server sends back)."""
-    return {"pictures": pictures, "pos": pos, "off": False}
+    are newer than any the server sends back). asks: this piece asks the server for its tab's pictures as a slider
+    moves (its `input` event; False where another piece of the tab does)."""
+    return {"pictures": pictures, "pos": pos, "off": False, "asks": asks}
 
 
 def live_picture(value: dict | None, elem_id: str, **kwargs) -> gr.HTML:

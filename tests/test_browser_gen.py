@@ -285,3 +285,36 @@ def test_a_drag_drawn_by_the_browser_asks_the_server_once_the_hand_rests(shipped
     assert page.locator("#interp-image img").get_attribute("src") != before
     assert during <= 1, f"{during} server requests during a 20-value drag the browser drew"
     assert 1 <= len(asked) <= 2, asked
+
+
+def test_edit_asks_the_server_at_rest_and_at_every_input_for_a_grid_it_does_not_draw(shipped, browser):
+    """Edit's digit and grid are drawn by the browser during a drag, and one request follows at rest; with labels
+    on, the server draws the grid (the browser does not write labels), so it asks at every input, as before."""
+    url, _ = shipped
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    open_tab(page, url, "Edit")
+    page.locator("#edit-grid img").wait_for(timeout=WAIT_MS)
+    page.locator("#edit-grid-live canvas.on").wait_for(state="attached", timeout=WAIT_MS)
+    asked = []
+    page.on("request", lambda request: asked.append(request.url) if "/queue/join" in request.url else None)
+    slider = page.locator("#tab-edit input[type=range] >> nth=1")  # direction 1
+    drag = """async (el, start) => {
+      for (let k = 1; k <= 10; k++) {
+        el.value = (start + k * 0.1).toFixed(1);
+        el.dispatchEvent(new Event('input', {bubbles: true}));
+        await new Promise(done => setTimeout(done, 40));
+      }
+    }"""
+    slider.evaluate(drag, 0)
+    page.wait_for_function(
+        "() => JSON.parse(document.querySelector('#edit-grid-live canvas').dataset.pos).s[0] === 1", timeout=WAIT_MS
+    )
+    assert len(asked) <= 1, f"{len(asked)} server requests during a drag the browser drew"
+    page.wait_for_timeout(1500)  # at rest: the one request for both pictures
+    assert len(asked) == 1, asked
+    page.locator("#tab-edit").get_by_label("Show labels").check()
+    page.locator("#edit-grid-live canvas").first.wait_for(state="hidden", timeout=WAIT_MS)  # the server's grid shows
+    asked.clear()
+    slider.evaluate(drag, 1)
+    page.wait_for_timeout(1500)
+    assert len(asked) >= 2, f"only {len(asked)} server requests for a grid the browser does not draw"

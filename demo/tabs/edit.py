@@ -159,8 +159,13 @@ class Handlers:
         except Exception as err:  # the server's own event says what is wrong
             log.debug("no browser drawing: %s", err)
             value = browser_gen.state([None], **pos), browser_gen.state([None], **pos)
-        for one in value:
+            grid = None
+        # One piece asks the server for the pictures as a slider moves: the grid's when the server draws it (its
+        # labels), so at every input; else the digit's (at rest, or at every input where the browser cannot draw).
+        asking = 1 if grid is None and value[0]["pictures"][0] is not None else 0
+        for k, one in enumerate(value):
             one["off"] = mode == "steer"
+            one["asks"] = k == asking
         return value
 
 
@@ -215,7 +220,8 @@ def build(ctx: Context, tab: gr.Tab) -> None:
             caption = gr.Markdown(
                 "Move a direction slider: the directions of each epoch are worked out the first time they are needed."
             )
-            with browser_gen.live_picture(None, elem_id="edit-grid-live") as live_grid:
+            grid_asks_not = browser_gen.state([], asks=False)  # until the tab opens: the digit's piece asks
+            with browser_gen.live_picture(grid_asks_not, elem_id="edit-grid-live") as live_grid:
                 grid = widgets.image(
                     "The same edit on many digits",
                     widgets.named(engine.grid(last, latents, 5, 5), ctx.runs.default, last, seed, "edited-grid"),
@@ -227,7 +233,7 @@ def build(ctx: Context, tab: gr.Tab) -> None:
     directions_moved = [s.input for s in strengths]
     # The server draws a direction edit when the browser's piece asks: once the hand rests, or at every input where
     # the browser cannot draw it (browser_gen.js); its picture is what a download saves.
-    drawn_by_server = [live_digit.input]
+    drawn_by_server = [live_digit.input, live_grid.input]  # the one whose value "asks" (Handlers.live_edit)
     gr.on(
         drawn_by_server,
         handlers.edit,
