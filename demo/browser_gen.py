@@ -6,7 +6,8 @@ picture: its canvas lies over that picture and is drawn by a small JavaScript fo
 every slider input. The server stays the source of truth: it sends the latents in play and the weights' addresses
 (the piece's value, built by `mixed`, `edited` and `grid_over_epochs` below), its picture stays under the canvas
 (downloads, the API, the first picture of a view), and while the weights are not in, or cannot be fetched, the
-canvas stays hidden and the server's picture shows.
+canvas stays hidden and the server's picture shows. On Interpolate and Edit the server draws when the piece asks
+(its `input` event): once the slider rests, or at every input where the browser cannot draw.
 
 The weights are written once per Generator, content-addressed, to a temporary folder served through
 gr.set_static_paths (never into weights/): full precision for the one epoch Interpolate and Edit draw (1.2 MB),
