@@ -366,12 +366,9 @@ class LiveTrainer:
             return False
         if str(folder).encode() in command:
             return True
-        started = (
-            [e for e in read_events(folder, 0)[0] if e.get("event") == "start"]
-            if WARM_START.encode() in (command)
-            else []
-        )
-        return any(e.get("pid") == pid for e in started)
+        if WARM_START.encode() not in command:
+            return False
+        return any(event.get("event") == "start" and event.get("pid") == pid for event in read_events(folder)[0])
 
     def _new_folder(self) -> tuple[str, Path]:
         base = f"live-{time.strftime('%H%M%S')}"  # seconds: two runs started in one minute get two names
