@@ -439,11 +439,15 @@ def test_cache_sweep_survives_a_thread_adding_files_while_it_runs(tmp_path):
     blocks = SimpleNamespace(blocks={}, temp_file_sets=[files])
     stop = threading.Event()
 
+    added = []
+
     def requests_adding_files() -> None:
-        index = 0
         while not stop.is_set():
-            files.add(str(tmp_path / f"new-{index}.png"))  # not written yet: the sweep passes over it
-            index += 1
+            added.append(str(tmp_path / f"new-{len(added)}.png"))
+            files.add(added[-1])  # not written yet: the sweep passes over it
+            # Let the sweep have the interpreter back at once, as a request between two others would (spinning
+            # here held it for the 5 ms switch interval after each of the sweep's deletions: 20 s a run).
+            time.sleep(0)
 
     adder = threading.Thread(target=requests_adding_files)
     adder.start()
@@ -453,6 +457,7 @@ def test_cache_sweep_survives_a_thread_adding_files_while_it_runs(tmp_path):
         stop.set()
         adder.join()
     assert deleted == 3000 and not list(tmp_path.glob("[0-9]*.png"))
+    assert len(added) > 100, f"only {len(added)} files were handed out while the sweep ran"
 
 
 # ---- downloads named after what they show -----------------------------------------------------------------------
