@@ -12,7 +12,8 @@ drive it with gradio_client. What it prints also goes to benchmarks/results/benc
 
 Start-up: from sending /live_start to the trainer's start event (gan.layout.EVENTS: set up, about to take its first
 step), with the CPU seconds the trainer spent on it. Goal: <= 3 s. The app keeps a warm trainer ready (app.py
---live-warm, on by default); each run starts once the one after the previous run is ready, as a visitor's would.
+--live-warm, on by default); each Start comes WARM_S after the previous run ended, time for the next one to warm
+up, as between two visitors' runs (the trainer's start event says whether it was warm: "a warm trainer").
 Time to digits: from sending /live_start to the first /live_status answer whose last epoch the trainer's judge
 scores with all ten digits (each >= 2%) and IS >= 5, asked once a second as the page does; start-up included.
 The judge's "not a digit" pictures count for no digit: ten digits means ten digits drawn, not ten blobs.
@@ -107,7 +108,7 @@ def time_to_digits(client, name: str, epochs: int, live_root: Path) -> dict:
     answer = client.predict(*settings(name, epochs), api_name="/live_start")[0]
     event = started_event(live_root / answer["run"])
     startup = event.get("time", float("nan")) - requested
-    began = "its settings came (a warm trainer)" if event.get("warm") else "its process began"
+    began = "it read its settings (a warm trainer)" if event.get("warm") else "its process began or read them"
     print(
         f"  {startup:5.1f} s  set up, first step (trainer: {event.get('setup_s', float('nan')):.1f} s since "
         f"{began}, {event.get('setup_cpu_s', float('nan')):.1f} CPU s)"

@@ -1,6 +1,7 @@
 // The Generator in the visitor's browser: a gr.HTML piece's js_on_load (element, trigger, props, server, upload,
-// watch are Gradio's). props.value = {pictures: [...], pos: {...}, off: bool} comes from the server (the latents,
-// the weights' addresses), and every change redraws the canvases at once. While a slider moves, its event's js
+// watch are Gradio's). props.value = {pictures: [...], pos: {...}, off: bool, asks: bool, moved?: bool} comes
+// from the server (the latents, the weights' addresses; asks: this piece asks the server for the tab's pictures as
+// a slider moves; moved: pos was set in the page, by a reset), and every change redraws the canvases at once. While a slider moves, its event's js
 // (browser_gen.moved) hands the new positions straight to this piece (a "gan-move" event on its .live-layer),
 // not through props.value: Gradio clones and watches a value it is given, a few milliseconds an input.
 // A canvas lies over the server's picture it stands for (same pixels: the same rounding, padding and upscaling as

@@ -15,6 +15,10 @@ then SIGKILL after a grace period. A run nobody watches (no status request for `
 Only the newest `keep` finished runs are kept. If the app dies, the trainer's next line of output
 (the end of its current epoch) meets a closed pipe and it exits, its finished epochs intact; the next
 app start lists that run as stopped.
+
+With `LiveOptions.warm` (app.py --live-warm, on by default) one trainer waits, warmed up, while no run trains:
+`python -m gan.train --warm-start`, which reads its flags as one JSON line on stdin when Start comes (and exits
+when its stdin closes, as it does when the app goes). After each run the next one starts.
 """
 
 import atexit
@@ -467,6 +471,8 @@ class LiveTrainer:
                 f"epochs must be a whole number from 1 to {self.options.max_epochs}; got {settings.epochs}"
             )
         with self._lock:
+            if self._closed:
+                raise InputError("The app is shutting down: no live run can start now.")
             if self._run is not None and self._run.state in RUNNING:
                 raise InputError(self.busy_message(self._status(self._run)))
             self._cleanup()
@@ -545,11 +551,20 @@ class LiveTrainer:
         except (OSError, ValueError):  # it has died since (a broken pipe): Start starts a new one
             with contextlib.suppress(OSError):
                 process.kill()
+            try:
+                said = process.communicate(timeout=KILL_WAIT_S)[1] or ""
+            except (subprocess.TimeoutExpired, OSError, ValueError):
+                said = ""
+            last = said.strip().splitlines()[-1:] or ["nothing on stderr"]
+            log.warning(
+                "the trainer kept ready had ended (exit code %s: %s); starting one", process.returncode, last[0]
+            )
             return None
         return process
 
     def _end_ready(self) -> None:
-        process, self._ready = self._ready, None
+        with self._lock:
+            process, self._ready = self._ready, None
         if process is None:
             return
         with contextlib.suppress(OSError, ValueError):

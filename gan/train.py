@@ -14,6 +14,7 @@ import dataclasses
 import io
 import json
 import os
+import select
 import signal
 import sys
 import time
@@ -469,7 +470,7 @@ def train(cfg: TrainConfig, events: EventLog | None = None) -> dict:
             # reading the data, building the models
             setup_s=round(time.time() - SETTINGS_CAME["at"], 3) if SETTINGS_CAME["at"] else process_age(),
             setup_cpu_s=round(time.process_time() - SETTINGS_CAME["cpu_s"], 3),  # the CPU time of that (all threads)
-            warm=SETTINGS_CAME["at"] is not None,  # a --warm-start trainer: imports and warm-up were done before
+            warm=SETTINGS_CAME["warm_first"],  # a --warm-start trainer that was warmed up before its settings came
         )
         for epoch in range(done + 1, cfg.epochs + 1):
             started = time.perf_counter()
@@ -483,7 +484,8 @@ def train(cfg: TrainConfig, events: EventLog | None = None) -> dict:
         if epoch is None:
             print(f"\ninterrupted while setting up; nothing new was trained into {out}", file=sys.stderr)
         else:
-            again = " ".join(arg for arg in sys.argv[1:] if arg != "--resume")
+            given = SETTINGS_CAME["flags"] if SETTINGS_CAME["flags"] is not None else sys.argv[1:]
+            again = " ".join(arg for arg in given if arg != "--resume")
             print(
                 f"\ninterrupted during epoch {epoch}; epochs up to {epoch - 1} are saved in {out}. "
                 f"Resume with: python -m gan.train {again} --resume",
@@ -513,9 +515,10 @@ def summary_line(record: dict) -> str:
 STOP_ON_SIGINT = "GAN_STOP_ON_SIGINT"
 
 
-# A --warm-start trainer: when its settings came (time.time()) and the CPU seconds it had used by then (its
-# warm-up). Its set-up figures count from there.
-SETTINGS_CAME = {"at": None, "cpu_s": 0.0}
+# A --warm-start trainer: when it read its settings (time.time()) and the CPU seconds it had used by then (its
+# warm-up), whether it was warm before they came (else they waited in its input while it warmed up), and the
+# flags themselves. Its set-up figures count from the reading.
+SETTINGS_CAME = {"at": None, "cpu_s": 0.0, "warm_first": False, "flags": None}
 
 
 def process_age() -> float | None:
@@ -552,9 +555,14 @@ def warm_up() -> None:
 def wait_for_start(stdin=None) -> list[str] | None:
     """Warm up, then read the run's flags (a JSON list of strings on one line). Returns them, or None when stdin
     closes first: whoever kept this trainer ready has gone, and so does it."""
+    stdin = stdin or sys.stdin
     warm_up()
-    line = (stdin or sys.stdin).readline()
-    SETTINGS_CAME.update(at=time.time(), cpu_s=time.process_time())
+    try:
+        waiting = bool(select.select([stdin], [], [], 0)[0])  # the settings came while it warmed up
+    except (OSError, ValueError, io.UnsupportedOperation):  # not a pipe (a test's text): nothing waited
+        waiting = False
+    line = stdin.readline()
+    SETTINGS_CAME.update(at=time.time(), cpu_s=time.process_time(), warm_first=not waiting)
     if not line.strip():
         return None
     try:
@@ -563,6 +571,7 @@ def wait_for_start(stdin=None) -> list[str] | None:
         flags = None
     if not isinstance(flags, list) or not all(isinstance(flag, str) for flag in flags):
         raise UsageError(f"{WARM_START} expects one line with a JSON list of flags, got {line.strip()[:80]!r}")
+    SETTINGS_CAME["flags"] = flags
     return flags
 
 

@@ -357,6 +357,18 @@ def test_the_trainer_s_session_gets_the_nice_value_on_linux():
     assert not set_autogroup_nice(child.pid, 10)  # gone: says so, raises nothing
 
 
+def warmed_up(pid: int) -> bool:
+    """The process has used CPU and used none more over half a second: it is waiting (Linux's /proc)."""
+
+    def ticks() -> int:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+
+    before = ticks()
+    time.sleep(0.5)
+    return before > 0 and ticks() == before
+
+
 def test_a_warm_trainer_takes_the_settings_at_start_and_another_waits_after_the_run(tmp_path):
     trainer = LiveTrainer(options(tmp_path / "live", warm=True))
     try:
@@ -364,6 +376,7 @@ def test_a_warm_trainer_takes_the_settings_at_start_and_another_waits_after_the_
         assert ready is not None and ready.poll() is None  # waiting for settings
         command = Path(f"/proc/{ready.pid}/cmdline").read_bytes().split(b"\0")
         assert b"--warm-start" in command
+        wait_for(lambda: warmed_up(ready.pid), timeout=120)  # done importing: it waits on its input
         started = trainer.start(LiveSettings(recipe="tutorial", epochs=2))
         assert trainer._run.pid == ready.pid and trainer._ready is None  # handed the settings, not a new Python
         status = wait_for(lambda: (s := trainer.status()).state == "finished" and s, timeout=90)
@@ -371,10 +384,10 @@ def test_a_warm_trainer_takes_the_settings_at_start_and_another_waits_after_the_
         (start,) = [e for e in read_events(status.folder)[0] if e["event"] == "start"]
         assert start["warm"] is True and start["pid"] == ready.pid
         assert start["settings"]["recipe"] == "tutorial" and start["settings"]["out"] == str(status.folder)
-        # The run's folder is not on the warm trainer's command line; its start event says whose it was.
-        assert trainer._is_our_trainer(ready.pid, status.folder) is False  # (it has ended)
         nxt = wait_for(lambda: trainer._ready)  # the next Start's trainer
         assert nxt.pid != ready.pid and nxt.poll() is None
+        # A warm trainer alive but not named by the folder's start event is not that run's trainer.
+        assert not trainer._is_our_trainer(nxt.pid, status.folder)
     finally:
         trainer.close()
     assert nxt.poll() is not None  # close() ended the waiting trainer

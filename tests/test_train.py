@@ -619,7 +619,8 @@ def test_default_fp32_training_is_bit_identical_to_the_pinned_run(tmp_path, reci
     assert digest.hexdigest() == PINNED_RUNS[platform][recipe]
 
 
-def test_a_warm_start_reads_its_flags_from_one_line_and_ends_quietly_on_no_input():
+def test_a_warm_start_reads_its_flags_from_one_line_and_ends_quietly_on_no_input(monkeypatch):
+    monkeypatch.setattr("gan.train.SETTINGS_CAME", {"at": None, "cpu_s": 0.0, "warm_first": False, "flags": None})
     flags = ["--recipe", "fast", "--epochs", "1"]
     assert wait_for_start(io.StringIO(json.dumps(flags) + "\n")) == flags
     assert wait_for_start(io.StringIO("")) is None  # whoever kept it ready has gone
