@@ -1,9 +1,10 @@
 // The Generator in the visitor's browser: a gr.HTML piece's js_on_load (element, trigger, props, server, upload,
 // watch are Gradio's). props.value = {pictures: [...], pos: {...}, off: bool, asks: bool, moved?: bool} comes
 // from the server (the latents, the weights' addresses; asks: this piece asks the server for the tab's pictures as
-// a slider moves; moved: pos was set in the page, by a reset), and every change redraws the canvases at once. While a slider moves, its event's js
-// (browser_gen.moved) hands the new positions straight to this piece (a "gan-move" event on its .live-layer),
-// not through props.value: Gradio clones and watches a value it is given, a few milliseconds an input.
+// a slider moves; moved: pos was set in the page, by a reset), and every change redraws the canvases at once.
+// While a slider moves, its event's js (browser_gen.moved) hands the new positions straight to this piece (a
+// "gan-move" event on its .live-layer), not through props.value: Gradio clones and watches a value it is given,
+// a few milliseconds an input.
 // A canvas lies over the server's picture it stands for (same pixels: the same rounding, padding and upscaling as
 // gan/images.py); until its weights are in, or when they cannot be fetched, it stays hidden and the server's
 // picture shows.
@@ -249,19 +250,17 @@ function drawPicture(k, picture, pos, off) {
   canvas.dataset.frame = Number(canvas.dataset.frame || 0) + 1;
 }
 
+function markLive() {
+  if (!failed) element.dataset.live = canvases.some((c) => c.classList.contains("on")) ? "on" : "waiting";
+}
+
 function draw() {
-  const began = performance.now();
   const value = props.value || {};
   const pictures = value.pictures || [];
   const pos = clientPos || value.pos || {};
   pictures.forEach((picture, k) => drawPicture(k, picture, pos, off));
   for (let k = pictures.length; k < canvases.length; k++) hide(canvases[k]);
-  if (!failed) element.dataset.live = canvases.some((c) => c.classList.contains("on")) ? "on" : "waiting";
-  // The time this redraw took on the page's thread, for anyone measuring it (bench_sliders prints it).
-  const took = performance.now() - began;
-  element.dataset.drawMs = took.toFixed(2);
-  element.dataset.draws = Number(element.dataset.draws || 0) + 1;
-  element.dataset.drawTotal = (Number(element.dataset.drawTotal || 0) + took).toFixed(1);
+  markLive();
 }
 
 function prefetch() {
@@ -290,15 +289,16 @@ watch("value", () => {
 // download saves, and the caption) is asked for once the hand rests; where the browser could not draw (no weights
 // yet, or none to be had, or a picture it does not draw), at once, as before the browser drew.
 let settling = null;
-const shown = () => ((props.value || {}).pictures || []).length > 0
-  && ((props.value || {}).pictures || []).every((p, k) => p && canvases[k] && canvases[k].classList.contains("on"));
+const shown = (pictures) => pictures.length > 0
+  && pictures.every((p, k) => p && canvases[k] && canvases[k].classList.contains("on"));
 layer.addEventListener("gan-move", (event) => {
   clientPos = { ...(clientPos || (props.value || {}).pos || {}), ...event.detail };
   off = false;
   draw();
   clearTimeout(settling);
-  if ((props.value || {}).asks === false) return; // another piece asks the server for both (Edit's grid and digit)
-  if (!shown()) trigger("input");
+  const value = props.value || {};
+  if (value.asks === false) return; // another piece asks the server for both (Edit's grid and digit)
+  if (!shown(value.pictures || [])) trigger("input");
   else settling = setTimeout(() => trigger("input"), SETTLE_MS);
 });
 // The picture under a canvas moves or appears (a tab shown again, the window resized, its image loaded or put
@@ -311,7 +311,7 @@ function placeAll() {
     if (img) placed.observe(img);  // observing an element twice is a no-op; a new <img> is observed here
     if (p && canvas && canvas.dataset.drawn) canvas.classList.toggle("on", place(canvas, p.target));
   });
-  if (!failed) element.dataset.live = canvases.some((c) => c.classList.contains("on")) ? "on" : "waiting";
+  markLive();
 }
 placed.observe(element);
 element.addEventListener("load", placeAll, true);  // an <img> loaded (load does not bubble; it is caught going down)

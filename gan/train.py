@@ -466,8 +466,8 @@ def train(cfg: TrainConfig, events: EventLog | None = None) -> dict:
             settings=dataclasses.asdict(cfg),
             device=str(device),
             first_epoch=done + 1,
-            # since the process began (for a warm trainer: less the time it waited for its settings): importing,
-            # reading the data, building the models
+            # since the process began (a warm trainer: since it read its settings): importing, reading the data,
+            # building the models
             setup_s=round(time.time() - SETTINGS_CAME["at"], 3) if SETTINGS_CAME["at"] else process_age(),
             setup_cpu_s=round(time.process_time() - SETTINGS_CAME["cpu_s"], 3),  # the CPU time of that (all threads)
             warm=SETTINGS_CAME["warm_first"],  # a --warm-start trainer that was warmed up before its settings came

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from demo.engine import load_run
-from demo.live import PRESETS, LiveOptions, LiveSettings, LiveTrainer, check_settings, preset
+from demo.live import PRESETS, LiveOptions, LiveSettings, LiveTrainer, check_settings, preset, set_autogroup_nice
 from demo.validation import InputError
 from gan.config import RECIPES, parse_args
 from gan.layout import read_events
@@ -338,11 +338,6 @@ def test_the_train_tab_shows_the_newest_drawing_with_when_it_was_drawn(tmp_path)
 
 def test_the_trainer_s_session_gets_the_nice_value_on_linux():
     """The trainer runs in a session of its own; its autogroup (Linux) is lowered, or niceness would not count."""
-    import subprocess
-    from pathlib import Path
-
-    from demo.live import set_autogroup_nice
-
     child = subprocess.Popen(["sleep", "30"], start_new_session=True)
     try:
         group = Path(f"/proc/{child.pid}/autogroup")

@@ -111,16 +111,12 @@ class Handlers:
             latents = a.latents(seed, size * size)
             latents_b = latents if a.latent_dim == b.latent_dim else b.latents(seed, size * size)
             return (
-                browser_gen.state(
-                    [browser_gen.grid_over_epochs(a, latents, size, "#compare-a img")], asks=False, epoch=epoch
-                ),
-                browser_gen.state(
-                    [browser_gen.grid_over_epochs(b, latents_b, size, "#compare-b img")], asks=False, epoch=epoch
-                ),
+                browser_gen.state([browser_gen.grid_over_epochs(a, latents, size, "#compare-a img")], epoch=epoch),
+                browser_gen.state([browser_gen.grid_over_epochs(b, latents_b, size, "#compare-b img")], epoch=epoch),
             )
         except Exception as err:  # the server's own event says what is wrong
             log.debug("no browser drawing: %s", err)
-            return tuple(browser_gen.state([None], asks=False, epoch=epoch) for _ in "ab")
+            return browser_gen.state([None], epoch=epoch), browser_gen.state([None], epoch=epoch)
 
 
 def default_pair(names: list[str]) -> tuple[str, str]:

@@ -142,21 +142,20 @@ class Handlers:
 
     def live_timeline(self, run: str, seed: float, grid_size: float, labels: bool, epoch: float) -> dict:
         """What the browser needs to draw the grid at every saved epoch (fetched in the background, in half
-        precision): the seed's latents and each epoch's weights. With labels on, the server's picture shows. The
-        piece never asks the server itself (asks=False): the epoch slider's own events draw there, as Play does."""
+        precision): the seed's latents and each epoch's weights. With labels on, the server's picture shows."""
         try:
             ctx = self.ctx
             engine = ctx.engine(run)
             seed, size = ctx.seed(seed), ctx.size(clamped_size(grid_size))
             if flag(labels, "labels"):
-                return browser_gen.state([None], asks=False, epoch=epoch)
+                return browser_gen.state([None], epoch=epoch)
             latents = engine.latents(seed, size * size)
             return browser_gen.state(
-                [browser_gen.grid_over_epochs(engine, latents, size, "#timeline-picture img")], asks=False, epoch=epoch
+                [browser_gen.grid_over_epochs(engine, latents, size, "#timeline-picture img")], epoch=epoch
             )
         except Exception as err:  # the server's own event says what is wrong
             log.debug("no browser drawing: %s", err)
-            return browser_gen.state([None], asks=False, epoch=epoch)
+            return browser_gen.state([None], epoch=epoch)
 
 
 def readout_html(epochs: list[int], epoch: int) -> str:
